@@ -1,0 +1,35 @@
+# Quick start: `make up` (serve API + dashboard on embedded Postgres), `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+ARGS ?=
+
+.PHONY: up demo test lint bench browser clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+up: $(STAMP)
+	$(VENV)/bin/cachemeter up $(ARGS)
+
+demo: $(STAMP)
+	$(VENV)/bin/cachemeter up --demo $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+browser:
+	@bash scripts/ensure-browser
+
+test: $(STAMP) browser lint
+	$(VENV)/bin/pytest $(ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/ingest_bench.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

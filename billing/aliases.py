@@ -1,0 +1,68 @@
+"""Provider and model identity: many spellings of one provider, Bedrock's model ids."""
+
+from __future__ import annotations
+
+import re
+
+from genai_prices.data_snapshot import find_provider_by_id, get_snapshot
+
+# Spellings genai-prices does not know, mapped to the ids it (or our catalogue) uses.
+_EXTRA_ALIASES = {
+    "grok": "x-ai",
+    "x.ai": "x-ai",
+    "kimi": "moonshotai",
+    "moonshot-ai": "moonshotai",
+    "claude": "anthropic",
+    "amazon-bedrock": "aws",
+    "google-gemini": "google",
+    "step": "stepfun",
+    "stepfun-ai": "stepfun",
+    "venice-ai": "venice",
+}
+
+_BEDROCK_SCOPE = re.compile(r"^(?:(global|us|eu|apac|jp|au|ca|us-gov|regional)\.)?(.+)$")
+_BEDROCK_SUFFIX = re.compile(r"(?:-\d{8})?(?:-v\d+(?::\d+)?)?$")
+
+
+def canonical_provider(name: str) -> str:
+    """One id per provider: genai-prices' id where it has the provider, else lower-case name."""
+    key = name.strip().lower()
+    key = _EXTRA_ALIASES.get(key, key)
+    provider = find_provider_by_id(get_snapshot().providers, key)
+    return provider.id if provider is not None else key
+
+
+def bedrock_base(model: str) -> tuple[str, str]:
+    """Split a Bedrock model id or ARN into (scope, `vendor.model` without date and version).
+
+    `us.anthropic.claude-sonnet-4-5-20250929-v1:0` -> ("regional", "anthropic.claude-sonnet-4-5").
+    """
+    ref = model.strip().lower().rsplit("/", 1)[-1]
+    match = _BEDROCK_SCOPE.match(ref)
+    assert match is not None  # the pattern accepts any non-empty string
+    scope = "global" if match.group(1) == "global" else "regional"
+    return scope, _BEDROCK_SUFFIX.sub("", match.group(2))
+
+
+# Model-name prefixes of providers genai-prices cannot match by model alone.
+_MODEL_PREFIXES = (
+    ("step-", "stepfun"),
+    ("grok", "x-ai"),
+    ("kimi", "moonshotai"),
+    ("moonshot", "moonshotai"),
+    ("deepseek", "deepseek"),
+    ("claude", "anthropic"),
+    ("gemini", "google"),
+)
+
+
+def provider_for_model(model: str) -> str | None:
+    """The provider a bare model name implies, if any (used when the sender names none)."""
+    key = model.strip().lower()
+    for prefix, provider in _MODEL_PREFIXES:
+        if key.startswith(prefix):
+            return provider
+    try:
+        return get_snapshot().find_provider(key, None, None).id
+    except LookupError:
+        return None

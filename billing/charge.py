@@ -1,0 +1,63 @@
+"""price(usage, price) -> Charge: the cost of one request, its no-cache counterfactual, savings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.price import Price, Rates
+from billing.usage import Usage
+
+MTOK = Decimal(1_000_000)
+# Stored as NUMERIC(24, 12): quantising here keeps Python values equal to stored ones.
+MONEY_QUANTUM = Decimal("1e-12")
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """Money for one request, by part, in `currency`."""
+
+    currency: str
+    uncached_input: Decimal
+    cache_read: Decimal
+    cache_write_5m: Decimal
+    cache_write_1h: Decimal
+    output: Decimal
+    nocache_cost: Decimal
+    rates: Rates
+
+    @property
+    def cost(self) -> Decimal:
+        """What the request cost with caching as it happened."""
+        return (
+            self.uncached_input
+            + self.cache_read
+            + self.cache_write_5m
+            + self.cache_write_1h
+            + self.output
+        )
+
+    @property
+    def savings(self) -> Decimal:
+        """No-cache cost minus cost; negative when writes were paid and never read."""
+        return self.nocache_cost - self.cost
+
+
+def _money(tokens: int, rate: Decimal) -> Decimal:
+    return (tokens * rate / MTOK).quantize(MONEY_QUANTUM)
+
+
+def price_usage(usage: Usage, price: Price) -> Charge:
+    """Charge for `usage` at `price`; the tier is chosen by total input (cache included)."""
+    rates = price.rates_for(usage.input_tokens)
+    output = _money(usage.output_tokens, rates.output)
+    return Charge(
+        currency=price.currency,
+        uncached_input=_money(usage.uncached_input_tokens, rates.input),
+        cache_read=_money(usage.cache_read_tokens, rates.cache_read),
+        cache_write_5m=_money(usage.cache_write_5m_tokens, rates.cache_write),
+        cache_write_1h=_money(usage.cache_write_1h_tokens, rates.cache_write_1h),
+        output=output,
+        nocache_cost=_money(usage.input_tokens, rates.input) + output,
+        rates=rates,
+    )

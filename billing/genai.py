@@ -1,0 +1,132 @@
+"""The genai-prices layer: its dated price data turned into `Price` values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from genai_prices import __version__ as GENAI_PRICES_VERSION
+from genai_prices.data_snapshot import find_provider_by_id, get_snapshot
+from genai_prices.types import ModelInfo, ModelPrice, Provider, TieredPrices
+
+from billing.aliases import bedrock_base
+from billing.price import Price, PriceNotFound, Rates, Tier
+
+_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok")
+
+__all__ = ["GENAI_PRICES_VERSION", "GenaiPrices"]
+
+
+def _at(value: Any, threshold: int | None) -> Decimal | None:
+    """The rate of one price key for requests whose input exceeds `threshold` (None = base)."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    assert isinstance(value, TieredPrices)
+    chosen: Decimal = value.base
+    if threshold is not None:
+        for tier in value.tiers:
+            if tier.start <= threshold:
+                chosen = tier.price
+    return chosen
+
+
+def _rates(model_price: ModelPrice, threshold: int | None) -> Rates:
+    values = {key: _at(getattr(model_price, key), threshold) for key in _KEYS}
+    write = values["cache_write_mtok"]
+    if write is None:
+        # genai-prices names the 5-minute write explicitly for some models.
+        write = _at(getattr(model_price, "cache_write_5m_mtok", None), threshold)
+    input_rate = values["input_mtok"]
+    output_rate = values["output_mtok"]
+    assert input_rate is not None and output_rate is not None
+    return Rates.build(
+        input=input_rate,
+        output=output_rate,
+        cache_read=values["cache_read_mtok"],
+        cache_write=write,
+        cache_write_1h=values["cache_write_1h_mtok"],
+    )
+
+
+class GenaiPrices:
+    """Prices from the installed genai-prices data, resolved at the request's time."""
+
+    def __init__(self) -> None:
+        self._providers = get_snapshot().providers
+        self._converted: dict[tuple[str, str, int], Price] = {}
+
+    def _find(self, provider: str, model: str) -> tuple[Provider, ModelInfo]:
+        snapshot = get_snapshot()
+        try:
+            return snapshot.find_provider_model(model, None, provider, None)
+        except LookupError:
+            pass
+        if provider == "aws":
+            found = self._find_bedrock(model)
+            if found is not None:
+                return found
+        # Gateways and clients often prefix the vendor: "anthropic/claude-opus-4.5".
+        if "/" in model:
+            vendor, _, rest = model.partition("/")
+            vendor_provider = find_provider_by_id(self._providers, vendor)
+            if vendor_provider is not None:
+                try:
+                    return snapshot.find_provider_model(rest, vendor_provider, None, None)
+                except LookupError:
+                    pass
+        raise PriceNotFound(
+            f"genai-prices {GENAI_PRICES_VERSION} has no model {model!r} for provider {provider!r}"
+        )
+
+    def _find_bedrock(self, model: str) -> tuple[Provider, ModelInfo] | None:
+        """Bedrock ids without date or version: match the listed id with the same base,
+        else the vendor's own list price."""
+        scope, base = bedrock_base(model)
+        aws = find_provider_by_id(self._providers, "aws")
+        if aws is not None:
+            candidates = [m for m in aws.models if bedrock_base(m.id)[1] == base]
+            same_scope = [m for m in candidates if bedrock_base(m.id)[0] == scope]
+            for match in same_scope or candidates:
+                return aws, match
+        vendor, _, rest = base.partition(".")
+        vendor_provider = find_provider_by_id(self._providers, vendor)
+        if vendor_provider is not None and rest:
+            found = vendor_provider.find_model(rest, all_providers=self._providers)
+            if found is not None:
+                return vendor_provider, found
+        return None
+
+    def resolve(self, provider: str, model: str, at: datetime) -> Price:
+        """The genai-prices price of `model` at `at`, or PriceNotFound."""
+        found_provider, info = self._find(provider, model)
+        model_price = info.get_prices(at)
+        # get_prices returns the same ModelPrice object for the same period: convert once.
+        key = (found_provider.id, info.id, id(model_price))
+        cached = self._converted.get(key)
+        if cached is not None:
+            return cached
+        if model_price.input_mtok is None or model_price.output_mtok is None:
+            raise PriceNotFound(
+                "genai-prices has no per-token input/output price for"
+                f" {found_provider.id}/{info.id}"
+            )
+        thresholds = sorted(
+            {
+                tier.start
+                for key_name in _KEYS
+                if isinstance(value := getattr(model_price, key_name), TieredPrices)
+                for tier in value.tiers
+            }
+        )
+        price = Price(
+            provider=found_provider.id,
+            model=info.id,
+            currency="USD",
+            rates=_rates(model_price, None),
+            tiers=tuple(Tier(above=t, rates=_rates(model_price, t)) for t in thresholds),
+            source="genai-prices",
+            ref=f"genai-prices {GENAI_PRICES_VERSION}: {found_provider.id}/{info.id}",
+        )
+        self._converted[key] = price
+        return price

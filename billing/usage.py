@@ -1,0 +1,69 @@
+"""The token buckets of one LLM request: what a price applies to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class InvalidUsage(ValueError):
+    """Token counts that break an invariant; `field` names the offending count."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Canonical token counts.
+
+    `input_tokens` is ALL prompt tokens processed, cached or not; cache reads and writes are
+    parts of it. `cache_write_1h_tokens` is the part of `cache_write_tokens` written with a
+    one-hour TTL. `reasoning_tokens` is informational: it is already inside `output_tokens`.
+    """
+
+    input_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "input_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "cache_write_1h_tokens",
+            "output_tokens",
+            "reasoning_tokens",
+        ):
+            value = getattr(self, name)
+            # bool is an int subclass; True as a token count is a sender bug, not 1 token.
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidUsage(name, f"must be an integer, got {value!r}")
+            if value < 0:
+                raise InvalidUsage(name, f"must not be negative, got {value}")
+        if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
+            raise InvalidUsage(
+                "cache_read_tokens",
+                f"cache read ({self.cache_read_tokens}) + cache write ({self.cache_write_tokens})"
+                f" exceed total input ({self.input_tokens})",
+            )
+        if self.cache_write_1h_tokens > self.cache_write_tokens:
+            raise InvalidUsage(
+                "cache_write_1h_tokens",
+                f"1-hour writes ({self.cache_write_1h_tokens}) exceed all cache writes"
+                f" ({self.cache_write_tokens})",
+            )
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Input tokens billed at the plain input rate."""
+        return self.input_tokens - self.cache_read_tokens - self.cache_write_tokens
+
+    @property
+    def cache_write_5m_tokens(self) -> int:
+        """Cache writes with the short (5-minute or provider default) TTL."""
+        return self.cache_write_tokens - self.cache_write_1h_tokens

@@ -1,0 +1,1 @@
+"""Collectors and normalisers: provider usage shapes -> canonical usage records -> stored."""

@@ -1,0 +1,172 @@
+"""Shape detection: which normaliser reads a payload, and which provider sent it.
+
+Structure decides the family (OpenAI-style `prompt_tokens`, Anthropic `input_tokens` plus
+`cache_*_input_tokens`, Bedrock `inputTokens`, Gemini `usageMetadata`, Responses
+`input_tokens_details`), because a proxy may forward one provider's model in another's shape.
+Within the OpenAI-compatible family, the provider (the sender's hint first, else what the
+payload implies) picks the variant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from billing.aliases import canonical_provider, provider_for_model
+from ingest.errors import PayloadError
+from ingest.fields import dig
+from ingest.shapes import (
+    anthropic,
+    bedrock,
+    deepseek,
+    gemini,
+    groq,
+    litellm,
+    mistral,
+    moonshot,
+    openai_chat,
+    openai_responses,
+    openrouter,
+    stepfun,
+    venice,
+    xai,
+)
+from ingest.shapes.base import Normalised
+
+Normaliser = Callable[[Mapping[str, Any]], Normalised]
+
+CHAT_VARIANTS: dict[str, Normaliser] = {
+    "openai": openai_chat.normalise,
+    "azure": openai_chat.normalise,
+    "deepseek": deepseek.normalise,
+    "moonshotai": moonshot.normalise,
+    "stepfun": stepfun.normalise,
+    "x-ai": xai.normalise,
+    "openrouter": openrouter.normalise,
+    "venice": venice.normalise,
+    "mistral": mistral.normalise,
+    "groq": groq.normalise,
+    "litellm": litellm.normalise,
+}
+
+_ANTHROPIC_KEYS = ("cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation")
+_ANTHROPIC_EVENTS = ("message_start", "message_delta")
+
+
+def _generic_chat(payload: Mapping[str, Any]) -> Normalised:
+    return openai_chat.normalise(payload, openai_chat.GENERIC)
+
+
+def _chat_normaliser(usage: Mapping[str, Any], model: str | None, hint: str | None) -> Normaliser:
+    if hint in CHAT_VARIANTS:
+        return CHAT_VARIANTS[hint]
+    if any(k in usage for k in ("cache_read_input_tokens", "cache_creation_input_tokens")):
+        return litellm.normalise
+    if "prompt_cache_hit_tokens" in usage:
+        return deepseek.normalise
+    if "cost" in usage or "is_byok" in usage:
+        return openrouter.normalise
+    implied = provider_for_model(model) if model else None
+    if implied in CHAT_VARIANTS:
+        return CHAT_VARIANTS[implied]
+    return _generic_chat
+
+
+def _has_usage(item: Any) -> bool:
+    if not isinstance(item, Mapping):
+        return False
+    return any(
+        dig(item, path) is not None
+        for path in (
+            ("usage",),
+            ("usageMetadata",),
+            ("usage_metadata",),
+            ("x_groq", "usage"),
+            ("metadata", "usage"),
+            ("response", "usage"),
+        )
+    )
+
+
+def _from_list(events: Sequence[Any], hint: str | None) -> Normalised:
+    if not events:
+        raise PayloadError("payload", "an empty list carries no usage")
+    if any(isinstance(e, Mapping) and e.get("type") in _ANTHROPIC_EVENTS for e in events):
+        return anthropic.normalise_events(events)
+    # Stream chunks: usage arrives on the last chunk that carries it, cumulative where repeated.
+    for index in range(len(events) - 1, -1, -1):
+        if _has_usage(events[index]):
+            try:
+                return _from_object(events[index], hint)
+            except PayloadError as exc:
+                raise exc.within(f"[{index}]") from None
+    raise PayloadError("payload", "no event in this list carries usage")
+
+
+def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
+    kind = payload.get("type")
+    if kind in _ANTHROPIC_EVENTS:
+        return anthropic.normalise_events([payload])
+    if isinstance(kind, str) and kind.startswith("response."):
+        return openai_responses.normalise(payload)
+    if "usageMetadata" in payload or "usage_metadata" in payload or gemini.is_usage(payload):
+        return gemini.normalise(payload)
+    if dig(payload, ("x_groq", "usage")) is not None:
+        return groq.normalise(payload)
+    if "inputTokens" in payload or dig(payload, ("usage", "inputTokens")) is not None:
+        return bedrock.normalise(payload)
+    if dig(payload, ("metadata", "usage")) is not None:
+        return bedrock.normalise(payload)
+    usage = payload.get("usage", payload)
+    if not isinstance(usage, Mapping):
+        raise PayloadError("usage", f"must be an object, got {type(usage).__name__}")
+    if "prompt_tokens" in usage or "completion_tokens" in usage:
+        model = payload.get("model")
+        return _chat_normaliser(usage, model if isinstance(model, str) else None, hint)(payload)
+    if "input_tokens" in usage or "output_tokens" in usage:
+        is_anthropic = (
+            any(k in usage for k in _ANTHROPIC_KEYS)
+            or payload.get("type") == "message"
+            or (hint == "anthropic" and "input_tokens_details" not in usage)
+        )
+        if is_anthropic:
+            return anthropic.normalise(payload)
+        return openai_responses.normalise(payload)
+    keys = ", ".join(sorted(str(k) for k in usage)[:12]) or "none"
+    raise PayloadError(
+        "usage",
+        "unrecognised usage shape (expected OpenAI prompt_tokens, Anthropic or Responses"
+        f" input_tokens, Bedrock inputTokens or Gemini usageMetadata); keys seen: {keys}",
+    )
+
+
+def normalise_payload(
+    payload: Any, provider: str | None = None, model: str | None = None
+) -> Normalised:
+    """Read any supported payload; the sender's `provider` and `model` win over the payload's."""
+    hint = canonical_provider(provider) if provider else None
+    if isinstance(payload, Mapping):
+        result = _from_object(payload, hint)
+    elif isinstance(payload, list):
+        result = _from_list(payload, hint)
+    else:
+        raise PayloadError("payload", "must be a JSON object or a list of stream events")
+    chosen_model = model or result.model
+    chosen_provider = (
+        hint
+        or result.provider
+        or _implied_by_shape(result)
+        or (provider_for_model(chosen_model) if chosen_model else None)
+        or "unknown"
+    )
+    return replace(result, model=chosen_model, provider=chosen_provider)
+
+
+def _implied_by_shape(result: Normalised) -> str | None:
+    """The provider a provider-specific shape proves (DeepSeek's hit fields, OpenRouter's cost)."""
+    if result.shape == "deepseek.chat":
+        return "deepseek"
+    if result.reported_cost is not None:
+        return "openrouter"
+    return None

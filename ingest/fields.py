@@ -1,0 +1,84 @@
+"""Reading provider payloads tolerantly: nulls are absent, counts must be non-negative integers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ingest.errors import PayloadError
+
+Path = tuple[str, ...]
+
+
+def dig(obj: Any, path: Path) -> Any:
+    """The value at `path` inside nested mappings, or None where any step is missing or null."""
+    for key in path:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+        if obj is None:
+            return None
+    return obj
+
+
+def mapping(obj: Any, path: Path, label: str) -> Mapping[str, Any] | None:
+    """A nested object, None when absent; anything else than an object is an error."""
+    value = dig(obj, path)
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise PayloadError(label, f"must be an object, got {type(value).__name__}")
+
+
+def count(obj: Any, path: Path, label: str | None = None) -> int | None:
+    """A token count at `path`: None when absent or null, else a non-negative integer."""
+    value = dig(obj, path)
+    if value is None:
+        return None
+    name = label or ".".join(path)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError(name, f"must be a non-negative integer, got {value!r}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise PayloadError(name, f"must be a whole number of tokens, got {value!r}")
+        value = int(value)
+    if value < 0:
+        raise PayloadError(name, f"must not be negative, got {value}")
+    return value
+
+
+def same_tokens(obj: Any, paths: Sequence[Path], prefix: str) -> int | None:
+    """One count reported under several names (mirrors, aliases): counted once.
+
+    Where several are present the largest wins, so a mirror defaulted to 0 by an SDK cannot
+    hide the real figure.
+    """
+    values = [v for p in paths if (v := count(obj, p, f"{prefix}.{'.'.join(p)}")) is not None]
+    return max(values) if values else None
+
+
+def text(obj: Any, path: Path) -> str | None:
+    """A string at `path`, or None; numbers are accepted as ids and turned into text."""
+    value = dig(obj, path)
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def money(obj: Any, path: Path, label: str) -> Decimal | None:
+    """A provider-reported amount (e.g. OpenRouter `usage.cost`) as Decimal, never float."""
+    value = dig(obj, path)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise PayloadError(label, f"must be a number, got {value!r}")
+    try:
+        # str() first: Decimal(0.95) would carry the float's binary error into the books.
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise PayloadError(label, f"must be a number, got {value!r}") from None
+    if not amount.is_finite():
+        raise PayloadError(label, f"must be finite, got {value!r}")
+    return amount

@@ -1,0 +1,116 @@
+"""Anthropic Messages: response, bare usage, or the stream's events.
+
+`usage.input_tokens` EXCLUDES cache reads and writes (SEPARATE): total input =
+`input_tokens + cache_creation_input_tokens + cache_read_input_tokens`. Writes split by TTL in
+`cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens` (absent split = all
+5-minute). Thinking (`output_tokens_details.thinking_tokens`) is inside `output_tokens`.
+Stream usage (message_start, then message_delta) is CUMULATIVE: the last value of each
+field wins, never a sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ingest.errors import PayloadError
+from ingest.fields import count, mapping, text
+from ingest.shapes.base import Normalised, make_usage
+
+_FIELDS = (
+    "input_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "output_tokens",
+)
+
+
+def read_usage(usage: Mapping[str, Any], prefix: str = "usage") -> Normalised:
+    """Canonical counts from one Anthropic usage object."""
+    plain = count(usage, ("input_tokens",), f"{prefix}.input_tokens")
+    read = count(usage, ("cache_read_input_tokens",), f"{prefix}.cache_read_input_tokens") or 0
+    split = mapping(usage, ("cache_creation",), f"{prefix}.cache_creation")
+    short = count(
+        split, ("ephemeral_5m_input_tokens",), f"{prefix}.cache_creation.ephemeral_5m_input_tokens"
+    )
+    long = count(
+        split, ("ephemeral_1h_input_tokens",), f"{prefix}.cache_creation.ephemeral_1h_input_tokens"
+    )
+    written = count(
+        usage, ("cache_creation_input_tokens",), f"{prefix}.cache_creation_input_tokens"
+    )
+    if written is None and (short is not None or long is not None):
+        written = (short or 0) + (long or 0)
+    if plain is None:
+        raise PayloadError(f"{prefix}.input_tokens", "missing")
+    return Normalised(
+        shape="anthropic.messages",
+        usage=make_usage(
+            prefix,
+            input_tokens=plain + read + (written or 0),
+            cache_read=read,
+            cache_write=written,
+            cache_write_1h=long,
+            output=count(usage, ("output_tokens",), f"{prefix}.output_tokens"),
+            reasoning=count(
+                usage,
+                ("output_tokens_details", "thinking_tokens"),
+                f"{prefix}.output_tokens_details.thinking_tokens",
+            ),
+        ),
+        provider="anthropic",
+    )
+
+
+def normalise(payload: Mapping[str, Any]) -> Normalised:
+    """A Messages response or a bare usage object."""
+    if "input_tokens" in payload or "cache_read_input_tokens" in payload:
+        return read_usage(payload)
+    usage = mapping(payload, ("usage",), "usage")
+    if usage is None:
+        raise PayloadError("usage", "missing: this Messages payload carries no usage object")
+    result = read_usage(usage)
+    return Normalised(
+        shape=result.shape,
+        usage=result.usage,
+        model=text(payload, ("model",)),
+        response_id=text(payload, ("id",)),
+        provider="anthropic",
+    )
+
+
+def normalise_events(events: Sequence[Any]) -> Normalised:
+    """A stream's events (message_start, message_delta, …): cumulative, last value wins."""
+    merged: dict[str, Any] = {}
+    model = response_id = None
+    seen = False
+    for index, event in enumerate(events):
+        if not isinstance(event, Mapping):
+            raise PayloadError(f"[{index}]", "each stream event must be an object")
+        kind = event.get("type")
+        if kind == "message_start":
+            message = mapping(event, ("message",), f"[{index}].message") or {}
+            usage = mapping(message, ("usage",), f"[{index}].message.usage")
+            model = text(message, ("model",)) or model
+            response_id = text(message, ("id",)) or response_id
+        elif kind == "message_delta":
+            usage = mapping(event, ("usage",), f"[{index}].usage")
+        else:
+            continue
+        if usage is None:
+            continue
+        seen = True
+        for key, value in usage.items():
+            if value is not None:
+                merged[key] = value
+    if not seen:
+        raise PayloadError("events", "no message_start or message_delta event carries usage")
+    merged.setdefault("input_tokens", 0)
+    result = read_usage(merged, "events.usage")
+    return Normalised(
+        shape="anthropic.messages.events",
+        usage=result.usage,
+        model=model,
+        response_id=response_id,
+        provider="anthropic",
+    )

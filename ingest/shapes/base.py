@@ -1,0 +1,48 @@
+"""What every shape normaliser returns: canonical counts plus what the payload says of itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.usage import InvalidUsage, Usage
+from ingest.errors import PayloadError
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """A payload read into canonical form; `provider` is what the payload itself implies."""
+
+    shape: str
+    usage: Usage
+    model: str | None = None
+    response_id: str | None = None
+    provider: str | None = None
+    reported_cost: Decimal | None = None
+    latency_ms: float | None = None
+
+
+def make_usage(
+    prefix: str,
+    *,
+    input_tokens: int | None,
+    cache_read: int | None = None,
+    cache_write: int | None = None,
+    cache_write_1h: int | None = None,
+    output: int | None = None,
+    reasoning: int | None = None,
+) -> Usage:
+    """Build a Usage, turning invariant breaks into errors that name the payload's field."""
+    if input_tokens is None:
+        raise PayloadError(prefix, "no input token count found")
+    try:
+        return Usage(
+            input_tokens=input_tokens,
+            cache_read_tokens=cache_read or 0,
+            cache_write_tokens=cache_write or 0,
+            cache_write_1h_tokens=cache_write_1h or 0,
+            output_tokens=output or 0,
+            reasoning_tokens=reasoning or 0,
+        )
+    except InvalidUsage as exc:
+        raise PayloadError(prefix, exc.reason) from None

@@ -1,0 +1,59 @@
+"""Gemini / Vertex generateContent: response, stream chunks, or `usageMetadata` alone.
+
+`promptTokenCount` (+ `toolUsePromptTokenCount`) INCLUDES `cachedContentTokenCount`.
+`thoughtsTokenCount` is NOT inside `candidatesTokenCount`: billed output = candidates +
+thoughts. No per-request cache writes (explicit caches bill storage instead). Stream chunks
+carry CUMULATIVE usage: the last one wins. The Python SDK's `model_dump()` spells every field
+in snake_case (`usage_metadata.prompt_token_count`); both spellings are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ingest.errors import PayloadError
+from ingest.fields import count, text
+from ingest.shapes.base import Normalised, make_usage
+
+
+def _get(obj: Mapping[str, Any], camel: str, snake: str, prefix: str) -> int | None:
+    value = count(obj, (camel,), f"{prefix}.{camel}")
+    return value if value is not None else count(obj, (snake,), f"{prefix}.{snake}")
+
+
+def is_usage(obj: Mapping[str, Any]) -> bool:
+    """True for a bare usageMetadata object in either spelling."""
+    return any(
+        k in obj
+        for k in ("promptTokenCount", "prompt_token_count", "totalTokenCount", "total_token_count")
+    )
+
+
+def normalise(payload: Mapping[str, Any]) -> Normalised:
+    """One response or chunk, or a bare usage metadata object."""
+    if is_usage(payload):
+        usage, prefix = payload, "usageMetadata"
+    else:
+        prefix = "usageMetadata" if payload.get("usageMetadata") is not None else "usage_metadata"
+        found = payload.get(prefix)
+        if not isinstance(found, Mapping):
+            raise PayloadError("usageMetadata", "missing: this Gemini payload carries no usage")
+        usage = found
+    prompt = _get(usage, "promptTokenCount", "prompt_token_count", prefix) or 0
+    tool_prompt = _get(usage, "toolUsePromptTokenCount", "tool_use_prompt_token_count", prefix) or 0
+    candidates = _get(usage, "candidatesTokenCount", "candidates_token_count", prefix) or 0
+    thoughts = _get(usage, "thoughtsTokenCount", "thoughts_token_count", prefix) or 0
+    return Normalised(
+        shape="gemini.generate_content",
+        usage=make_usage(
+            prefix,
+            input_tokens=prompt + tool_prompt,
+            cache_read=_get(usage, "cachedContentTokenCount", "cached_content_token_count", prefix),
+            output=candidates + thoughts,
+            reasoning=thoughts,
+        ),
+        model=text(payload, ("modelVersion",)) or text(payload, ("model_version",)),
+        response_id=text(payload, ("responseId",)) or text(payload, ("response_id",)),
+        provider="google",
+    )

@@ -1,0 +1,70 @@
+"""OpenAI Responses API: response, `response.completed` (or other terminal) event, or usage.
+
+`usage.input_tokens` INCLUDES `input_tokens_details.cached_tokens` and
+`input_tokens_details.cache_write_tokens`; `output_tokens` includes
+`output_tokens_details.reasoning_tokens`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ingest.errors import PayloadError
+from ingest.fields import count, mapping, text
+from ingest.shapes.base import Normalised, make_usage
+
+
+def read_usage(
+    usage: Mapping[str, Any], prefix: str, *, reasoning_inside: bool = True
+) -> Normalised:
+    """Canonical counts from one Responses usage object."""
+    output = count(usage, ("output_tokens",), f"{prefix}.output_tokens")
+    reasoning = count(
+        usage,
+        ("output_tokens_details", "reasoning_tokens"),
+        f"{prefix}.output_tokens_details.reasoning_tokens",
+    )
+    if not reasoning_inside and reasoning:
+        output = (output or 0) + reasoning
+    return Normalised(
+        shape="openai.responses",
+        usage=make_usage(
+            f"{prefix}.input_tokens",
+            input_tokens=count(usage, ("input_tokens",), f"{prefix}.input_tokens"),
+            cache_read=count(
+                usage,
+                ("input_tokens_details", "cached_tokens"),
+                f"{prefix}.input_tokens_details.cached_tokens",
+            ),
+            cache_write=count(
+                usage,
+                ("input_tokens_details", "cache_write_tokens"),
+                f"{prefix}.input_tokens_details.cache_write_tokens",
+            ),
+            output=output,
+            reasoning=reasoning,
+        ),
+    )
+
+
+def normalise(payload: Mapping[str, Any], *, reasoning_inside: bool = True) -> Normalised:
+    """A response object, a `response.*` stream event, or a bare usage object."""
+    if "input_tokens" in payload:
+        return read_usage(payload, "usage", reasoning_inside=reasoning_inside)
+    shape, prefix, body = "openai.responses", "usage", payload
+    if str(payload.get("type", "")).startswith("response."):
+        inner = mapping(payload, ("response",), "response")
+        if inner is None:
+            raise PayloadError("response", "missing: this event carries no response")
+        shape, prefix, body = "openai.responses.event", "response.usage", inner
+    usage = mapping(body, ("usage",), prefix)
+    if usage is None:
+        raise PayloadError(prefix, "missing: this Responses payload carries no usage object")
+    result = read_usage(usage, prefix, reasoning_inside=reasoning_inside)
+    return Normalised(
+        shape=shape,
+        usage=result.usage,
+        model=text(body, ("model",)),
+        response_id=text(body, ("id",)),
+    )
