@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Composition root: the CLI, the server (FastAPI + Dash) and the demo data generator."""

@@ -1,0 +1,98 @@
+"""Catalogue entries as users write them (JSON files, CLI flags), validated at the edge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from billing.price import Rates, Tier
+from billing.pricebook import CatalogueEntry
+
+Rate = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=9, allow_inf_nan=False)]
+
+
+class TierSpec(BaseModel):
+    """Rates for requests whose total input exceeds `above` tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    above: int = Field(gt=0)
+    input_mtok: Rate
+    output_mtok: Rate
+    cache_read_mtok: Rate | None = None
+    cache_write_mtok: Rate | None = None
+    cache_write_1h_mtok: Rate | None = None
+
+
+class PriceSpec(BaseModel):
+    """One catalogue price, per million tokens. Absent read or write price = input price."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field(min_length=1, max_length=64)
+    model: str = Field(min_length=1, max_length=256)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    input_mtok: Rate
+    output_mtok: Rate
+    cache_read_mtok: Rate | None = None
+    cache_write_mtok: Rate | None = None
+    cache_write_1h_mtok: Rate | None = None
+    tiers: list[TierSpec] = Field(default_factory=list, max_length=8)
+    effective_from: datetime | None = None
+    effective_to: datetime | None = None
+    tenant: str | None = Field(default=None, max_length=128)
+    note: str | None = Field(default=None, max_length=500)
+
+    @field_validator("effective_from", "effective_to")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # A date without a zone in a price file means UTC, like every time in cachemeter.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    def rates(self) -> Rates:
+        """The base rates with the documented defaults applied."""
+        return Rates.build(
+            input=self.input_mtok,
+            output=self.output_mtok,
+            cache_read=self.cache_read_mtok,
+            cache_write=self.cache_write_mtok,
+            cache_write_1h=self.cache_write_1h_mtok,
+        )
+
+    def tier_values(self) -> tuple[Tier, ...]:
+        """Long-context tiers as billing values."""
+        return tuple(
+            Tier(
+                above=t.above,
+                rates=Rates.build(
+                    input=t.input_mtok,
+                    output=t.output_mtok,
+                    cache_read=t.cache_read_mtok,
+                    cache_write=t.cache_write_mtok,
+                    cache_write_1h=t.cache_write_1h_mtok,
+                ),
+            )
+            for t in self.tiers
+        )
+
+    def to_entry(self, entry_id: int | None = None) -> CatalogueEntry:
+        """The catalogue entry this spec describes."""
+        if self.effective_from and self.effective_to and self.effective_to <= self.effective_from:
+            raise ValueError("effective_to must be after effective_from")
+        return CatalogueEntry(
+            provider=self.provider,
+            model=self.model,
+            currency=self.currency,
+            rates=self.rates(),
+            tiers=self.tier_values(),
+            tenant=self.tenant,
+            effective_from=self.effective_from,
+            effective_to=self.effective_to,
+            id=entry_id,
+            note=self.note,
+        )

@@ -1,0 +1,120 @@
+"""Report endpoints: GET /v1/reports/summary (JSON, or CSV with format=csv)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ingest.api import TenantDep
+from store.queries import GroupSummary, summary
+
+router = APIRouter(tags=["reports"])
+
+FIELDS = (
+    "group",
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "currency",
+    "cost",
+    "nocache_cost",
+    "savings",
+    "token_hit_rate",
+    "request_hit_rate",
+    "unpriced_requests",
+)
+
+
+def _moment(value: str | None, name: str, default: datetime) -> datetime:
+    if value is None:
+        return default
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"{name}: not an ISO date or time: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def group_json(group: GroupSummary) -> dict[str, Any]:
+    """One group of the summary; money as decimal strings, never mixed across currencies."""
+    single = group.money[0] if len(group.money) == 1 else None
+    return {
+        "group": group.key,
+        "requests": group.requests,
+        "input_tokens": group.input_tokens,
+        "cache_read_tokens": group.cache_read_tokens,
+        "cache_write_tokens": group.cache_write_tokens,
+        "cache_write_1h_tokens": group.cache_write_1h_tokens,
+        "output_tokens": group.output_tokens,
+        "currency": single.currency if single else None,
+        "cost": str(single.cost) if single else None,
+        "nocache_cost": str(single.nocache_cost) if single else None,
+        "savings": str(single.savings) if single else None,
+        "by_currency": [
+            {
+                "currency": m.currency,
+                "cost": str(m.cost),
+                "nocache_cost": str(m.nocache_cost),
+                "savings": str(m.savings),
+            }
+            for m in group.money
+        ],
+        "token_hit_rate": group.token_hit_rate,
+        "request_hit_rate": group.request_hit_rate,
+        "unpriced_requests": group.unpriced_requests,
+    }
+
+
+@router.get("/v1/reports/summary")
+async def get_summary(
+    request: Request,
+    tenant: TenantDep,
+    start: Annotated[
+        str | None,
+        Query(description="ISO date or time (UTC if no zone); default: 30 days before end"),
+    ] = None,
+    end: Annotated[
+        str | None, Query(description="ISO date or time, exclusive; default: now")
+    ] = None,
+    group_by: Literal["provider", "model", "app", "team", "environment", "day"] = "provider",
+    format: Literal["json", "csv"] = "json",
+) -> Response:
+    """Requests, tokens, cost, no-cache cost, savings and hit rates per group over [start, end)."""
+    end_at = _moment(end, "end", datetime.now(UTC))
+    start_at = _moment(start, "start", end_at - timedelta(days=30))
+    if start_at >= end_at:
+        raise HTTPException(422, "start must be before end")
+
+    def run() -> list[GroupSummary]:
+        with request.app.state.engine.connect() as conn:
+            return summary(conn, tenant.id, start_at, end_at, group_by)
+
+    groups = [group_json(g) for g in await run_in_threadpool(run)]
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(groups)
+        return Response(
+            out.getvalue(),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="summary.csv"'},
+        )
+    return JSONResponse(
+        {
+            "start": start_at.isoformat(),
+            "end": end_at.isoformat(),
+            "group_by": group_by,
+            "groups": groups,
+        }
+    )

@@ -1,0 +1,115 @@
+"""The FastAPI app: ingest and report APIs, /metrics, health probes, the Dash app at /dashboard/."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from a2wsgi import WSGIMiddleware
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
+
+from cachemeter import reports
+from dashboard.app import create_dashboard
+from ingest import api
+from ingest.metrics import IngestMetrics
+from ingest.service import Ingestor
+from store.db import database_url, make_engine
+from store.queries import ping
+from store.settings import Settings, get_settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    registry: CollectorRegistry | None = None,
+) -> FastAPI:
+    """Build the app; without an engine, one is created at startup from the settings."""
+    settings = settings or get_settings()
+    registry = registry or CollectorRegistry()
+    metrics = IngestMetrics(registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = app.state.engine is None
+        if owned:
+            app.state.engine = make_engine(database_url(settings))
+        app.state.ingestor = Ingestor(app.state.engine, metrics)
+        dash_app = create_dashboard(app.state.engine, settings.dashboard_tenant)
+        app.mount("/dashboard", WSGIMiddleware(dash_app.server))  # type: ignore[arg-type]
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.engine.dispose()
+
+    app = FastAPI(
+        title="cachemeter",
+        version="0.1.0",
+        description="Prompt-cache usage, cost and savings from LLM provider usage objects.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.registry = registry
+    app.include_router(api.router)
+    app.include_router(reports.router)
+
+    @app.exception_handler(DBAPIError)
+    async def database_down(request: Request, exc: DBAPIError) -> JSONResponse:
+        # The database is unavailable or restarting: a retryable answer, never a stack trace.
+        return JSONResponse(
+            {"detail": "database unavailable, retry later"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        """The database answers and is migrated."""
+
+        def check() -> bool:
+            try:
+                with app.state.engine.connect() as conn:
+                    return ping(conn)
+            except DBAPIError:
+                return False
+
+        ready = await run_in_threadpool(check)
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
+        )
+
+    @app.get("/metrics", tags=["ops"])
+    def prometheus() -> Response:
+        """Prometheus exposition of the ingest counters."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/dashboard/")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                api.openapi_schemas()
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

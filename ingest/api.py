@@ -1,0 +1,111 @@
+"""HTTP routes for pushing usage: POST /v1/usage (one record or {"records": [...]})."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from ingest.envelope import BatchIn, RecordIn
+from ingest.service import Ingestor
+from store.tenants import TenantRef, tenant_for_key
+
+bearer = HTTPBearer(auto_error=False, description="An API key from `cachemeter keys create`.")
+
+
+def current_tenant(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> TenantRef:
+    """The tenant of the request's API key; 401 without a valid one."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise HTTPException(
+            401,
+            "missing API key: send Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    with request.app.state.engine.connect() as conn:
+        tenant = tenant_for_key(conn, credentials.credentials)
+    if tenant is None:
+        raise HTTPException(
+            401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return tenant
+
+
+TenantDep = Annotated[TenantRef, Depends(current_tenant)]
+
+router = APIRouter(tags=["ingest"])
+
+_BODY_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/RecordIn"},
+                        {"$ref": "#/components/schemas/BatchIn"},
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/v1/usage",
+    openapi_extra=_BODY_SCHEMA,
+    responses={
+        200: {"description": "Stored (some records may be listed as rejected)."},
+        401: {"description": "Missing or invalid API key."},
+        413: {"description": "Batch larger than CACHEMETER_MAX_BATCH."},
+        422: {"description": "Nothing stored: every record was rejected; reasons name the field."},
+    },
+)
+async def post_usage(request: Request, tenant: TenantDep) -> JSONResponse:
+    """Store one record or a batch; duplicates (same source + request_id) are stored once."""
+    try:
+        body: Any = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, f"body is not valid JSON: {exc}") from None
+    if isinstance(body, dict) and "records" in body:
+        if set(body) != {"records"} or not isinstance(body["records"], list):
+            raise HTTPException(422, 'a batch is {"records": [record, ...]} and nothing else')
+        records = body["records"]
+    elif isinstance(body, dict):
+        records = [body]
+    else:
+        raise HTTPException(422, 'body must be a record object or {"records": [...]}')
+    limit = request.app.state.settings.max_batch
+    if len(records) > limit:
+        raise HTTPException(413, f"batch has {len(records)} records; the limit is {limit}")
+    if not records:
+        raise HTTPException(422, "records: empty batch")
+    ingestor: Ingestor = request.app.state.ingestor
+    # The database work is blocking; keep it off the event loop.
+    result = await run_in_threadpool(
+        ingestor.ingest, tenant, records, source="push", received_at=datetime.now(UTC)
+    )
+    status = 422 if result.rejected and not (result.accepted or result.duplicates) else 200
+    return JSONResponse(result.as_dict(), status_code=status)
+
+
+def openapi_schemas() -> dict[str, Any]:
+    """Component schemas the /v1/usage body refers to (validated per record, not by FastAPI)."""
+    ref = "#/components/schemas/{model}"
+    return {
+        "RecordIn": RecordIn.model_json_schema(ref_template=ref),
+        "BatchIn": BatchIn.model_json_schema(ref_template=ref)
+        | {
+            "properties": {
+                "records": {"type": "array", "items": {"$ref": ref.format(model="RecordIn")}}
+            }
+        },
+    }

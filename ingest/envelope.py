@@ -1,0 +1,82 @@
+"""The record a sender pushes: a provider payload plus who/when/where, validated strictly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+Dimension = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Millis = Annotated[float, Field(ge=0, le=86_400_000, allow_inf_nan=False)]
+
+
+class RecordIn(BaseModel):
+    """One LLM request's usage: `usage` (bare usage object) or `response` (whole body or the
+    list of stream events), plus optional identity and dimensions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Dimension | None = None
+    model: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    usage: Any = None
+    response: Any = None
+    request_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    occurred_at: datetime | None = None
+    ttft_ms: Millis | None = None
+    latency_ms: Millis | None = None
+    app: Dimension | None = None
+    team: Dimension | None = None
+    environment: Dimension | None = None
+    end_user: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    prompt_cache_key: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    prefix_hash: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    tags: dict[
+        Annotated[str, StringConstraints(max_length=64)],
+        Annotated[str, StringConstraints(max_length=256)],
+    ] = Field(default_factory=dict, max_length=32)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # Times without a zone are read as UTC, the only zone cachemeter stores.
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _one_payload(self) -> RecordIn:
+        if (self.usage is None) == (self.response is None):
+            raise ValueError("give exactly one of `usage` (usage object) or `response` (body)")
+        return self
+
+    @property
+    def payload(self) -> Any:
+        """The provider payload, whichever field carried it."""
+        return self.usage if self.usage is not None else self.response
+
+
+class BatchIn(BaseModel):
+    """A batch of records (documentation schema; records are validated one by one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[RecordIn]
+
+
+def describe_validation_error(errors: list[Any]) -> str:
+    """One line from pydantic's error list: `field: reason; field: reason`."""
+    parts = []
+    for err in errors[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "record"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)

@@ -1,0 +1,59 @@
+"""Why a request read nothing from the cache, where one request alone can tell."""
+
+from __future__ import annotations
+
+from billing.usage import Usage
+
+# Minimum cacheable prompt lengths (tokens), from the providers' documentation.
+_ANTHROPIC_MINIMUM = (
+    ("claude-opus-4-5", 4096),
+    ("claude-opus-4-6", 4096),
+    ("claude-opus-4-7", 4096),
+    ("claude-opus-4-8", 4096),
+    ("claude-opus-5", 4096),
+    ("claude-haiku-4-5", 4096),
+    ("claude-haiku-5", 4096),
+    ("claude-3-5-haiku", 2048),
+    ("claude-3-haiku", 2048),
+)
+_PROVIDER_MINIMUM = {
+    "openai": 1024,
+    "azure": 1024,
+    "google": 1024,
+    "x-ai": 1024,
+    "deepseek": 1024,
+    "anthropic": 1024,
+    "aws": 1024,
+    "stepfun": 256,
+    "venice": 1024,
+}
+
+BELOW_MINIMUM = "below_minimum_length"
+FIRST_WRITE = "first_write"
+
+
+def minimum_cacheable(provider: str, model: str | None) -> int | None:
+    """The shortest prompt the provider caches for this model, if known."""
+    name = (model or "").lower()
+    if provider in ("anthropic", "aws", "venice", "openrouter") or "claude" in name:
+        for prefix, minimum in _ANTHROPIC_MINIMUM:
+            if prefix in name:
+                return minimum
+        if "claude" in name:
+            return 1024
+    return _PROVIDER_MINIMUM.get(provider)
+
+
+def miss_hint(provider: str, model: str | None, usage: Usage) -> str | None:
+    """A reason for a request with no cache read, or None (a hit, or no inferable reason).
+
+    Reasons needing history (prefix changed, TTL expired) are found over stored events.
+    """
+    if usage.cache_read_tokens > 0:
+        return None
+    minimum = minimum_cacheable(provider, model)
+    if minimum is not None and usage.input_tokens < minimum:
+        return BELOW_MINIMUM
+    if usage.cache_write_tokens > 0:
+        return FIRST_WRITE
+    return None

