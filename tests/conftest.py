@@ -44,7 +44,9 @@ def pg_server_url() -> Iterator[str]:
 
 def _drop(admin: str, name: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +80,9 @@ def db_url(pg_server_url: str, template_url: str) -> Iterator[str]:
     name = f"cachemeter_test_{os.getpid()}_{next(_counter)}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(TEMPLATE))
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(TEMPLATE)
+            )
         )
     yield _with_database(pg_server_url, name)
     _drop(admin, name)

@@ -18,7 +18,9 @@ def _tables(url: str) -> set[str]:
 
 def test_upgrade_downgrade_upgrade(fresh_database: str) -> None:
     migrate(fresh_database)
-    assert {"tenants", "api_keys", "prices", "usage_keys", "usage_events"} <= _tables(fresh_database)
+    assert {"tenants", "api_keys", "prices", "usage_keys", "usage_events"} <= _tables(
+        fresh_database
+    )
     downgrade(fresh_database, "base")
     assert _tables(fresh_database) <= {"alembic_version"}
     migrate(fresh_database)
@@ -29,7 +31,9 @@ def test_usage_events_is_range_partitioned(db_url: str) -> None:
     eng = create_engine(db_url)
     with eng.connect() as conn:
         strategy = conn.execute(
-            text("SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'usage_events'::regclass")
+            text(
+                "SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'usage_events'::regclass"
+            )
         ).scalar_one()
     eng.dispose()
     assert strategy == "r"

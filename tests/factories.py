@@ -1,0 +1,46 @@
+"""Plain factory functions with keyword defaults for test data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from store.tenants import TenantRef, create_key, ensure_tenant
+
+
+def tenant_with_key(engine: Engine, name: str = "acme") -> tuple[TenantRef, str]:
+    """A tenant and a fresh API key for it."""
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, name)
+        key = create_key(conn, tenant)
+    return tenant, key
+
+
+def anthropic_record(
+    *,
+    request_id: str | None = "req-1",
+    plain: int = 100,
+    read: int = 0,
+    write: int = 0,
+    output: int = 10,
+    model: str = "claude-sonnet-4-5",
+    occurred_at: str = "2026-11-20T10:00:00Z",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A push record carrying an Anthropic usage object (input excludes cache)."""
+    record: dict[str, Any] = {
+        "provider": "anthropic",
+        "model": model,
+        "usage": {
+            "input_tokens": plain,
+            "cache_read_input_tokens": read,
+            "cache_creation_input_tokens": write,
+            "output_tokens": output,
+        },
+        "occurred_at": occurred_at,
+        **extra,
+    }
+    if request_id is not None:
+        record["request_id"] = request_id
+    return record

@@ -1,0 +1,249 @@
+"""The HTTP API end to end against a real Postgres: auth, ingest, idempotency, reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from cachemeter.server import create_app
+from store.models import UsageEvent
+from store.settings import Settings
+from tests.factories import anthropic_record, tenant_with_key
+from tests.fixtures import load_fixture
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[TestClient]:
+    app = create_app(Settings(max_batch=50), engine=engine, registry=CollectorRegistry())
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth(engine: Engine) -> dict[str, str]:
+    _, key = tenant_with_key(engine)
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _events(engine: Engine) -> list[Any]:
+    with Session(engine) as session:
+        return list(session.scalars(select(UsageEvent).order_by(UsageEvent.id)))
+
+
+def test_unauthenticated_is_401(client: TestClient) -> None:
+    assert client.post("/v1/usage", json=anthropic_record()).status_code == 401
+    bad = client.post(
+        "/v1/usage", json=anthropic_record(), headers={"Authorization": "Bearer nope"}
+    )
+    assert bad.status_code == 401
+    assert client.get("/v1/reports/summary").status_code == 401
+
+
+def test_single_record_is_normalised_priced_and_stored(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    fixture = load_fixture("anthropic-messages")
+    response = client.post(
+        "/v1/usage",
+        json={
+            "provider": "anthropic",
+            "response": fixture["payload"],
+            "app": "chat",
+            "team": "core",
+            "occurred_at": "2026-11-20T10:00:00Z",
+            "ttft_ms": 420.5,
+            "end_user": "alice@example.com",
+        },
+        headers=auth,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1
+    [event] = _events(engine)
+    assert (event.input_tokens, event.cache_read_tokens, event.cache_write_tokens) == (
+        189_360,
+        188_086,
+        1_253,
+    )
+    assert event.uncached_input_tokens == 21
+    assert event.request_id == "msg_01ABC"  # the provider's response id is the idempotency key
+    # Claude Opus 4.8: $5 in, $0.50 read, $6.25 5m write, $25 out per MTok (see test_billing).
+    assert event.cost == Decimal("0.11180425")
+    assert event.nocache_cost == Decimal("0.956625")
+    assert event.price_source == "genai-prices"
+    assert event.end_user != "alice@example.com" and len(event.end_user) == 64
+    # Content never stored: the raw payload keeps usage and ids only.
+    assert "content" not in event.raw and event.raw["usage"]["input_tokens"] == 21
+    assert event.occurred_at.isoformat() == "2026-11-20T10:00:00+00:00"
+
+
+def test_same_batch_twice_is_stored_once(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    batch = {"records": [anthropic_record(request_id=f"r{i}") for i in range(5)]}
+    first = client.post("/v1/usage", json=batch, headers=auth).json()
+    second = client.post("/v1/usage", json=batch, headers=auth).json()
+    assert (first["accepted"], first["duplicates"]) == (5, 0)
+    assert (second["accepted"], second["duplicates"]) == (0, 5)
+    assert len(_events(engine)) == 5
+
+
+def test_retry_with_other_month_is_still_a_duplicate(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    client.post(
+        "/v1/usage", json=anthropic_record(occurred_at="2026-10-31T23:59:59Z"), headers=auth
+    )
+    retry = client.post(
+        "/v1/usage", json=anthropic_record(occurred_at="2026-11-01T00:00:01Z"), headers=auth
+    )
+    assert retry.json()["duplicates"] == 1
+    assert len(_events(engine)) == 1
+
+
+def test_duplicates_inside_one_batch_count_once(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    batch = {"records": [anthropic_record(request_id="same"), anthropic_record(request_id="same")]}
+    body = client.post("/v1/usage", json=batch, headers=auth).json()
+    assert (body["accepted"], body["duplicates"]) == (1, 1)
+
+
+def test_malformed_record_is_named_and_the_others_stored(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    bad = anthropic_record(request_id="bad", plain=-5)
+    batch = {
+        "records": [
+            anthropic_record(request_id="ok1"),
+            bad,
+            anthropic_record(request_id="ok2"),
+            {"usage": {"prompt_tokens": 10}, "colour": "blue"},
+        ]
+    }
+    body = client.post("/v1/usage", json=batch, headers=auth).json()
+    assert body["accepted"] == 2
+    assert [r["index"] for r in body["rejected"]] == [1, 3]
+    assert "usage.input_tokens" in body["rejected"][0]["error"]
+    assert "negative" in body["rejected"][0]["error"]
+    assert "colour" in body["rejected"][1]["error"]
+    assert sorted(e.request_id for e in _events(engine)) == ["ok1", "ok2"]
+
+
+def test_single_bad_record_is_422_and_stores_nothing(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    response = client.post("/v1/usage", json=anthropic_record(read=200, plain=-1), headers=auth)
+    assert response.status_code == 422
+    assert "negative" in response.json()["rejected"][0]["error"]
+    both = client.post(
+        "/v1/usage", json={"usage": {"prompt_tokens": 1}, "response": {}}, headers=auth
+    )
+    assert both.status_code == 422 and "exactly one" in both.json()["rejected"][0]["error"]
+    assert _events(engine) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "text"),
+    [
+        ("not json", 400, "not valid JSON"),
+        ([1, 2], 422, "record object"),
+        ({"records": []}, 422, "empty batch"),
+        ({"records": [anthropic_record()] * 51}, 413, "limit is 50"),
+    ],
+)
+def test_bad_bodies(
+    client: TestClient, auth: dict[str, str], body: Any, status: int, text: str
+) -> None:
+    if isinstance(body, str):
+        response = client.post(
+            "/v1/usage", content=body, headers={**auth, "Content-Type": "application/json"}
+        )
+    else:
+        response = client.post("/v1/usage", json=body, headers=auth)
+    assert response.status_code == status
+    assert text in response.text
+
+
+def test_unpriced_model_is_stored_with_a_reason(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    record = {
+        "provider": "stepfun",
+        "response": load_fixture("stepfun")["payload"],
+        "occurred_at": "2026-11-20T10:00:00Z",
+    }
+    body = client.post("/v1/usage", json=record, headers=auth).json()
+    assert (body["accepted"], body["unpriced"]) == (1, 1)
+    [event] = _events(engine)
+    assert event.cost is None and "step-1o-turbo-vision" in event.unpriced_reason
+    assert event.uncached_input_tokens == 79
+
+
+def test_summary_report(client: TestClient, auth: dict[str, str]) -> None:
+    # Claude Sonnet 4.5 list: $3 in, $0.30 read, $3.75 5m write, $15 out per MTok.
+    records = [
+        anthropic_record(request_id="a", plain=1000, read=0, write=4000, output=100, app="search"),
+        anthropic_record(request_id="b", plain=1000, read=4000, write=0, output=100, app="search"),
+        anthropic_record(request_id="c", plain=2000, read=0, write=0, output=0, app="chat"),
+    ]
+    client.post("/v1/usage", json={"records": records}, headers=auth)
+    response = client.get(
+        "/v1/reports/summary?start=2026-11-01&end=2026-12-01&group_by=app", headers=auth
+    )
+    assert response.status_code == 200
+    groups = {g["group"]: g for g in response.json()["groups"]}
+    search = groups["search"]
+    assert search["requests"] == 2
+    assert search["input_tokens"] == 10_000
+    assert search["cache_read_tokens"] == 4_000
+    assert search["token_hit_rate"] == pytest.approx(0.4)
+    assert search["request_hit_rate"] == pytest.approx(0.5)
+    # a: 1000x3 + 4000x3.75 + 100x15 = 3000 + 15000 + 1500 = 19500 -> $0.0195
+    # b: 1000x3 + 4000x0.30 + 100x15 = 3000 + 1200 + 1500 = 5700 -> $0.0057
+    assert Decimal(search["cost"]) == Decimal("0.0252")
+    # no cache: 10000x3 + 200x15 = 33000 -> $0.033
+    assert Decimal(search["nocache_cost"]) == Decimal("0.033")
+    assert Decimal(search["savings"]) == Decimal("0.0078")
+    assert search["currency"] == "USD"
+    assert groups["chat"]["token_hit_rate"] == 0
+    csv_text = client.get(
+        "/v1/reports/summary?start=2026-11-01&end=2026-12-01&group_by=app&format=csv", headers=auth
+    ).text
+    assert csv_text.splitlines()[0].startswith("group,requests,input_tokens")
+    assert len(csv_text.strip().splitlines()) == 3
+
+
+def test_summary_is_tenant_scoped(client: TestClient, engine: Engine, auth: dict[str, str]) -> None:
+    client.post("/v1/usage", json=anthropic_record(), headers=auth)
+    _, other_key = tenant_with_key(engine, "globex")
+    other = client.get(
+        "/v1/reports/summary?start=2026-11-01&end=2026-12-01",
+        headers={"Authorization": f"Bearer {other_key}"},
+    )
+    assert other.json()["groups"] == []
+
+
+def test_summary_rejects_bad_dates(client: TestClient, auth: dict[str, str]) -> None:
+    assert client.get("/v1/reports/summary?start=yesterday", headers=auth).status_code == 422
+    assert client.get("/v1/reports/summary?group_by=colour", headers=auth).status_code == 422
+
+
+def test_health_ready_metrics_openapi(client: TestClient, auth: dict[str, str]) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    client.post("/v1/usage", json=anthropic_record(plain=100, read=2048, output=7), headers=auth)
+    client.post("/v1/usage", json=anthropic_record(plain=100, read=2048, output=7), headers=auth)
+    metrics = client.get("/metrics").text
+    assert 'cachemeter_tokens_total{kind="cache_read",provider="anthropic"} 2048.0' in metrics
+    assert 'cachemeter_tokens_total{kind="uncached",provider="anthropic"} 100.0' in metrics
+    assert 'cachemeter_ingest_records_total{result="accepted"} 1.0' in metrics
+    assert 'cachemeter_ingest_records_total{result="duplicate"} 1.0' in metrics
+    spec = client.get("/openapi.json").json()
+    assert "/v1/usage" in spec["paths"] and "RecordIn" in spec["components"]["schemas"]
