@@ -61,3 +61,9 @@ def price_usage(usage: Usage, price: Price) -> Charge:
         nocache_cost=_money(usage.input_tokens, rates.input) + output,
         rates=rates,
     )
+
+
+def money_text(amount: Decimal) -> str:
+    """A decimal string without exponent or trailing zeros: 0.006, not 0.006000000000 or 6E-3."""
+    text = f"{amount.normalize():f}"
+    return "0" if text in ("-0", "0") else text

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from billing.charge import money_text
 from ingest.api import TenantDep
 from store.queries import GroupSummary, summary
 
@@ -57,15 +58,15 @@ def group_json(group: GroupSummary) -> dict[str, Any]:
         "cache_write_1h_tokens": group.cache_write_1h_tokens,
         "output_tokens": group.output_tokens,
         "currency": single.currency if single else None,
-        "cost": str(single.cost) if single else None,
-        "nocache_cost": str(single.nocache_cost) if single else None,
-        "savings": str(single.savings) if single else None,
+        "cost": money_text(single.cost) if single else None,
+        "nocache_cost": money_text(single.nocache_cost) if single else None,
+        "savings": money_text(single.savings) if single else None,
         "by_currency": [
             {
                 "currency": m.currency,
-                "cost": str(m.cost),
-                "nocache_cost": str(m.nocache_cost),
-                "savings": str(m.savings),
+                "cost": money_text(m.cost),
+                "nocache_cost": money_text(m.nocache_cost),
+                "savings": money_text(m.savings),
             }
             for m in group.money
         ],

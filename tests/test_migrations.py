@@ -32,7 +32,8 @@ def test_usage_events_is_range_partitioned(db_url: str) -> None:
     with eng.connect() as conn:
         strategy = conn.execute(
             text(
-                "SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'usage_events'::regclass"
+                "SELECT partstrat FROM pg_partitioned_table"
+                " WHERE partrelid = 'usage_events'::regclass"
             )
         ).scalar_one()
     eng.dispose()

@@ -1,0 +1,342 @@
+"""The `cachemeter` command. Errors a user can fix exit 2 with one line on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from cachemeter.inputs import CliError, iter_records, read_json, read_price_specs
+
+MAX_BATCH = 1000
+
+
+def _at(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(f"--at: not an ISO time: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from billing import PriceBook
+    from cachemeter.explain import explain
+    from ingest.errors import PayloadError
+
+    payload = read_json(args.file)
+    provider, model = args.provider, args.model
+    if isinstance(payload, dict) and "payload" in payload and "expected" in payload:
+        # A shared fixture file: its payload, with its provider and model as hints.
+        provider = provider or payload.get("provider")
+        model = model or payload.get("model")
+        payload = payload["payload"]
+    entries = [spec.to_entry() for spec in read_price_specs(args.prices)] if args.prices else []
+    try:
+        out = explain(payload, PriceBook(entries), _at(args.at), provider, model)
+    except PayloadError as exc:
+        raise CliError(f"{args.file}: {exc}") from None
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def _engine() -> Any:
+    from store.db import database_url, make_engine, migrate
+    from store.settings import get_settings
+
+    url = database_url(get_settings())
+    migrate(url)
+    return make_engine(url, pool_size=2)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from store.db import database_url, migrate
+    from store.settings import get_settings
+
+    migrate(database_url(get_settings()))
+    print("database migrated to head", file=sys.stderr)
+    return 0
+
+
+def _ingestor(engine: Any) -> Any:
+    from prometheus_client import CollectorRegistry
+
+    from ingest.metrics import IngestMetrics
+    from ingest.service import Ingestor
+
+    return Ingestor(engine, IngestMetrics(CollectorRegistry()))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from store.tenants import ensure_tenant
+
+    engine = _engine()
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, args.tenant)
+    ingestor = _ingestor(engine)
+    totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "unpriced": 0}
+    rejected_lines: list[str] = []
+    progress = tqdm(unit="rec", desc="ingest", file=sys.stderr, disable=args.quiet)
+
+    def flush(batch: list[tuple[str, Any]]) -> None:
+        result = ingestor.ingest(
+            tenant, [r for _, r in batch], source="file", received_at=datetime.now(UTC)
+        )
+        totals["accepted"] += result.accepted
+        totals["duplicates"] += result.duplicates
+        totals["unpriced"] += result.unpriced
+        totals["rejected"] += len(result.rejected)
+        rejected_lines.extend(f"{batch[r.index][0]}: {r.error}" for r in result.rejected)
+        progress.update(len(batch))
+
+    for path in args.files:
+        batch: list[tuple[str, Any]] = []
+        for location, record in iter_records(path):
+            batch.append((location, record))
+            if len(batch) >= args.batch:
+                flush(batch)
+                batch = []
+        if batch:
+            flush(batch)
+    progress.close()
+    for line in rejected_lines[:50]:
+        print(f"rejected {line}", file=sys.stderr)
+    if len(rejected_lines) > 50:
+        print(f"… and {len(rejected_lines) - 50} more rejected", file=sys.stderr)
+    print(json.dumps(totals))
+    engine.dispose()
+    return 2 if totals["rejected"] else 0
+
+
+def cmd_prices(args: argparse.Namespace) -> int:
+    from billing.catalogue import PriceSpec
+    from store.prices import PriceConflict, add_price, list_prices
+
+    engine = _engine()
+    try:
+        if args.prices_command == "list":
+            with engine.connect() as conn:
+                print(json.dumps(list_prices(conn), indent=2))
+            return 0
+        if args.prices_command == "load":
+            specs = read_price_specs(args.file)
+        else:
+            fields = {
+                "provider": args.provider,
+                "model": args.model,
+                "currency": args.currency,
+                "input_mtok": args.input,
+                "output_mtok": args.output,
+                "cache_read_mtok": args.cache_read,
+                "cache_write_mtok": args.cache_write,
+                "cache_write_1h_mtok": args.cache_write_1h,
+                "effective_from": args.effective_from,
+                "effective_to": args.effective_to,
+                "tenant": args.tenant,
+                "note": args.note,
+            }
+            from pydantic import ValidationError
+
+            from ingest.envelope import describe_validation_error
+
+            try:
+                specs = [
+                    PriceSpec.model_validate({k: v for k, v in fields.items() if v is not None})
+                ]
+                specs[0].to_entry()
+            except ValidationError as exc:
+                raise CliError(describe_validation_error(exc.errors())) from None
+            except ValueError as exc:
+                raise CliError(str(exc)) from None
+        ids = []
+        # All or nothing: one transaction for the whole file.
+        with engine.begin() as conn:
+            for spec in specs:
+                try:
+                    ids.append(add_price(conn, spec))
+                except PriceConflict as exc:
+                    raise CliError(str(exc)) from None
+        print(f"added {len(ids)} price(s): ids {', '.join(map(str, ids))}", file=sys.stderr)
+        return 0
+    finally:
+        engine.dispose()
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from store.tenants import create_key, ensure_tenant, revoke_key
+
+    engine = _engine()
+    try:
+        with engine.begin() as conn:
+            if args.keys_command == "revoke":
+                count = revoke_key(conn, args.prefix)
+                if not count:
+                    raise CliError(f"no active key starts with {args.prefix!r}")
+                print(f"revoked {count} key(s)", file=sys.stderr)
+                return 0
+            tenant = ensure_tenant(conn, args.tenant)
+            key = create_key(conn, tenant, args.name)
+        print(f"API key for tenant {tenant.name!r} (shown once, store it now):", file=sys.stderr)
+        print(key)
+        return 0
+    finally:
+        engine.dispose()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cachemeter.demo import load_demo
+
+    engine = _engine()
+    try:
+        result = load_demo(
+            _ingestor(engine),
+            engine,
+            tenant_name=args.tenant,
+            days=args.days,
+            now=datetime.now(UTC),
+        )
+        print(json.dumps(result))
+        return 0
+    finally:
+        engine.dispose()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from cachemeter.demo import load_demo
+    from cachemeter.server import create_app
+    from store.settings import get_settings
+    from store.tenants import count_keys, create_key, ensure_tenant
+
+    settings = get_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    engine = _engine()
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, settings.default_tenant)
+        new_key = create_key(conn, tenant, "first start") if count_keys(conn, tenant) == 0 else None
+    if new_key:
+        print(
+            f"\nAPI key for tenant {tenant.name!r} (shown once, store it now):\n{new_key}\n",
+            file=sys.stderr,
+        )
+    if args.demo:
+        print("loading demo data …", file=sys.stderr)
+        print(
+            json.dumps(
+                load_demo(
+                    _ingestor(engine),
+                    engine,
+                    tenant_name=settings.dashboard_tenant,
+                    days=4,
+                    now=datetime.now(UTC),
+                )
+            ),
+            file=sys.stderr,
+        )
+    print(
+        f"cachemeter: API http://{host}:{port}/docs  dashboard http://{host}:{port}/dashboard/",
+        file=sys.stderr,
+    )
+    app = create_app(settings, engine=engine)
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+    engine.dispose()
+    return 0
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cachemeter", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start Postgres (embedded unless DATABASE_URL), migrate, serve")
+    up.add_argument("--host")
+    up.add_argument("--port", type=int)
+    up.add_argument(
+        "--demo", action="store_true", help="load a few days of synthetic traffic first"
+    )
+    up.set_defaults(func=cmd_up)
+
+    sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+
+    ex = sub.add_parser("explain", help="normalise and price one payload (no database)")
+    ex.add_argument("file", nargs="?", default="-", help="JSON payload file, or - for stdin")
+    ex.add_argument("--provider")
+    ex.add_argument("--model")
+    ex.add_argument("--prices", help="JSON list of catalogue entries to price with")
+    ex.add_argument("--at", help="request time, ISO 8601 (default: now)")
+    ex.set_defaults(func=cmd_explain)
+
+    ing = sub.add_parser("ingest", help="import records from JSON or JSONL files")
+    ing.add_argument("files", nargs="+")
+    ing.add_argument("--tenant", default="default")
+    ing.add_argument("--batch", type=int, default=MAX_BATCH, choices=range(1, 10_001), metavar="N")
+    ing.add_argument("--quiet", action="store_true", help="no progress bar")
+    ing.set_defaults(func=cmd_ingest)
+
+    prices = sub.add_parser("prices", help="manage the price catalogue")
+    psub = prices.add_subparsers(dest="prices_command", required=True)
+    add = psub.add_parser("add", help="add one price (per million tokens)")
+    add.add_argument("--provider", required=True)
+    add.add_argument("--model", required=True)
+    add.add_argument("--currency", default="USD")
+    add.add_argument("--input", required=True, type=_decimal)
+    add.add_argument("--output", required=True, type=_decimal)
+    add.add_argument("--cache-read", type=_decimal)
+    add.add_argument("--cache-write", type=_decimal)
+    add.add_argument("--cache-write-1h", type=_decimal)
+    add.add_argument("--effective-from")
+    add.add_argument("--effective-to")
+    add.add_argument("--tenant", help="a tenant's negotiated price instead of a catalogue entry")
+    add.add_argument("--note")
+    psub.add_parser("list", help="list stored prices")
+    load = psub.add_parser("load", help="add prices from a JSON list")
+    load.add_argument("file")
+    prices.set_defaults(func=cmd_prices)
+
+    keys = sub.add_parser("keys", help="manage API keys")
+    ksub = keys.add_subparsers(dest="keys_command", required=True)
+    create = ksub.add_parser("create", help="create a key (printed on the last line)")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--name")
+    revoke = ksub.add_parser("revoke", help="revoke a key by its first 10 characters")
+    revoke.add_argument("prefix")
+    keys.set_defaults(func=cmd_keys)
+
+    demo = sub.add_parser("demo", help="load synthetic demo traffic into the database")
+    demo.add_argument("--tenant", default="default")
+    demo.add_argument("--days", type=int, default=4, choices=range(1, 31), metavar="DAYS")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except CliError as exc:
+        print(f"cachemeter: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Synthetic but realistic traffic for `cachemeter up --demo`, sent through the real ingest path.
+
+Four apps over a few days, each in its provider's own payload shape: multi-turn support chats
+whose hit rate climbs turn by turn (Anthropic), a code reviewer whose hit rate collapses after
+a prompt change (OpenAI), a summariser on Gemini and an analytics job on DeepSeek.
+Deterministic (seeded) and idempotent (request ids are stable), so loading twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ingest.service import Ingestor
+from store.tenants import ensure_tenant
+
+
+def _slot(start: datetime, minutes: int) -> int:
+    """An absolute slot number, so a later reload reuses the request ids of the same slots."""
+    return int(start.timestamp()) // (minutes * 60)
+
+
+def _ttft(uncached: int, rng: random.Random) -> float:
+    # Prefill dominates time to first token: cached tokens skip most of it.
+    return round(180 + uncached * 0.045 + rng.gauss(0, 40) ** 2 / 40, 1)
+
+
+def _support_chats(start: datetime, hours: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+    system = 3_600
+    first = _slot(start, 20)
+    for chat in range(first, first + hours * 3):
+        at = start + timedelta(minutes=(chat - first) * 20 + rng.randint(0, 15))
+        history = 0
+        for turn in range(rng.randint(2, 8)):
+            new = rng.randint(150, 600)
+            if turn == 0:
+                read, write, plain = 0, system, new
+            else:
+                read, write, plain = system + history, new, rng.randint(5, 40)
+            history += new + 250
+            yield {
+                "provider": "anthropic",
+                "model": "claude-sonnet-4-5",
+                "request_id": f"demo-support-{chat}-{turn}",
+                "occurred_at": (at + timedelta(minutes=turn * 2)).isoformat(),
+                "app": "support-bot",
+                "team": "customer-experience",
+                "environment": "production",
+                "prompt_cache_key": "support-system-v3",
+                "ttft_ms": _ttft(plain + write, rng),
+                "response": {
+                    "id": f"msg_demo_{chat}_{turn}",
+                    "type": "message",
+                    "model": "claude-sonnet-4-5",
+                    "usage": {
+                        "input_tokens": plain,
+                        "cache_creation_input_tokens": write,
+                        "cache_read_input_tokens": read,
+                        "output_tokens": rng.randint(120, 400),
+                    },
+                },
+            }
+
+
+def _code_review(
+    start: datetime, hours: int, change_at: datetime, rng: random.Random
+) -> Iterator[dict[str, Any]]:
+    first = _slot(start, 15)
+    for n in range(first, first + hours * 4):
+        at = start + timedelta(minutes=(n - first) * 15 + rng.randint(0, 10))
+        prompt = rng.randint(7_000, 12_000)
+        # After the prompt change a timestamp sits at the top of the prompt: nothing matches.
+        cached = 0 if at >= change_at and rng.random() < 0.93 else (6_144 // 128) * 128
+        yield {
+            "provider": "openai",
+            "request_id": f"demo-review-{n}",
+            "occurred_at": at.isoformat(),
+            "app": "code-review",
+            "team": "platform",
+            "environment": "production",
+            "prefix_hash": "review-v2" if at >= change_at else "review-v1",
+            "ttft_ms": _ttft(prompt - cached, rng),
+            "response": {
+                "id": f"chatcmpl-demo-{n}",
+                "object": "chat.completion",
+                "model": "gpt-5.1",
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": rng.randint(300, 900),
+                    "prompt_tokens_details": {"cached_tokens": cached},
+                    "completion_tokens_details": {"reasoning_tokens": rng.randint(0, 200)},
+                },
+            },
+        }
+
+
+def _summariser(start: datetime, hours: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+    first = _slot(start, 30)
+    for n in range(first, first + hours * 2):
+        at = start + timedelta(minutes=(n - first) * 30 + rng.randint(0, 20))
+        prompt = rng.randint(2_000, 9_000)
+        cached = rng.choice([0, 0, 1_024, 2_048]) if prompt > 2_100 else 0
+        yield {
+            "provider": "google",
+            "request_id": f"demo-summary-{n}",
+            "occurred_at": at.isoformat(),
+            "app": "search-summaries",
+            "team": "search",
+            "environment": "production",
+            "ttft_ms": _ttft(prompt - cached, rng),
+            "response": {
+                "responseId": f"gem-demo-{n}",
+                "modelVersion": "gemini-2.5-flash",
+                "usageMetadata": {
+                    "promptTokenCount": prompt,
+                    "cachedContentTokenCount": cached,
+                    "candidatesTokenCount": rng.randint(100, 300),
+                    "thoughtsTokenCount": rng.randint(0, 400),
+                },
+            },
+        }
+
+
+def _analytics(start: datetime, hours: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+    first = _slot(start, 60)
+    for n in range(first, first + hours):
+        at = start + timedelta(hours=n - first, minutes=rng.randint(0, 59))
+        prompt = rng.randint(4_000, 20_000)
+        hit = int(prompt * rng.uniform(0.6, 0.95)) // 64 * 64
+        yield {
+            "provider": "deepseek",
+            "request_id": f"demo-analytics-{n}",
+            "occurred_at": at.isoformat(),
+            "app": "analytics-agent",
+            "team": "data",
+            "environment": "staging",
+            "ttft_ms": _ttft(prompt - hit, rng),
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": rng.randint(200, 800),
+                "prompt_cache_hit_tokens": hit,
+                "prompt_cache_miss_tokens": prompt - hit,
+            },
+            "model": "deepseek-chat",
+        }
+
+
+def demo_records(now: datetime, days: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Push records for `days` days ending at `now` (hour-aligned, so reloads match)."""
+    rng = random.Random(seed)
+    end = now.replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
+    hours = days * 24
+    change_at = end - timedelta(hours=hours * 3 // 8)
+    records = [
+        *_support_chats(start, hours, rng),
+        *_code_review(start, hours, change_at, rng),
+        *_summariser(start, hours, rng),
+        *_analytics(start, hours, rng),
+    ]
+    return [r for r in records if datetime.fromisoformat(r["occurred_at"]) < end]
+
+
+def load_demo(
+    ingestor: Ingestor, engine: Engine, *, tenant_name: str, days: int, now: datetime
+) -> dict[str, int]:
+    """Ingest the demo traffic for `tenant_name`; returns the ingest totals."""
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, tenant_name)
+    totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
+    records = demo_records(now, days)
+    for i in range(0, len(records), 500):
+        result = ingestor.ingest(tenant, records[i : i + 500], source="demo", received_at=now)
+        totals["accepted"] += result.accepted
+        totals["duplicates"] += result.duplicates
+        totals["rejected"] += len(result.rejected)
+    return totals
