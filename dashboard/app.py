@@ -105,4 +105,4 @@ def render_daily(
     requests = sum(r["requests"] for r in rows)
     savings = sum((r["savings"] for r in rows if r["savings"] is not None), start=0)
     currency = next((r["currency"] for r in rows if r["currency"]), "")
-    return daily_figure(rows), f"{requests:,} requests · savings {savings:.2f} {currency}"
+    return daily_figure(rows), f"{requests:,} requests · savings {savings:,.4f} {currency}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select
 from billing import CatalogueEntry, Rates, Tier
 from billing.aliases import canonical_provider
 from billing.catalogue import PriceSpec
+from billing.charge import money_text
 from store.models import PriceRow, Tenant
 from store.tenants import ensure_tenant
 
@@ -66,7 +68,16 @@ def add_price(conn: Connection, spec: PriceSpec) -> int:
     return int(conn.execute(insert(PriceRow).values(values).returning(PriceRow.id)).scalar_one())
 
 
-def _rates(values: dict[str, Any]) -> Rates:
+RATE_COLUMNS = (
+    "input_mtok",
+    "output_mtok",
+    "cache_read_mtok",
+    "cache_write_mtok",
+    "cache_write_1h_mtok",
+)
+
+
+def _rates(values: Mapping[str, Any]) -> Rates:
     return Rates(
         input=Decimal(values["input_mtok"]),
         output=Decimal(values["output_mtok"]),
@@ -76,39 +87,29 @@ def _rates(values: dict[str, Any]) -> Rates:
     )
 
 
+def _with_tenant_names() -> Any:
+    return select(PriceRow.__table__, Tenant.name.label("tenant_name")).outerjoin(
+        Tenant, Tenant.id == PriceRow.tenant_id
+    )
+
+
 def load_catalogue(conn: Connection) -> list[CatalogueEntry]:
     """Every stored price as a billing catalogue entry (tenant names resolved)."""
-    rows = conn.execute(
-        select(PriceRow, Tenant.name.label("tenant_name")).outerjoin(
-            Tenant, Tenant.id == PriceRow.tenant_id
+    return [
+        CatalogueEntry(
+            provider=row.provider,
+            model=row.model,
+            currency=row.currency,
+            rates=_rates(row._mapping),
+            tiers=tuple(Tier(above=int(t["above"]), rates=_rates(t)) for t in row.tiers),
+            tenant=row.tenant_name,
+            effective_from=row.effective_from,
+            effective_to=row.effective_to,
+            id=row.id,
+            note=row.note,
         )
-    ).all()
-    entries = []
-    for row in rows:
-        price: PriceRow = row.PriceRow
-        entries.append(
-            CatalogueEntry(
-                provider=price.provider,
-                model=price.model,
-                currency=price.currency,
-                rates=_rates(
-                    {
-                        "input_mtok": price.input_mtok,
-                        "output_mtok": price.output_mtok,
-                        "cache_read_mtok": price.cache_read_mtok,
-                        "cache_write_mtok": price.cache_write_mtok,
-                        "cache_write_1h_mtok": price.cache_write_1h_mtok,
-                    }
-                ),
-                tiers=tuple(Tier(above=int(t["above"]), rates=_rates(t)) for t in price.tiers),
-                tenant=row.tenant_name,
-                effective_from=price.effective_from,
-                effective_to=price.effective_to,
-                id=price.id,
-                note=price.note,
-            )
-        )
-    return entries
+        for row in conn.execute(_with_tenant_names())
+    ]
 
 
 def catalogue_version(conn: Connection) -> tuple[int, int]:
@@ -120,32 +121,24 @@ def catalogue_version(conn: Connection) -> tuple[int, int]:
 
 
 def list_prices(conn: Connection) -> list[dict[str, Any]]:
-    """Stored prices for display, newest first."""
+    """Stored prices for display, by provider and model, newest effective date first."""
     rows = conn.execute(
-        select(PriceRow, Tenant.name.label("tenant_name"))
-        .outerjoin(Tenant, Tenant.id == PriceRow.tenant_id)
-        .order_by(PriceRow.provider, PriceRow.model, PriceRow.effective_from.desc().nulls_last())
-    ).all()
+        _with_tenant_names().order_by(
+            PriceRow.provider, PriceRow.model, PriceRow.effective_from.desc().nulls_last()
+        )
+    )
     return [
         {
-            "id": r.PriceRow.id,
+            "id": r.id,
             "tenant": r.tenant_name,
-            "provider": r.PriceRow.provider,
-            "model": r.PriceRow.model,
-            "currency": r.PriceRow.currency,
-            "input_mtok": str(r.PriceRow.input_mtok.normalize()),
-            "output_mtok": str(r.PriceRow.output_mtok.normalize()),
-            "cache_read_mtok": str(r.PriceRow.cache_read_mtok.normalize()),
-            "cache_write_mtok": str(r.PriceRow.cache_write_mtok.normalize()),
-            "cache_write_1h_mtok": str(r.PriceRow.cache_write_1h_mtok.normalize()),
-            "tiers": r.PriceRow.tiers,
-            "effective_from": r.PriceRow.effective_from.isoformat()
-            if r.PriceRow.effective_from
-            else None,
-            "effective_to": r.PriceRow.effective_to.isoformat()
-            if r.PriceRow.effective_to
-            else None,
-            "note": r.PriceRow.note,
+            "provider": r.provider,
+            "model": r.model,
+            "currency": r.currency,
+            **{key: money_text(getattr(r, key)) for key in RATE_COLUMNS},
+            "tiers": r.tiers,
+            "effective_from": r.effective_from.isoformat() if r.effective_from else None,
+            "effective_to": r.effective_to.isoformat() if r.effective_to else None,
+            "note": r.note,
         }
         for r in rows
     ]

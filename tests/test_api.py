@@ -247,3 +247,59 @@ def test_health_ready_metrics_openapi(client: TestClient, auth: dict[str, str]) 
     assert 'cachemeter_ingest_records_total{result="duplicate"} 1.0' in metrics
     spec = client.get("/openapi.json").json()
     assert "/v1/usage" in spec["paths"] and "RecordIn" in spec["components"]["schemas"]
+
+
+def test_stored_catalogue_and_negotiated_prices_win(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    from billing.catalogue import PriceSpec
+    from store.prices import add_price
+
+    with engine.begin() as conn:
+        # Venice's list: $6.00 input, $0.60 read, $7.50 write per MTok (output rate assumed).
+        catalogue_id = add_price(
+            conn,
+            PriceSpec(
+                provider="venice",
+                model="claude-opus-4-5",
+                input_mtok=Decimal("6.00"),
+                output_mtok=Decimal("30"),
+                cache_read_mtok=Decimal("0.60"),
+                cache_write_mtok=Decimal("7.50"),
+            ),
+        )
+        # acme negotiated Claude Sonnet 4.5 at $2 in / $10 out (reads and writes at input rate).
+        add_price(
+            conn,
+            PriceSpec(
+                provider="anthropic",
+                model="claude-sonnet-4-5",
+                tenant="acme",
+                input_mtok=Decimal("2"),
+                output_mtok=Decimal("10"),
+            ),
+        )
+    venice = {
+        "provider": "venice",
+        "request_id": "v1",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "usage": {
+            "prompt_tokens": 5500,
+            "completion_tokens": 0,
+            "prompt_tokens_details": {"cached_tokens": 5000},
+        },
+        "model": "claude-opus-4-5",
+    }
+    sonnet = anthropic_record(request_id="s1", plain=1000, read=1000, output=100)
+    assert (
+        client.post("/v1/usage", json={"records": [venice, sonnet]}, headers=auth).json()[
+            "accepted"
+        ]
+        == 2
+    )
+    by_id = {e.request_id: e for e in _events(engine)}
+    assert (by_id["v1"].cost, by_id["v1"].nocache_cost) == (Decimal("0.006"), Decimal("0.033"))
+    assert (by_id["v1"].price_source, by_id["v1"].price_id) == ("catalogue", catalogue_id)
+    # 1000 x 2 + 1000 x 2 (read at input rate) + 100 x 10 = 5000 -> $0.005
+    assert by_id["s1"].cost == Decimal("0.005")
+    assert by_id["s1"].price_source == "tenant"

@@ -1,0 +1,297 @@
+"""The `cachemeter` command: explain without a database, the rest against a test database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from cachemeter.cli import main
+from store.models import PriceRow, UsageEvent
+from store.settings import get_settings
+from tests.factories import anthropic_record
+from tests.fixtures import FIXTURE_DIR, load_fixtures
+
+
+@pytest.fixture
+def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point every CLI command at this test's database."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()
+
+
+def _explain(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main(["explain", *args]) == 0
+    out: dict[str, object] = json.loads(capsys.readouterr().out)
+    return out
+
+
+@pytest.mark.parametrize("fixture", load_fixtures(), ids=lambda f: f["name"])
+def test_explain_every_fixture_file(
+    fixture: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _explain(capsys, str(FIXTURE_DIR / f"{fixture['name']}.json"))
+    expected = fixture["expected"]
+    assert isinstance(expected, dict)
+    for key, value in expected.items():
+        assert out[key] == value
+    assert (
+        out["uncached_input_tokens"]
+        == expected["input_tokens"] - expected["cache_read_tokens"] - expected["cache_write_tokens"]
+    )
+
+
+def test_explain_stepfun_with_catalogue_prices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = tmp_path / "prices.json"
+    # Cached input billed at 20% of the input rate (here 5 CNY -> 1 CNY per MTok).
+    prices.write_text(
+        json.dumps(
+            [
+                {
+                    "provider": "stepfun",
+                    "model": "step-1o-turbo-vision",
+                    "currency": "CNY",
+                    "input_mtok": 5,
+                    "output_mtok": 20,
+                    "cache_read_mtok": 1,
+                }
+            ]
+        )
+    )
+    out = _explain(capsys, "--prices", str(prices), str(FIXTURE_DIR / "stepfun.json"))
+    assert out["uncached_input_tokens"] == 79
+    assert out["currency"] == "CNY"
+    # 79 x 5 + 512 x 1 + 120 x 20 = 3307 per MTok -> 0.003307
+    assert out["cost"] == "0.003307"
+    assert out["nocache_cost"] == "0.005355"  # 591 x 5 + 120 x 20 = 5355
+
+
+def test_explain_venice_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = tmp_path / "venice.json"
+    prices.write_text(
+        '[{"provider": "venice", "model": "claude-opus-4-5", "currency": "USD",'
+        ' "input_mtok": 6.00, "output_mtok": 30.00, "cache_read_mtok": 0.60,'
+        ' "cache_write_mtok": 7.50}]'
+    )
+    payload = {
+        "model": "claude-opus-4-5",
+        "usage": {
+            "prompt_tokens": 5500,
+            "completion_tokens": 0,
+            "prompt_tokens_details": {"cached_tokens": 5000},
+        },
+    }
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(payload)))
+    out = _explain(capsys, "--provider", "venice", "--prices", str(prices), "-")
+    assert (out["cost"], out["nocache_cost"]) == ("0.006", "0.033")
+    assert out["price"]["source"] == "catalogue"  # type: ignore[index]
+
+
+def test_explain_unpriced_still_prints_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _explain(capsys, str(FIXTURE_DIR / "stepfun.json"))
+    assert out["cost"] is None and out["input_tokens"] == 591
+    assert "step-1o-turbo-vision" in str(out["unpriced_reason"])
+
+
+def test_explain_time_selects_genai_price_period(capsys: pytest.CaptureFixture[str]) -> None:
+    # DeepSeek deepseek-chat: $0.27 in per MTok at peak (00:30-16:30 UTC), $0.135 off-peak.
+    path = str(FIXTURE_DIR / "deepseek-chat.json")
+    peak = _explain(capsys, "--model", "deepseek-chat", "--at", "2026-11-01T12:00:00Z", path)
+    off = _explain(capsys, "--model", "deepseek-chat", "--at", "2026-11-01T20:00:00Z", path)
+    assert peak["price"]["input_mtok"] == "0.27"  # type: ignore[index]
+    assert off["price"]["input_mtok"] == "0.135"  # type: ignore[index]
+
+
+def test_explain_miss_hint_below_minimum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "short.json"
+    path.write_text(
+        json.dumps({"model": "gpt-5.1", "usage": {"prompt_tokens": 800, "completion_tokens": 5}})
+    )
+    assert _explain(capsys, str(path))["miss_hint"] == "below_minimum_length"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        ('{"usage": {"prompt_tokens": -3}}', "must not be negative"),
+        ("", "empty input"),
+    ],
+)
+def test_explain_bad_input_exits_2(
+    tmp_path: Path, content: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    assert main(["explain", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cachemeter: error:") and message in err and err.count("\n") == 1
+
+
+def test_explain_missing_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "/nonexistent/payload.json"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_console_script_runs() -> None:
+    script = Path(sys.executable).with_name("cachemeter")
+    done = subprocess.run(
+        [str(script), "explain", str(FIXTURE_DIR / "openai-chat.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["cache_read_tokens"] == 1920
+
+
+def test_ingest_jsonl_twice_stores_once(
+    cli_db: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "usage.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(anthropic_record(request_id=f"f{i}")) for i in range(7)) + "\n"
+    )
+    assert main(["ingest", "--quiet", "--tenant", "acme", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["accepted"] == 7
+    assert main(["ingest", "--quiet", "--tenant", "acme", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["duplicates"] == 7
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(UsageEvent)).scalar_one() == 7
+
+
+def test_ingest_reports_bad_records_and_exits_2(
+    cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "batch.json"
+    path.write_text(
+        json.dumps(
+            {
+                "records": [
+                    anthropic_record(request_id="a"),
+                    anthropic_record(request_id="b", output=-1),
+                ]
+            }
+        )
+    )
+    assert main(["ingest", "--quiet", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["accepted"] == 1
+    assert f"{path}[1]" in captured.err and "output_tokens" in captured.err
+
+
+def test_keys_create_prints_key_last(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "create", "--tenant", "acme"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("cm_")
+
+
+def test_prices_add_load_list_and_overlap(
+    cli_db: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "prices",
+                "add",
+                "--provider",
+                "stepfun",
+                "--model",
+                "step-2",
+                "--currency",
+                "CNY",
+                "--input",
+                "5",
+                "--output",
+                "20",
+                "--cache-read",
+                "1",
+                "--effective-from",
+                "2026-01-01",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "prices",
+                "add",
+                "--provider",
+                "stepfun",
+                "--model",
+                "step-2",
+                "--currency",
+                "CNY",
+                "--input",
+                "4",
+                "--output",
+                "16",
+                "--effective-from",
+                "2026-06-01",
+            ]
+        )
+        == 2
+    )
+    assert "overlaps" in capsys.readouterr().err
+    file = tmp_path / "p.json"
+    file.write_text(
+        json.dumps(
+            [
+                {
+                    "provider": "venice",
+                    "model": "claude-opus-4-5",
+                    "input_mtok": "6.00",
+                    "output_mtok": "30",
+                    "cache_read_mtok": "0.60",
+                }
+            ]
+        )
+    )
+    assert main(["prices", "load", str(file)]) == 0
+    capsys.readouterr()
+    assert main(["prices", "list"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    venice = next(p for p in listed if p["provider"] == "venice")
+    # Absent write price = input price.
+    assert (venice["cache_read_mtok"], venice["cache_write_mtok"]) == ("0.6", "6")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(PriceRow)).scalar_one() == 2
+        rate = conn.execute(
+            select(PriceRow.cache_read_mtok).where(PriceRow.model == "step-2")
+        ).scalar_one()
+    assert rate == Decimal("1")
+
+
+def test_prices_load_bad_entry_exits_2(
+    cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "p.json"
+    file.write_text(
+        json.dumps([{"provider": "x", "model": "y", "input_mtok": -1, "output_mtok": 1}])
+    )
+    assert main(["prices", "load", str(file)]) == 2
+    assert "input_mtok" in capsys.readouterr().err
+
+
+def test_demo_loads_through_ingest(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--days", "2", "--tenant", "demo"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["accepted"] > 500 and first["rejected"] == 0
+    assert main(["demo", "--days", "2", "--tenant", "demo"]) == 0
+    assert json.loads(capsys.readouterr().out)["accepted"] == 0
