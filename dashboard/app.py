@@ -62,8 +62,8 @@ def create_dashboard(engine: Engine, tenant_name: str, prefix: str = "/dashboard
             html.Div(f"tenant: {tenant_name}", id="tenant"),
             dcc.DatePickerRange(
                 id="range",
-                start_date=today - timedelta(days=13),
-                end_date=today,
+                start_date=(today - timedelta(days=13)).isoformat(),
+                end_date=today.isoformat(),
                 display_format="YYYY-MM-DD",
             ),
             html.Div(id="headline", style={"margin": "12px 0", "fontSize": "18px"}),

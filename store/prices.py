@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select
+from sqlalchemy import Connection, and_, func, insert, or_, select, true
 
 from billing import CatalogueEntry, Rates, Tier
 from billing.aliases import canonical_provider
@@ -23,10 +23,12 @@ class PriceConflict(ValueError):
 
 def _overlaps(start: datetime | None, end: datetime | None) -> Any:
     # [a, b) and [c, d) overlap when a < d and c < b; NULL bounds are open-ended.
-    return and_(
-        or_(PriceRow.effective_from.is_(None), end is None or PriceRow.effective_from < end),
-        or_(PriceRow.effective_to.is_(None), start is None or PriceRow.effective_to > start),
-    )
+    conditions = []
+    if end is not None:
+        conditions.append(or_(PriceRow.effective_from.is_(None), PriceRow.effective_from < end))
+    if start is not None:
+        conditions.append(or_(PriceRow.effective_to.is_(None), PriceRow.effective_to > start))
+    return and_(true(), *conditions)
 
 
 def add_price(conn: Connection, spec: PriceSpec) -> int:
@@ -100,7 +102,7 @@ def load_catalogue(conn: Connection) -> list[CatalogueEntry]:
             provider=row.provider,
             model=row.model,
             currency=row.currency,
-            rates=_rates(row._mapping),
+            rates=_rates(dict(row._mapping)),
             tiers=tuple(Tier(above=int(t["above"]), rates=_rates(t)) for t in row.tiers),
             tenant=row.tenant_name,
             effective_from=row.effective_from,
