@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# No single request comes near this; beyond it a count is corrupt, and sums must fit BIGINT.
+MAX_TOKENS = 1_000_000_000
+
 
 class InvalidUsage(ValueError):
     """Token counts that break an invariant; `field` names the offending count."""
@@ -45,6 +48,8 @@ class Usage:
                 raise InvalidUsage(name, f"must be an integer, got {value!r}")
             if value < 0:
                 raise InvalidUsage(name, f"must not be negative, got {value}")
+            if value > MAX_TOKENS:
+                raise InvalidUsage(name, f"must be at most {MAX_TOKENS:,}, got {value:,}")
         if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
             raise InvalidUsage(
                 "cache_read_tokens",

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from cachemeter import reports
@@ -61,7 +61,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(reports.router)
 
-    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
     async def database_down(request: Request, exc: DBAPIError) -> JSONResponse:
         # The database is unavailable or restarting: a retryable answer, never a stack trace.
         return JSONResponse(

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 Dimension = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 Millis = Annotated[float, Field(ge=0, le=86_400_000, allow_inf_nan=False)]
 
 
@@ -24,7 +25,9 @@ class RecordIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: Dimension | None = None
+    provider: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None
     model: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     usage: Any = None
     response: Any = None
@@ -49,9 +52,35 @@ class RecordIn(BaseModel):
         # Times without a zone are read as UTC, the only zone cachemeter stores.
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value < EARLIEST:
+            raise ValueError(f"must be after {EARLIEST.date().isoformat()}")
+        return value
+
+    @field_validator(
+        "provider",
+        "model",
+        "request_id",
+        "app",
+        "team",
+        "environment",
+        "end_user",
+        "prompt_cache_key",
+        "prefix_hash",
+    )
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL; refuse it here rather than fail the whole batch.
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_no_nul(cls, value: dict[str, str]) -> dict[str, str]:
+        if any("\x00" in k or "\x00" in v for k, v in value.items()):
+            raise ValueError("must not contain NUL characters")
+        return value
 
     @model_validator(mode="after")
     def _one_payload(self) -> RecordIn:

@@ -6,7 +6,10 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from billing.usage import MAX_TOKENS
 from ingest.errors import PayloadError
+
+MAX_MONEY = Decimal(10) ** 9
 
 Path = tuple[str, ...]
 
@@ -44,6 +47,8 @@ def count(obj: Any, path: Path, label: str | None = None) -> int | None:
         value = int(value)
     if value < 0:
         raise PayloadError(name, f"must not be negative, got {value}")
+    if value > MAX_TOKENS:
+        raise PayloadError(name, f"must be at most {MAX_TOKENS:,}, got {value:,}")
     return value
 
 
@@ -57,14 +62,16 @@ def same_tokens(obj: Any, paths: Sequence[Path], prefix: str) -> int | None:
     return max(values) if values else None
 
 
-def text(obj: Any, path: Path) -> str | None:
+def text(obj: Any, path: Path, max_length: int = 256) -> str | None:
     """A string at `path`, or None; numbers are accepted as ids and turned into text."""
     value = dig(obj, path)
-    if isinstance(value, str):
-        return value or None
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        return None
+    if len(value) > max_length or "\x00" in value:
+        raise PayloadError(".".join(path), f"must be at most {max_length} characters of text")
+    return value
 
 
 def money(obj: Any, path: Path, label: str) -> Decimal | None:
@@ -79,6 +86,6 @@ def money(obj: Any, path: Path, label: str) -> Decimal | None:
         amount = Decimal(str(value))
     except InvalidOperation:
         raise PayloadError(label, f"must be a number, got {value!r}") from None
-    if not amount.is_finite():
-        raise PayloadError(label, f"must be finite, got {value!r}")
+    if not amount.is_finite() or abs(amount) >= MAX_MONEY:
+        raise PayloadError(label, f"must be a finite amount below {MAX_MONEY:,}, got {value!r}")
     return amount

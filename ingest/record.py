@@ -58,7 +58,10 @@ def build_record(
     try:
         normalised = normalise_payload(record.payload, record.provider, record.model)
     except PayloadError as exc:
-        raise exc.within("usage" if record.usage is not None else "response") from None
+        if record.usage is None:
+            raise exc.within("response") from None
+        # Normalisers already name a bare usage object "usage".
+        raise (exc if exc.field.startswith("usage") else exc.within("usage")) from None
     occurred_at = record.occurred_at or received_at
     if occurred_at > received_at + MAX_FUTURE:
         raise PayloadError("occurred_at", f"{occurred_at.isoformat()} is in the future")

@@ -39,10 +39,10 @@ _BODY_KEYS = frozenset({"response", "message", "metadata", "ResponseMetadata"})
 
 def _only_numbers(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {k: _only_numbers(v) for k, v in value.items()}
+        return {k: _only_numbers(v) for k, v in value.items() if "\x00" not in str(k)}
     if isinstance(value, list):
         return [_only_numbers(v) for v in value]
-    if isinstance(value, str) and len(value) > 64:
+    if isinstance(value, str) and (len(value) > 64 or "\x00" in value):
         return None
     return value
 
@@ -55,12 +55,14 @@ def redact(payload: Any) -> Any:
         return payload
     kept: dict[str, Any] = {}
     for key, value in payload.items():
+        if "\x00" in str(key):
+            continue
         if key in _USAGE_KEYS:
             kept[key] = _only_numbers(value)
         elif key in _BODY_KEYS and isinstance(value, Mapping):
             kept[key] = redact(value)
         elif key in _SCALAR_KEYS and not isinstance(value, Mapping | list):
-            kept[key] = value
+            kept[key] = _only_numbers(value)
         elif not isinstance(value, Mapping | list | str):
             # Numbers and booleans at the top of a bare usage object are counts, not text.
             kept[key] = value

@@ -303,3 +303,60 @@ def test_stored_catalogue_and_negotiated_prices_win(
     # 1000 x 2 + 1000 x 2 (read at input rate) + 100 x 10 = 5000 -> $0.005
     assert by_id["s1"].cost == Decimal("0.005")
     assert by_id["s1"].price_source == "tenant"
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        (anthropic_record(request_id="n1", plain=2**70), "usage.input_tokens"),
+        (anthropic_record(request_id="n2", app="bad\x00app"), "app"),
+        (anthropic_record(request_id="n3", occurred_at="1999-12-31T23:00:00Z"), "occurred_at"),
+        (anthropic_record(request_id="n4", occurred_at="2999-01-01T00:00:00Z"), "occurred_at"),
+        ({**anthropic_record(request_id="n5"), "provider": "p" * 65}, "provider"),
+        (
+            {"request_id": "n6", "response": {"model": "m" * 300, "usage": {"prompt_tokens": 5}}},
+            "response.model",
+        ),
+        (
+            {
+                "request_id": "n7",
+                "response": {"usage": {"prompt_tokens": 5, "cost": 1e300}},
+                "provider": "openrouter",
+            },
+            "response.usage.cost",
+        ),
+        ({"request_id": "n8", "usage": {"prompt_tokens": 5}, "tags": {"k": 1}}, "tags.k"),
+    ],
+)
+def test_values_the_database_cannot_hold_are_rejected_not_500(
+    client: TestClient, engine: Engine, auth: dict[str, str], record: dict[str, Any], field: str
+) -> None:
+    batch = {"records": [record, anthropic_record(request_id="good")]}
+    response = client.post("/v1/usage", json=batch, headers=auth)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] == 1
+    assert body["rejected"][0]["index"] == 0
+    assert body["rejected"][0]["error"].startswith(field), body["rejected"][0]["error"]
+    assert [e.request_id for e in _events(engine)] == ["good"]
+
+
+def test_nul_inside_a_payload_string_is_dropped_from_the_stored_copy(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    record = {
+        "request_id": "z",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "response": {
+            "object": "chat\x00completion",
+            "model": "gpt-5.1",
+            "usage": {"prompt_tokens": 5, "completion_tokens": 1, "x\x00": 1},
+        },
+    }
+    assert client.post("/v1/usage", json=record, headers=auth).json()["accepted"] == 1
+    [event] = _events(engine)
+    assert event.raw == {
+        "object": None,
+        "model": "gpt-5.1",
+        "usage": {"prompt_tokens": 5, "completion_tokens": 1},
+    }
