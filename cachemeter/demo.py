@@ -24,15 +24,21 @@ def _slot(start: datetime, minutes: int) -> int:
     return int(start.timestamp()) // (minutes * 60)
 
 
+def _rng(seed: int, app: str, slot: int) -> random.Random:
+    """One generator per slot: a slot looks the same whichever window it is generated in."""
+    return random.Random(f"{seed}-{app}-{slot}")
+
+
 def _ttft(uncached: int, rng: random.Random) -> float:
     # Prefill dominates time to first token: cached tokens skip most of it.
     return round(180 + uncached * 0.045 + rng.gauss(0, 40) ** 2 / 40, 1)
 
 
-def _support_chats(start: datetime, hours: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+def _support_chats(start: datetime, hours: int, seed: int) -> Iterator[dict[str, Any]]:
     system = 3_600
     first = _slot(start, 20)
     for chat in range(first, first + hours * 3):
+        rng = _rng(seed, "support", chat)
         at = start + timedelta(minutes=(chat - first) * 20 + rng.randint(0, 15))
         history = 0
         for turn in range(rng.randint(2, 8)):
@@ -67,10 +73,11 @@ def _support_chats(start: datetime, hours: int, rng: random.Random) -> Iterator[
 
 
 def _code_review(
-    start: datetime, hours: int, change_at: datetime, rng: random.Random
+    start: datetime, hours: int, change_at: datetime, seed: int
 ) -> Iterator[dict[str, Any]]:
     first = _slot(start, 15)
     for n in range(first, first + hours * 4):
+        rng = _rng(seed, "review", n)
         at = start + timedelta(minutes=(n - first) * 15 + rng.randint(0, 10))
         prompt = rng.randint(7_000, 12_000)
         # After the prompt change a timestamp sits at the top of the prompt: nothing matches.
@@ -99,9 +106,10 @@ def _code_review(
         }
 
 
-def _summariser(start: datetime, hours: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+def _summariser(start: datetime, hours: int, seed: int) -> Iterator[dict[str, Any]]:
     first = _slot(start, 30)
     for n in range(first, first + hours * 2):
+        rng = _rng(seed, "summary", n)
         at = start + timedelta(minutes=(n - first) * 30 + rng.randint(0, 20))
         prompt = rng.randint(2_000, 9_000)
         cached = rng.choice([0, 0, 1_024, 2_048]) if prompt > 2_100 else 0
@@ -126,9 +134,10 @@ def _summariser(start: datetime, hours: int, rng: random.Random) -> Iterator[dic
         }
 
 
-def _analytics(start: datetime, hours: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+def _analytics(start: datetime, hours: int, seed: int) -> Iterator[dict[str, Any]]:
     first = _slot(start, 60)
     for n in range(first, first + hours):
+        rng = _rng(seed, "analytics", n)
         at = start + timedelta(hours=n - first, minutes=rng.randint(0, 59))
         prompt = rng.randint(4_000, 20_000)
         hit = int(prompt * rng.uniform(0.6, 0.95)) // 64 * 64
@@ -152,16 +161,15 @@ def _analytics(start: datetime, hours: int, rng: random.Random) -> Iterator[dict
 
 def demo_records(now: datetime, days: int, seed: int = 7) -> list[dict[str, Any]]:
     """Push records for `days` days ending at `now` (hour-aligned, so reloads match)."""
-    rng = random.Random(seed)
     end = now.replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     hours = days * 24
     change_at = end - timedelta(hours=hours * 3 // 8)
     records = [
-        *_support_chats(start, hours, rng),
-        *_code_review(start, hours, change_at, rng),
-        *_summariser(start, hours, rng),
-        *_analytics(start, hours, rng),
+        *_support_chats(start, hours, seed),
+        *_code_review(start, hours, change_at, seed),
+        *_summariser(start, hours, seed),
+        *_analytics(start, hours, seed),
     ]
     return [r for r in records if datetime.fromisoformat(r["occurred_at"]) < end]
 

@@ -360,3 +360,28 @@ def test_nul_inside_a_payload_string_is_dropped_from_the_stored_copy(
         "model": "gpt-5.1",
         "usage": {"prompt_tokens": 5, "completion_tokens": 1},
     }
+
+
+def test_concurrent_duplicate_batches_store_each_request_once(engine: Engine) -> None:
+    import threading
+    from datetime import UTC, datetime
+
+    from ingest.metrics import IngestMetrics
+    from ingest.service import Ingestor
+
+    tenant, _ = tenant_with_key(engine)
+    ingestor = Ingestor(engine, IngestMetrics(CollectorRegistry()))
+    batch = [anthropic_record(request_id=f"c{i}") for i in range(200)]
+    results = []
+
+    def send() -> None:
+        results.append(ingestor.ingest(tenant, batch, source="push", received_at=datetime.now(UTC)))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.accepted for r in results) == 200
+    assert sum(r.duplicates for r in results) == 600
+    assert len(_events(engine)) == 200
