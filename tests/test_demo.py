@@ -41,7 +41,8 @@ def test_multi_turn_chats_hit_rate_climbs() -> None:
 
 
 def test_code_review_hit_rate_collapses_after_prompt_change() -> None:
-    before, after = [], []
+    before: list[float] = []
+    after: list[float] = []
     for record in demo_records(NOW, days=3):
         if record["app"] == "code-review":
             (before if record["prefix_hash"] == "review-v1" else after).append(_hit_rate(record))
