@@ -26,20 +26,36 @@ def _at(value: str | None) -> datetime:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from billing import PriceBook
     from cachemeter.explain import explain
+    from ingest.envelope import RecordIn, describe_validation_error
     from ingest.errors import PayloadError
 
     payload = read_json(args.file)
-    provider, model = args.provider, args.model
+    provider, model, at = args.provider, args.model, _at(args.at) if args.at else None
     if isinstance(payload, dict) and "payload" in payload and "expected" in payload:
         # A shared fixture file: its payload, with its provider and model as hints.
         provider = provider or payload.get("provider")
         model = model or payload.get("model")
         payload = payload["payload"]
+    elif (
+        isinstance(payload, dict)
+        and ("usage" in payload or "response" in payload)
+        and set(payload) <= set(RecordIn.model_fields)
+    ):
+        # A push record, as POSTed to /v1/usage: its fields are the hints.
+        try:
+            record = RecordIn.model_validate(payload)
+        except ValidationError as exc:
+            raise CliError(f"{args.file}: {describe_validation_error(exc.errors())}") from None
+        provider, model = provider or record.provider, model or record.model
+        at = at or record.occurred_at
+        payload = record.payload
     entries = [spec.to_entry() for spec in read_price_specs(args.prices)] if args.prices else []
     try:
-        out = explain(payload, PriceBook(entries), _at(args.at), provider, model)
+        out = explain(payload, PriceBook(entries), at or _at(None), provider, model)
     except PayloadError as exc:
         raise CliError(f"{args.file}: {exc}") from None
     print(json.dumps(out, indent=2))

@@ -295,3 +295,19 @@ def test_demo_loads_through_ingest(cli_db: str, capsys: pytest.CaptureFixture[st
     assert first["accepted"] > 500 and first["rejected"] == 0
     assert main(["demo", "--days", "2", "--tenant", "demo"]) == 0
     assert json.loads(capsys.readouterr().out)["accepted"] == 0
+
+
+def test_explain_accepts_a_push_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(anthropic_record(plain=1000, read=4000, output=100)))
+    out = _explain(capsys, str(path))
+    assert (out["provider"], out["model"], out["input_tokens"]) == (
+        "anthropic",
+        "claude-sonnet-4-5",
+        5000,
+    )
+    # Claude Sonnet 4.5: 1000 x $3 + 4000 x $0.30 + 100 x $15 = 3000 + 1200 + 1500 -> $0.0057
+    assert out["cost"] == "0.0057"
+    path.write_text(json.dumps({**anthropic_record(), "response": {}}))
+    assert main(["explain", str(path)]) == 2
+    assert "exactly one" in capsys.readouterr().err
