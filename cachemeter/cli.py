@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -62,13 +63,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine() -> Any:
+@contextmanager
+def _database() -> Iterator[Any]:
+    """An engine on the migrated database, disposed when the command ends."""
     from store.db import database_url, make_engine, migrate
     from store.settings import get_settings
 
     url = database_url(get_settings())
     migrate(url)
-    return make_engine(url, pool_size=2)
+    engine = make_engine(url, pool_size=2)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -94,50 +101,77 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from store.tenants import ensure_tenant
 
-    engine = _engine()
-    with engine.begin() as conn:
-        tenant = ensure_tenant(conn, args.tenant)
-    ingestor = _ingestor(engine)
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "unpriced": 0}
     rejected_lines: list[str] = []
-    progress = tqdm(unit="rec", desc="ingest", file=sys.stderr, disable=args.quiet)
+    with _database() as engine:
+        with engine.begin() as conn:
+            tenant = ensure_tenant(conn, args.tenant)
+        ingestor = _ingestor(engine)
+        progress = tqdm(unit="rec", desc="ingest", file=sys.stderr, disable=args.quiet)
 
-    def flush(batch: list[tuple[str, Any]]) -> None:
-        result = ingestor.ingest(
-            tenant, [r for _, r in batch], source="file", received_at=datetime.now(UTC)
-        )
-        totals["accepted"] += result.accepted
-        totals["duplicates"] += result.duplicates
-        totals["unpriced"] += result.unpriced
-        totals["rejected"] += len(result.rejected)
-        rejected_lines.extend(f"{batch[r.index][0]}: {r.error}" for r in result.rejected)
-        progress.update(len(batch))
+        def flush(batch: list[tuple[str, Any]]) -> None:
+            result = ingestor.ingest(
+                tenant, [r for _, r in batch], source="file", received_at=datetime.now(UTC)
+            )
+            totals["accepted"] += result.accepted
+            totals["duplicates"] += result.duplicates
+            totals["unpriced"] += result.unpriced
+            totals["rejected"] += len(result.rejected)
+            rejected_lines.extend(f"{batch[r.index][0]}: {r.error}" for r in result.rejected)
+            progress.update(len(batch))
 
-    for path in args.files:
-        batch: list[tuple[str, Any]] = []
-        for location, record in iter_records(path):
-            batch.append((location, record))
-            if len(batch) >= args.batch:
+        for path in args.files:
+            batch: list[tuple[str, Any]] = []
+            for location, record in iter_records(path):
+                batch.append((location, record))
+                if len(batch) >= args.batch:
+                    flush(batch)
+                    batch = []
+            if batch:
                 flush(batch)
-                batch = []
-        if batch:
-            flush(batch)
-    progress.close()
+        progress.close()
     for line in rejected_lines[:50]:
         print(f"rejected {line}", file=sys.stderr)
     if len(rejected_lines) > 50:
         print(f"… and {len(rejected_lines) - 50} more rejected", file=sys.stderr)
     print(json.dumps(totals))
-    engine.dispose()
     return 2 if totals["rejected"] else 0
 
 
-def cmd_prices(args: argparse.Namespace) -> int:
+def _price_spec_from_flags(args: argparse.Namespace) -> Any:
+    from pydantic import ValidationError
+
     from billing.catalogue import PriceSpec
+    from ingest.envelope import describe_validation_error
+
+    fields = {
+        "provider": args.provider,
+        "model": args.model,
+        "currency": args.currency,
+        "input_mtok": args.input,
+        "output_mtok": args.output,
+        "cache_read_mtok": args.cache_read,
+        "cache_write_mtok": args.cache_write,
+        "cache_write_1h_mtok": args.cache_write_1h,
+        "effective_from": args.effective_from,
+        "effective_to": args.effective_to,
+        "tenant": args.tenant,
+        "note": args.note,
+    }
+    try:
+        spec = PriceSpec.model_validate({k: v for k, v in fields.items() if v is not None})
+        spec.to_entry()
+    except ValidationError as exc:
+        raise CliError(describe_validation_error(exc.errors())) from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return spec
+
+
+def cmd_prices(args: argparse.Namespace) -> int:
     from store.prices import PriceConflict, add_price, list_prices
 
-    engine = _engine()
-    try:
+    with _database() as engine:
         if args.prices_command == "list":
             with engine.connect() as conn:
                 print(json.dumps(list_prices(conn), indent=2))
@@ -145,33 +179,7 @@ def cmd_prices(args: argparse.Namespace) -> int:
         if args.prices_command == "load":
             specs = read_price_specs(args.file)
         else:
-            fields = {
-                "provider": args.provider,
-                "model": args.model,
-                "currency": args.currency,
-                "input_mtok": args.input,
-                "output_mtok": args.output,
-                "cache_read_mtok": args.cache_read,
-                "cache_write_mtok": args.cache_write,
-                "cache_write_1h_mtok": args.cache_write_1h,
-                "effective_from": args.effective_from,
-                "effective_to": args.effective_to,
-                "tenant": args.tenant,
-                "note": args.note,
-            }
-            from pydantic import ValidationError
-
-            from ingest.envelope import describe_validation_error
-
-            try:
-                specs = [
-                    PriceSpec.model_validate({k: v for k, v in fields.items() if v is not None})
-                ]
-                specs[0].to_entry()
-            except ValidationError as exc:
-                raise CliError(describe_validation_error(exc.errors())) from None
-            except ValueError as exc:
-                raise CliError(str(exc)) from None
+            specs = [_price_spec_from_flags(args)]
         ids = []
         # All or nothing: one transaction for the whole file.
         with engine.begin() as conn:
@@ -180,55 +188,44 @@ def cmd_prices(args: argparse.Namespace) -> int:
                     ids.append(add_price(conn, spec))
                 except PriceConflict as exc:
                     raise CliError(str(exc)) from None
-        print(f"added {len(ids)} price(s): ids {', '.join(map(str, ids))}", file=sys.stderr)
-        return 0
-    finally:
-        engine.dispose()
+    print(f"added {len(ids)} price(s): ids {', '.join(map(str, ids))}", file=sys.stderr)
+    return 0
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
     from store.tenants import create_key, ensure_tenant, revoke_key
 
-    engine = _engine()
-    try:
-        with engine.begin() as conn:
-            if args.keys_command == "revoke":
-                count = revoke_key(conn, args.prefix)
-                if not count:
-                    raise CliError(f"no active key starts with {args.prefix!r}")
-                print(f"revoked {count} key(s)", file=sys.stderr)
-                return 0
-            tenant = ensure_tenant(conn, args.tenant)
-            key = create_key(conn, tenant, args.name)
-        print(f"API key for tenant {tenant.name!r} (shown once, store it now):", file=sys.stderr)
-        print(key)
-        return 0
-    finally:
-        engine.dispose()
+    with _database() as engine, engine.begin() as conn:
+        if args.keys_command == "revoke":
+            count = revoke_key(conn, args.prefix)
+            if not count:
+                raise CliError(f"no active key starts with {args.prefix!r}")
+            print(f"revoked {count} key(s)", file=sys.stderr)
+            return 0
+        tenant = ensure_tenant(conn, args.tenant)
+        key = create_key(conn, tenant, args.name)
+    print(f"API key for tenant {tenant.name!r} (shown once, store it now):", file=sys.stderr)
+    print(key)
+    return 0
+
+
+def _load_demo(engine: Any, tenant: str, days: int) -> dict[str, int]:
+    from cachemeter.demo import load_demo
+
+    return load_demo(
+        _ingestor(engine), engine, tenant_name=tenant, days=days, now=datetime.now(UTC)
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cachemeter.demo import load_demo
-
-    engine = _engine()
-    try:
-        result = load_demo(
-            _ingestor(engine),
-            engine,
-            tenant_name=args.tenant,
-            days=args.days,
-            now=datetime.now(UTC),
-        )
-        print(json.dumps(result))
-        return 0
-    finally:
-        engine.dispose()
+    with _database() as engine:
+        print(json.dumps(_load_demo(engine, args.tenant, args.days)))
+    return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from cachemeter.demo import load_demo
     from cachemeter.server import create_app
     from store.settings import get_settings
     from store.tenants import count_keys, create_key, ensure_tenant
@@ -236,36 +233,27 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
-    engine = _engine()
-    with engine.begin() as conn:
-        tenant = ensure_tenant(conn, settings.default_tenant)
-        new_key = create_key(conn, tenant, "first start") if count_keys(conn, tenant) == 0 else None
-    if new_key:
+    with _database() as engine:
+        with engine.begin() as conn:
+            tenant = ensure_tenant(conn, settings.default_tenant)
+            first = count_keys(conn, tenant) == 0
+            new_key = create_key(conn, tenant, "first start") if first else None
+        if new_key:
+            print(
+                f"\nAPI key for tenant {tenant.name!r} (shown once, store it now):\n{new_key}\n",
+                file=sys.stderr,
+            )
+        if args.demo:
+            print("loading demo data …", file=sys.stderr)
+            result = _load_demo(engine, settings.dashboard_tenant, 4)
+            print(json.dumps(result), file=sys.stderr)
         print(
-            f"\nAPI key for tenant {tenant.name!r} (shown once, store it now):\n{new_key}\n",
+            f"cachemeter: API http://{host}:{port}/docs  dashboard http://{host}:{port}/dashboard/",
             file=sys.stderr,
         )
-    if args.demo:
-        print("loading demo data …", file=sys.stderr)
-        print(
-            json.dumps(
-                load_demo(
-                    _ingestor(engine),
-                    engine,
-                    tenant_name=settings.dashboard_tenant,
-                    days=4,
-                    now=datetime.now(UTC),
-                )
-            ),
-            file=sys.stderr,
+        uvicorn.run(
+            create_app(settings, engine=engine), host=host, port=port, log_level=settings.log_level
         )
-    print(
-        f"cachemeter: API http://{host}:{port}/docs  dashboard http://{host}:{port}/dashboard/",
-        file=sys.stderr,
-    )
-    app = create_app(settings, engine=engine)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
-    engine.dispose()
     return 0
 
 

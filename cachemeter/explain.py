@@ -9,7 +9,7 @@ from billing import PriceBook
 from billing.charge import money_text
 from ingest.detect import normalise_payload
 from ingest.pricing import price_record
-from ingest.record import UsageRecord
+from ingest.record import UsageRecord, token_fields
 
 
 def explain(
@@ -37,13 +37,7 @@ def explain(
         "provider": record.provider,
         "model": record.model,
         "shape": record.shape,
-        "input_tokens": usage.input_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
-        "uncached_input_tokens": usage.uncached_input_tokens,
-        "output_tokens": usage.output_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
+        **token_fields(usage),
         "currency": charge.currency if charge else None,
         "cost": money_text(charge.cost) if charge else None,
         "nocache_cost": money_text(charge.nocache_cost) if charge else None,

@@ -44,6 +44,19 @@ class UsageRecord:
     reported_cost: Decimal | None = None
 
 
+def token_fields(usage: Usage) -> dict[str, int]:
+    """The canonical token counts by name, derived uncached count included."""
+    return {
+        "input_tokens": usage.input_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+        "uncached_input_tokens": usage.uncached_input_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+    }
+
+
 def hash_end_user(tenant: str, end_user: str) -> str:
     """End users are stored as a tenant-scoped SHA-256 unless the sender already hashed them."""
     if _HASHED.match(end_user):

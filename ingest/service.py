@@ -20,7 +20,7 @@ from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
 from ingest.metrics import IngestMetrics
 from ingest.pricing import PricedRecord, price_record
-from ingest.record import build_record
+from ingest.record import build_record, token_fields
 from store.events import insert_events
 from store.partitions import ensure_partitions, month_of
 from store.prices import catalogue_version, load_catalogue
@@ -66,13 +66,7 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
         "provider": record.provider,
         "model": record.model,
         "shape": record.shape,
-        "input_tokens": usage.input_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
-        "uncached_input_tokens": usage.uncached_input_tokens,
-        "output_tokens": usage.output_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
+        **token_fields(usage),
         "ttft_ms": record.ttft_ms,
         "latency_ms": record.latency_ms,
         "app": record.app,

@@ -204,50 +204,20 @@ def test_keys_create_prints_key_last(cli_db: str, capsys: pytest.CaptureFixture[
 def test_prices_add_load_list_and_overlap(
     cli_db: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert (
-        main(
-            [
-                "prices",
-                "add",
-                "--provider",
-                "stepfun",
-                "--model",
-                "step-2",
-                "--currency",
-                "CNY",
-                "--input",
-                "5",
-                "--output",
-                "20",
-                "--cache-read",
-                "1",
-                "--effective-from",
-                "2026-01-01",
-            ]
-        )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "prices",
-                "add",
-                "--provider",
-                "stepfun",
-                "--model",
-                "step-2",
-                "--currency",
-                "CNY",
-                "--input",
-                "4",
-                "--output",
-                "16",
-                "--effective-from",
-                "2026-06-01",
-            ]
-        )
-        == 2
-    )
+    add = ["prices", "add", "--provider", "stepfun", "--model", "step-2", "--currency", "CNY"]
+    first = [
+        "--input",
+        "5",
+        "--output",
+        "20",
+        "--cache-read",
+        "1",
+        "--effective-from",
+        "2026-01-01",
+    ]
+    overlapping = ["--input", "4", "--output", "16", "--effective-from", "2026-06-01"]
+    assert main([*add, *first]) == 0
+    assert main([*add, *overlapping]) == 2
     assert "overlaps" in capsys.readouterr().err
     file = tmp_path / "p.json"
     file.write_text(
