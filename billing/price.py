@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -83,7 +83,6 @@ class Price:
     ref: str | None = None
     effective_from: datetime | None = None
     effective_to: datetime | None = None
-    notes: tuple[str, ...] = field(default=())
 
     def rates_for(self, input_tokens: int) -> Rates:
         """Rates of the highest tier whose threshold the request's total input exceeds."""

@@ -102,7 +102,9 @@ def openapi_schemas() -> dict[str, Any]:
     ref = "#/components/schemas/{model}"
     return {
         "RecordIn": RecordIn.model_json_schema(ref_template=ref),
-        "BatchIn": BatchIn.model_json_schema(ref_template=ref)
+        "BatchIn": {
+            k: v for k, v in BatchIn.model_json_schema(ref_template=ref).items() if k != "$defs"
+        }
         | {
             "properties": {
                 "records": {"type": "array", "items": {"$ref": ref.format(model="RecordIn")}}

@@ -52,8 +52,3 @@ def ensure_partitions(engine: Engine, months: Iterable[date]) -> None:
             if not found:
                 raise
         _known.add((key, month))
-
-
-def forget_partitions() -> None:
-    """Drop the in-process cache (tests that recreate databases call this)."""
-    _known.clear()

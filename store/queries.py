@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, func, literal_column, select, text
 
 from store.models import UsageEvent
 
-GroupBy = Literal["provider", "model", "app", "team", "environment", "day"]
 GROUPS: tuple[str, ...] = ("provider", "model", "app", "team", "environment", "day")
 
 
@@ -137,14 +135,6 @@ def event_bounds(conn: Connection, tenant_id: int) -> tuple[datetime, datetime] 
         )
     ).one()
     return (row[0], row[1]) if row[0] is not None else None
-
-
-def count_events(conn: Connection, tenant_id: int, request_ids: Sequence[str] | None = None) -> int:
-    """How many events the tenant has (optionally only with these request ids)."""
-    query = select(func.count()).select_from(UsageEvent).where(UsageEvent.tenant_id == tenant_id)
-    if request_ids is not None:
-        query = query.where(UsageEvent.request_id.in_(request_ids))
-    return int(conn.execute(query).scalar_one())
 
 
 def ping(conn: Connection) -> bool:
