@@ -1,0 +1,60 @@
+"""Imports point down: cachemeter -> dashboard, ingest -> store -> billing; billing stays pure."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FORBIDDEN = {
+    "billing": {
+        "ingest",
+        "store",
+        "dashboard",
+        "cachemeter",
+        "sqlalchemy",
+        "fastapi",
+        "dash",
+        "psycopg",
+        "alembic",
+    },
+    "store": {"ingest", "dashboard", "cachemeter", "fastapi", "dash"},
+    "ingest": {"dashboard", "cachemeter", "dash"},
+    "dashboard": {"ingest", "cachemeter", "fastapi"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_only_downwards(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imports(path) & FORBIDDEN[package])
+        for path in (ROOT / package).rglob("*.py")
+        if _imports(path) & FORBIDDEN[package]
+    }
+    assert offenders == {}
+
+
+def test_provider_field_names_live_only_in_ingest() -> None:
+    # A few provider-specific field names: nothing outside ingest/ may read them.
+    needles = ("cache_read_input_tokens", "cachedContentTokenCount", "prompt_cache_hit_tokens")
+    hits = [
+        str(path.relative_to(ROOT))
+        for package in ("billing", "store", "dashboard")
+        for path in (ROOT / package).rglob("*.py")
+        if any(n in path.read_text() for n in needles)
+    ]
+    assert hits == []
