@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from billing.price import Rates, Tier
 from billing.pricebook import CatalogueEntry
@@ -28,18 +28,24 @@ class TierSpec(BaseModel):
 
 
 class PriceSpec(BaseModel):
-    """One catalogue price, per million tokens. Absent read or write price = input price."""
+    """One catalogue price, per million tokens. Absent read or write price = input price.
+
+    A negotiated price gives either explicit rates or `discount_pct` off the list price
+    (negative for a markup); `model` "*" applies to every model of the provider.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     provider: str = Field(min_length=1, max_length=64)
     model: str = Field(min_length=1, max_length=256)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    input_mtok: Rate
-    output_mtok: Rate
+    input_mtok: Rate | None = None
+    output_mtok: Rate | None = None
     cache_read_mtok: Rate | None = None
     cache_write_mtok: Rate | None = None
     cache_write_1h_mtok: Rate | None = None
+    discount_pct: Annotated[Decimal, Field(gt=-1000, lt=100, decimal_places=4)] | None = None
+    storage_mtok_hour: Rate | None = None
     tiers: list[TierSpec] = Field(default_factory=list, max_length=8)
     effective_from: datetime | None = None
     effective_to: datetime | None = None
@@ -54,8 +60,25 @@ class PriceSpec(BaseModel):
             return value.replace(tzinfo=UTC)
         return value
 
-    def rates(self) -> Rates:
-        """The base rates with the documented defaults applied."""
+    @model_validator(mode="after")
+    def _rates_or_discount(self) -> PriceSpec:
+        explicit = self.input_mtok is not None or self.output_mtok is not None
+        if self.discount_pct is not None:
+            if (
+                explicit
+                or self.cache_read_mtok is not None
+                or self.cache_write_mtok is not None
+                or self.tiers
+            ):
+                raise ValueError("give either rates or discount_pct, not both")
+        elif self.input_mtok is None or self.output_mtok is None:
+            raise ValueError("input_mtok and output_mtok are required (or give discount_pct)")
+        return self
+
+    def rates(self) -> Rates | None:
+        """The base rates with the documented defaults applied (None for a discount)."""
+        if self.input_mtok is None or self.output_mtok is None:
+            return None
         return Rates.build(
             input=self.input_mtok,
             output=self.output_mtok,
@@ -95,4 +118,6 @@ class PriceSpec(BaseModel):
             effective_to=self.effective_to,
             id=entry_id,
             note=self.note,
+            discount_pct=self.discount_pct,
+            storage_mtok_hour=self.storage_mtok_hour,
         )

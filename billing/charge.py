@@ -25,6 +25,7 @@ class Charge:
     output: Decimal
     nocache_cost: Decimal
     rates: Rates
+    writes_at_input: Decimal = Decimal(0)
 
     @property
     def cost(self) -> Decimal:
@@ -41,6 +42,11 @@ class Charge:
     def savings(self) -> Decimal:
         """No-cache cost minus cost; negative when writes were paid and never read."""
         return self.nocache_cost - self.cost
+
+    @property
+    def write_premium(self) -> Decimal:
+        """What cache writes cost above the same tokens at the plain input rate."""
+        return self.cache_write_5m + self.cache_write_1h - self.writes_at_input
 
 
 def _money(tokens: int, rate: Decimal) -> Decimal:
@@ -60,7 +66,13 @@ def price_usage(usage: Usage, price: Price) -> Charge:
         output=output,
         nocache_cost=_money(usage.input_tokens, rates.input) + output,
         rates=rates,
+        writes_at_input=_money(usage.cache_write_tokens, rates.input),
     )
+
+
+def storage_cost(token_count: int, seconds: int, rate_mtok_hour: Decimal) -> Decimal:
+    """Explicit-cache storage: tokens x hours held x rate per MTok-hour."""
+    return (token_count * seconds * rate_mtok_hour / (MTOK * 3600)).quantize(MONEY_QUANTUM)
 
 
 def money_text(amount: Decimal) -> str:

@@ -46,6 +46,16 @@ class Rates:
             cache_write_1h=write if cache_write_1h is None else cache_write_1h,
         )
 
+    def scaled(self, factor: Decimal) -> Rates:
+        """Every rate multiplied by `factor` (a negotiated discount or a markup)."""
+        return Rates(
+            input=self.input * factor,
+            output=self.output * factor,
+            cache_read=self.cache_read * factor,
+            cache_write=self.cache_write * factor,
+            cache_write_1h=self.cache_write_1h * factor,
+        )
+
     def as_dict(self) -> dict[str, str]:
         """Rates as decimal strings keyed `<dimension>_mtok`."""
         return {
@@ -83,6 +93,8 @@ class Price:
     ref: str | None = None
     effective_from: datetime | None = None
     effective_to: datetime | None = None
+    # Explicit-cache storage per million tokens per hour, where the provider bills it.
+    storage_mtok_hour: Decimal | None = None
 
     def rates_for(self, input_tokens: int) -> Rates:
         """Rates of the highest tier whose threshold the request's total input exceeds."""

@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
 
 from billing.aliases import canonical_provider
 from billing.genai import GenaiPrices
 from billing.price import Price, PriceNotFound, Rates, Tier
+from billing.storage import published_storage_rate
+
+ANY_MODEL = "*"
 
 
 @dataclass(frozen=True, slots=True)
 class CatalogueEntry:
-    """A price row of our own catalogue; `tenant` None means it applies to every tenant."""
+    """A price row of our own catalogue; `tenant` None means it applies to every tenant.
+
+    Either `rates` (explicit per-MTok prices) or `discount_pct` (a percentage off the price the
+    layers below give; negative for a markup). `model` "*" covers every model of the provider.
+    """
 
     provider: str
     model: str
     currency: str
-    rates: Rates
+    rates: Rates | None
     tiers: tuple[Tier, ...] = ()
     tenant: str | None = None
     effective_from: datetime | None = None
     effective_to: datetime | None = None
     id: int | None = None
     note: str | None = None
+    discount_pct: Decimal | None = None
+    storage_mtok_hour: Decimal | None = None
 
     def applies_at(self, at: datetime) -> bool:
         """True when `at` lies in [effective_from, effective_to)."""
@@ -34,11 +45,14 @@ class CatalogueEntry:
 
 
 def _model_keys(model: str) -> tuple[str, ...]:
-    """The model as reported and without a gateway's vendor prefix ("anthropic/x" -> "x")."""
+    """The model as reported, without a gateway's vendor prefix, then the provider wildcard."""
     key = model.strip().lower()
     if "/" in key:
-        return key, key.rsplit("/", 1)[1]
-    return (key,)
+        return key, key.rsplit("/", 1)[1], ANY_MODEL
+    return key, ANY_MODEL
+
+
+_canonical = lru_cache(maxsize=4096)(canonical_provider)
 
 
 class PriceBook:
@@ -47,7 +61,7 @@ class PriceBook:
     def __init__(self, entries: Iterable[CatalogueEntry] = (), *, use_genai_prices: bool = True):
         self._entries: dict[tuple[str | None, str, str], list[CatalogueEntry]] = {}
         for entry in entries:
-            key = (entry.tenant, canonical_provider(entry.provider), entry.model.strip().lower())
+            key = (entry.tenant, _canonical(entry.provider), entry.model.strip().lower())
             self._entries.setdefault(key, []).append(entry)
         for group in self._entries.values():
             # Latest start first, so the newest entry wins where intervals touch.
@@ -69,25 +83,68 @@ class PriceBook:
         """The price in force for this request, or PriceNotFound with the reason."""
         if not model:
             raise PriceNotFound("no model reported: send `model` with the record")
-        canonical = canonical_provider(provider)
-        layers: list[tuple[str, str | None]] = [("catalogue", None)]
+        canonical = _canonical(provider)
         if tenant is not None:
-            layers.insert(0, ("tenant", tenant))
-        for source, layer_tenant in layers:
-            entry = self._from_entries(layer_tenant, canonical, model, at)
+            entry = self._from_entries(tenant, canonical, model, at)
             if entry is not None:
-                return Price(
-                    provider=canonical,
-                    model=entry.model,
-                    currency=entry.currency,
-                    rates=entry.rates,
-                    tiers=entry.tiers,
-                    source=source,
-                    source_id=entry.id,
-                    ref=entry.note,
-                    effective_from=entry.effective_from,
-                    effective_to=entry.effective_to,
-                )
+                return self._apply(entry, "tenant", canonical, model, at, below_tenant=True)
+        entry = self._from_entries(None, canonical, model, at)
+        if entry is not None:
+            return self._apply(entry, "catalogue", canonical, model, at, below_tenant=False)
+        return self._list_price(canonical, model, at)
+
+    def _list_price(self, provider: str, model: str, at: datetime) -> Price:
         if self._genai is None:
-            raise PriceNotFound(f"no catalogue price for {canonical}/{model} at {at.isoformat()}")
-        return self._genai.resolve(canonical, model, at)
+            raise PriceNotFound(f"no catalogue price for {provider}/{model} at {at.isoformat()}")
+        price = self._genai.resolve(provider, model, at)
+        storage = published_storage_rate(price.provider, price.model)
+        return replace(price, storage_mtok_hour=storage) if storage is not None else price
+
+    def _apply(
+        self,
+        entry: CatalogueEntry,
+        source: str,
+        provider: str,
+        model: str,
+        at: datetime,
+        *,
+        below_tenant: bool,
+    ) -> Price:
+        if entry.discount_pct is None:
+            assert entry.rates is not None
+            return Price(
+                provider=provider,
+                model=entry.model if entry.model != ANY_MODEL else model,
+                currency=entry.currency,
+                rates=entry.rates,
+                tiers=entry.tiers,
+                source=source,
+                source_id=entry.id,
+                ref=entry.note,
+                effective_from=entry.effective_from,
+                effective_to=entry.effective_to,
+                storage_mtok_hour=entry.storage_mtok_hour,
+            )
+        # A negotiated percentage applies to the list price the lower layers give.
+        if below_tenant:
+            base_entry = self._from_entries(None, provider, model, at)
+            base = (
+                self._apply(base_entry, "catalogue", provider, model, at, below_tenant=False)
+                if base_entry is not None
+                else self._list_price(provider, model, at)
+            )
+        else:
+            base = self._list_price(provider, model, at)
+        factor = (100 - entry.discount_pct) / 100
+        storage = base.storage_mtok_hour
+        return replace(
+            base,
+            rates=base.rates.scaled(factor),
+            tiers=tuple(Tier(t.above, t.rates.scaled(factor)) for t in base.tiers),
+            source=source,
+            source_id=entry.id,
+            ref=f"{entry.discount_pct.normalize():f}% off {base.source} ({base.ref or base.model})",
+            effective_from=entry.effective_from,
+            effective_to=entry.effective_to,
+            storage_mtok_hour=storage * factor if storage is not None else None,
+        )

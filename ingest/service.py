@@ -86,6 +86,7 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
         "cost": charge.cost if charge else None,
         "nocache_cost": charge.nocache_cost if charge else None,
         "savings": charge.savings if charge else None,
+        "cost_write_premium": charge.write_premium if charge else None,
         "reported_cost": record.reported_cost,
         "price_source": price.source if price else None,
         "price_id": price.source_id if price else None,

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Sequence,
     String,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -72,11 +75,15 @@ class PriceRow(Base):
     provider: Mapped[str] = mapped_column(String(64))
     model: Mapped[str] = mapped_column(String(256))
     currency: Mapped[str] = mapped_column(String(3))
-    input_mtok: Mapped[Decimal] = mapped_column(Rate)
-    output_mtok: Mapped[Decimal] = mapped_column(Rate)
-    cache_read_mtok: Mapped[Decimal] = mapped_column(Rate)
-    cache_write_mtok: Mapped[Decimal] = mapped_column(Rate)
-    cache_write_1h_mtok: Mapped[Decimal] = mapped_column(Rate)
+    # Explicit rates, or (for negotiated prices) a percentage off the list price below.
+    input_mtok: Mapped[Decimal | None] = mapped_column(Rate)
+    output_mtok: Mapped[Decimal | None] = mapped_column(Rate)
+    cache_read_mtok: Mapped[Decimal | None] = mapped_column(Rate)
+    cache_write_mtok: Mapped[Decimal | None] = mapped_column(Rate)
+    cache_write_1h_mtok: Mapped[Decimal | None] = mapped_column(Rate)
+    discount_pct: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    # Explicit-cache storage (Gemini), per million tokens per hour.
+    storage_mtok_hour: Mapped[Decimal | None] = mapped_column(Rate)
     # [{"above": 200000, "input_mtok": "2.5", ...}]: long-context tiers, rates as strings.
     tiers: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     effective_from: Mapped[datetime | None] = mapped_column(TZ)
@@ -84,8 +91,18 @@ class PriceRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
-    # Serves PriceBook loading by (provider, model) and `prices list`.
-    __table_args__ = (Index("ix_prices_provider_model", "provider", "model"),)
+    __table_args__ = (
+        # Serves PriceBook loading by (provider, model) and `prices list`.
+        Index("ix_prices_provider_model", "provider", "model"),
+        CheckConstraint(
+            "(discount_pct IS NULL) = (input_mtok IS NOT NULL AND output_mtok IS NOT NULL)",
+            name="rates_or_discount",
+        ),
+        CheckConstraint(
+            "discount_pct IS NULL OR (discount_pct > -1000 AND discount_pct < 100)",
+            name="discount_range",
+        ),
+    )
 
 
 class UsageKey(Base):
@@ -148,6 +165,8 @@ class UsageEvent(Base):
     nocache_cost: Mapped[Decimal | None] = mapped_column(Money)
     savings: Mapped[Decimal | None] = mapped_column(Money)
     reported_cost: Mapped[Decimal | None] = mapped_column(Money)
+    # Cache writes' cost above the same tokens at the input rate (0 where writes cost input).
+    cost_write_premium: Mapped[Decimal | None] = mapped_column(Money)
     # Which price was used: its layer, its catalogue row (if any) and a readable reference.
     price_source: Mapped[str | None] = mapped_column(String(32))
     price_id: Mapped[int | None] = mapped_column(Integer)
@@ -162,3 +181,111 @@ class UsageEvent(Base):
         Index("ix_usage_events_tenant_occurred", "tenant_id", "occurred_at"),
         {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
+
+
+class FxRate(Base):
+    """1 unit of from_currency = rate units of to_currency, from effective_from on."""
+
+    __tablename__ = "fx_rates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_currency: Mapped[str] = mapped_column(String(3))
+    to_currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(Numeric(24, 12))
+    effective_from: Mapped[datetime] = mapped_column(TZ)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    __table_args__ = (
+        # Serves the rate lookup: latest effective_from <= t for a pair.
+        UniqueConstraint("from_currency", "to_currency", "effective_from"),
+        CheckConstraint("rate > 0", name="positive"),
+    )
+
+
+class RepriceRun(Base):
+    """The audit trail of `cachemeter reprice`: who, when, why, what changed."""
+
+    __tablename__ = "reprice_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    ran_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    range_start: Mapped[datetime] = mapped_column(TZ)
+    range_end: Mapped[datetime] = mapped_column(TZ)
+    provider: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(256))
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    events_seen: Mapped[int] = mapped_column(Integer)
+    events_changed: Mapped[int] = mapped_column(Integer)
+    # {"USD": {"before": "1.23", "after": "1.20"}, ...}
+    totals: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class CacheObject(Base):
+    """An explicit cache (Gemini cachedContents): storage billed per MTok-hour over its life."""
+
+    __tablename__ = "cache_objects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(256))
+    name: Mapped[str] = mapped_column(String(256))
+    token_count: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    expires_at: Mapped[datetime] = mapped_column(TZ)
+    app: Mapped[str | None] = mapped_column(String(128))
+    team: Mapped[str | None] = mapped_column(String(128))
+    environment: Mapped[str | None] = mapped_column(String(128))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    storage_mtok_hour: Mapped[Decimal | None] = mapped_column(Rate)
+    cost_storage: Mapped[Decimal | None] = mapped_column(Money)
+    price_source: Mapped[str | None] = mapped_column(String(32))
+    price_id: Mapped[int | None] = mapped_column(Integer)
+    unpriced_reason: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[Any] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    __table_args__ = (
+        # The idempotency key: a cache re-sent (e.g. with a longer TTL) is updated, not added.
+        UniqueConstraint("tenant_id", "provider", "name"),
+        # Serves statements: a tenant's caches by creation month.
+        Index("ix_cache_objects_tenant_created", "tenant_id", "created_at"),
+    )
+
+
+class Budget(Base):
+    """A monthly budget for a team or an app."""
+
+    __tablename__ = "budgets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(128))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    threshold_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), server_default="80")
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "scope", "name"),
+        CheckConstraint("scope IN ('team', 'app')", name="scope"),
+        CheckConstraint("amount > 0", name="positive"),
+    )
+
+
+class GenaiPriceSync(Base):
+    """A `prices sync` of genai-prices data: the per-model rates seen, and the data if loaded
+    from a file (then it, not the bundled package data, is the genai-prices layer)."""
+
+    __tablename__ = "genai_price_syncs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    synced_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    source: Mapped[str] = mapped_column(Text)
+    models: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    data: Mapped[Any | None] = mapped_column(JSONB)

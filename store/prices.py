@@ -52,16 +52,18 @@ def add_price(conn: Connection, spec: PriceSpec) -> int:
             " (set effective_from/effective_to so intervals do not overlap)"
         )
     rates = entry.rates
-    values = {
+    values: dict[str, Any] = {
         "tenant_id": tenant_id,
         "provider": provider,
         "model": model,
         "currency": entry.currency,
-        "input_mtok": rates.input,
-        "output_mtok": rates.output,
-        "cache_read_mtok": rates.cache_read,
-        "cache_write_mtok": rates.cache_write,
-        "cache_write_1h_mtok": rates.cache_write_1h,
+        "input_mtok": rates.input if rates else None,
+        "output_mtok": rates.output if rates else None,
+        "cache_read_mtok": rates.cache_read if rates else None,
+        "cache_write_mtok": rates.cache_write if rates else None,
+        "cache_write_1h_mtok": rates.cache_write_1h if rates else None,
+        "discount_pct": entry.discount_pct,
+        "storage_mtok_hour": entry.storage_mtok_hour,
         "tiers": [{"above": t.above, **t.rates.as_dict()} for t in entry.tiers],
         "effective_from": entry.effective_from,
         "effective_to": entry.effective_to,
@@ -102,13 +104,15 @@ def load_catalogue(conn: Connection) -> list[CatalogueEntry]:
             provider=row.provider,
             model=row.model,
             currency=row.currency,
-            rates=_rates(dict(row._mapping)),
+            rates=_rates(dict(row._mapping)) if row.discount_pct is None else None,
             tiers=tuple(Tier(above=int(t["above"]), rates=_rates(t)) for t in row.tiers),
             tenant=row.tenant_name,
             effective_from=row.effective_from,
             effective_to=row.effective_to,
             id=row.id,
             note=row.note,
+            discount_pct=row.discount_pct,
+            storage_mtok_hour=row.storage_mtok_hour,
         )
         for row in conn.execute(_with_tenant_names())
     ]
@@ -136,7 +140,10 @@ def list_prices(conn: Connection) -> list[dict[str, Any]]:
             "provider": r.provider,
             "model": r.model,
             "currency": r.currency,
-            **{key: money_text(getattr(r, key)) for key in RATE_COLUMNS},
+            **{
+                key: money_text(getattr(r, key)) if getattr(r, key) is not None else None
+                for key in (*RATE_COLUMNS, "discount_pct", "storage_mtok_hour")
+            },
             "tiers": r.tiers,
             "effective_from": r.effective_from.isoformat() if r.effective_from else None,
             "effective_to": r.effective_to.isoformat() if r.effective_to else None,
