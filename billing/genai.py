@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from genai_prices import __version__ as GENAI_PRICES_VERSION
-from genai_prices.data_snapshot import find_provider_by_id, get_snapshot
+from genai_prices.data_snapshot import DataSnapshot, find_provider_by_id, get_snapshot
 from genai_prices.types import ModelInfo, ModelPrice, Provider, TieredPrices
 
 from billing.aliases import bedrock_base
@@ -15,7 +15,30 @@ from billing.price import Price, PriceNotFound, Rates, Tier
 
 _KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok")
 
-__all__ = ["GENAI_PRICES_VERSION", "GenaiPrices"]
+__all__ = ["GENAI_PRICES_VERSION", "GenaiPrices", "load_data", "rates_by_model"]
+
+
+def load_data(raw: Any) -> DataSnapshot:
+    """Price data in genai-prices' published JSON format (its data.json), validated."""
+    # The same parser genai-prices' own UpdatePrices.fetch() applies to downloaded data.
+    from genai_prices.types import _providers_from_raw
+
+    return DataSnapshot(_providers_from_raw(raw), from_auto_update=True)
+
+
+def rates_by_model(snapshot: DataSnapshot | None, at: datetime) -> dict[str, dict[str, str]]:
+    """Every `provider/model` with per-token prices, and its base rates at `at` (tiers noted)."""
+    out: dict[str, dict[str, str]] = {}
+    for provider in (snapshot or get_snapshot()).providers:
+        for info in provider.models:
+            model_price = info.get_prices(at)
+            if model_price.input_mtok is None or model_price.output_mtok is None:
+                continue
+            rates = _rates(model_price, None).as_dict()
+            if any(isinstance(getattr(model_price, k), TieredPrices) for k in _KEYS):
+                rates["tiered"] = "yes"
+            out[f"{provider.id}/{info.id}"] = rates
+    return out
 
 
 def _at(value: Any, threshold: int | None) -> Decimal | None:
@@ -52,12 +75,16 @@ def _rates(model_price: ModelPrice, threshold: int | None) -> Rates:
 class GenaiPrices:
     """Prices from the installed genai-prices data, resolved at the request's time."""
 
-    def __init__(self) -> None:
-        self._providers = get_snapshot().providers
+    def __init__(self, snapshot: DataSnapshot | None = None) -> None:
+        self._snapshot = snapshot or get_snapshot()
+        self._providers = self._snapshot.providers
+        self._label = (
+            "genai-prices data file" if snapshot else f"genai-prices {GENAI_PRICES_VERSION}"
+        )
         self._converted: dict[tuple[str, str, int], Price] = {}
 
     def _find(self, provider: str, model: str) -> tuple[Provider, ModelInfo]:
-        snapshot = get_snapshot()
+        snapshot = self._snapshot
         try:
             return snapshot.find_provider_model(model, None, provider, None)
         except LookupError:
@@ -75,9 +102,7 @@ class GenaiPrices:
                     return snapshot.find_provider_model(rest, vendor_provider, None, None)
                 except LookupError:
                     pass
-        raise PriceNotFound(
-            f"genai-prices {GENAI_PRICES_VERSION} has no model {model!r} for provider {provider!r}"
-        )
+        raise PriceNotFound(f"{self._label} has no model {model!r} for provider {provider!r}")
 
     def _find_bedrock(self, model: str) -> tuple[Provider, ModelInfo] | None:
         """Bedrock ids without date or version: match the listed id with the same base,
@@ -126,7 +151,7 @@ class GenaiPrices:
             rates=_rates(model_price, None),
             tiers=tuple(Tier(above=t, rates=_rates(model_price, t)) for t in thresholds),
             source="genai-prices",
-            ref=f"genai-prices {GENAI_PRICES_VERSION}: {found_provider.id}/{info.id}",
+            ref=f"{self._label}: {found_provider.id}/{info.id}",
         )
         self._converted[key] = price
         return price

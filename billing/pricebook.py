@@ -8,7 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from genai_prices.data_snapshot import DataSnapshot
+
 from billing.aliases import canonical_provider
+from billing.charge import money_text
 from billing.genai import GenaiPrices
 from billing.price import Price, PriceNotFound, Rates, Tier
 from billing.storage import published_storage_rate
@@ -58,7 +61,13 @@ _canonical = lru_cache(maxsize=4096)(canonical_provider)
 class PriceBook:
     """Resolves the price for (provider, model, time, tenant) through three layers."""
 
-    def __init__(self, entries: Iterable[CatalogueEntry] = (), *, use_genai_prices: bool = True):
+    def __init__(
+        self,
+        entries: Iterable[CatalogueEntry] = (),
+        *,
+        use_genai_prices: bool = True,
+        genai_data: DataSnapshot | None = None,
+    ):
         self._entries: dict[tuple[str | None, str, str], list[CatalogueEntry]] = {}
         for entry in entries:
             key = (entry.tenant, _canonical(entry.provider), entry.model.strip().lower())
@@ -66,7 +75,7 @@ class PriceBook:
         for group in self._entries.values():
             # Latest start first, so the newest entry wins where intervals touch.
             group.sort(key=lambda e: (e.effective_from is not None, e.effective_from), reverse=True)
-        self._genai = GenaiPrices() if use_genai_prices else None
+        self._genai = GenaiPrices(genai_data) if use_genai_prices else None
 
     def _from_entries(
         self, tenant: str | None, provider: str, model: str, at: datetime
@@ -92,6 +101,44 @@ class PriceBook:
         if entry is not None:
             return self._apply(entry, "catalogue", canonical, model, at, below_tenant=False)
         return self._list_price(canonical, model, at)
+
+    def trace(
+        self, provider: str, model: str, at: datetime, tenant: str | None = None
+    ) -> list[str]:
+        """Why each layer did or did not supply the price, top layer first."""
+        canonical = _canonical(provider)
+        lines = []
+        layers = [("tenant " + tenant, tenant)] if tenant else []
+        for label, layer_tenant in [*layers, ("catalogue", None)]:
+            keys = [(layer_tenant, canonical, k) for k in _model_keys(model)]
+            entries = [e for key in keys for e in self._entries.get(key, ())]
+            chosen = self._from_entries(layer_tenant, canonical, model, at)
+            if chosen is not None:
+                what = (
+                    f"{money_text(chosen.discount_pct)}% off the list price"
+                    if chosen.discount_pct is not None
+                    else "explicit rates"
+                )
+                lines.append(
+                    f"{label}: entry #{chosen.id} for {chosen.model!r} ({what}) is in force"
+                )
+                return lines
+            if entries:
+                spans = ", ".join(
+                    f"#{e.id} [{e.effective_from or '-inf'}, {e.effective_to or '+inf'})"
+                    for e in entries
+                )
+                lines.append(
+                    f"{label}: {len(entries)} entries, none in force at {at.isoformat()}: {spans}"
+                )
+            else:
+                lines.append(f"{label}: no entry for {canonical}/{model}")
+        try:
+            price = self._list_price(canonical, model, at)
+            lines.append(f"list price: {price.ref}")
+        except PriceNotFound as exc:
+            lines.append(f"list price: {exc.reason}")
+        return lines
 
     def _list_price(self, provider: str, model: str, at: datetime) -> Price:
         if self._genai is None:
@@ -143,7 +190,7 @@ class PriceBook:
             tiers=tuple(Tier(t.above, t.rates.scaled(factor)) for t in base.tiers),
             source=source,
             source_id=entry.id,
-            ref=f"{entry.discount_pct.normalize():f}% off {base.source} ({base.ref or base.model})",
+            ref=f"{money_text(entry.discount_pct)}% off {base.source} ({base.ref or base.model})",
             effective_from=entry.effective_from,
             effective_to=entry.effective_to,
             storage_mtok_hour=storage * factor if storage is not None else None,

@@ -5,25 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
+from cachemeter import cli_prices
 from cachemeter.inputs import CliError, iter_records, read_json, read_price_specs
+from cachemeter.runtime import database, parse_time
 
 MAX_BATCH = 1000
 
 
 def _at(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise CliError(f"--at: not an ISO time: {value!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_time(value, "--at") if value is not None else datetime.now(UTC)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -63,21 +57,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextmanager
-def _database() -> Iterator[Any]:
-    """An engine on the migrated database, disposed when the command ends."""
-    from store.db import database_url, make_engine, migrate
-    from store.settings import get_settings
-
-    url = database_url(get_settings())
-    migrate(url)
-    engine = make_engine(url, pool_size=2)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 def cmd_migrate(args: argparse.Namespace) -> int:
     from store.db import database_url, migrate
     from store.settings import get_settings
@@ -103,7 +82,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "unpriced": 0}
     rejected_lines: list[str] = []
-    with _database() as engine:
+    with database() as engine:
         with engine.begin() as conn:
             tenant = ensure_tenant(conn, args.tenant)
         ingestor = _ingestor(engine)
@@ -138,64 +117,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 2 if totals["rejected"] else 0
 
 
-def _price_spec_from_flags(args: argparse.Namespace) -> Any:
-    from pydantic import ValidationError
-
-    from billing.catalogue import PriceSpec
-    from ingest.envelope import describe_validation_error
-
-    fields = {
-        "provider": args.provider,
-        "model": args.model,
-        "currency": args.currency,
-        "input_mtok": args.input,
-        "output_mtok": args.output,
-        "cache_read_mtok": args.cache_read,
-        "cache_write_mtok": args.cache_write,
-        "cache_write_1h_mtok": args.cache_write_1h,
-        "effective_from": args.effective_from,
-        "effective_to": args.effective_to,
-        "tenant": args.tenant,
-        "note": args.note,
-    }
-    try:
-        spec = PriceSpec.model_validate({k: v for k, v in fields.items() if v is not None})
-        spec.to_entry()
-    except ValidationError as exc:
-        raise CliError(describe_validation_error(exc.errors())) from None
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    return spec
-
-
-def cmd_prices(args: argparse.Namespace) -> int:
-    from store.prices import PriceConflict, add_price, list_prices
-
-    with _database() as engine:
-        if args.prices_command == "list":
-            with engine.connect() as conn:
-                print(json.dumps(list_prices(conn), indent=2))
-            return 0
-        if args.prices_command == "load":
-            specs = read_price_specs(args.file)
-        else:
-            specs = [_price_spec_from_flags(args)]
-        ids = []
-        # All or nothing: one transaction for the whole file.
-        with engine.begin() as conn:
-            for spec in specs:
-                try:
-                    ids.append(add_price(conn, spec))
-                except PriceConflict as exc:
-                    raise CliError(str(exc)) from None
-    print(f"added {len(ids)} price(s): ids {', '.join(map(str, ids))}", file=sys.stderr)
-    return 0
-
-
 def cmd_keys(args: argparse.Namespace) -> int:
     from store.tenants import create_key, ensure_tenant, revoke_key
 
-    with _database() as engine, engine.begin() as conn:
+    with database() as engine, engine.begin() as conn:
         if args.keys_command == "revoke":
             count = revoke_key(conn, args.prefix)
             if not count:
@@ -218,7 +143,7 @@ def _load_demo(engine: Any, tenant: str, days: int) -> dict[str, int]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    with _database() as engine:
+    with database() as engine:
         print(json.dumps(_load_demo(engine, args.tenant, args.days)))
     return 0
 
@@ -233,7 +158,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
-    with _database() as engine:
+    with database() as engine:
         with engine.begin() as conn:
             tenant = ensure_tenant(conn, settings.default_tenant)
             first = count_keys(conn, tenant) == 0
@@ -255,13 +180,6 @@ def cmd_up(args: argparse.Namespace) -> int:
             create_app(settings, engine=engine), host=host, port=port, log_level=settings.log_level
         )
     return 0
-
-
-def _decimal(value: str) -> Decimal:
-    try:
-        return Decimal(value)
-    except ArithmeticError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,25 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
     ing.set_defaults(func=cmd_ingest)
 
-    prices = sub.add_parser("prices", help="manage the price catalogue")
-    psub = prices.add_subparsers(dest="prices_command", required=True)
-    add = psub.add_parser("add", help="add one price (per million tokens)")
-    add.add_argument("--provider", required=True)
-    add.add_argument("--model", required=True)
-    add.add_argument("--currency", default="USD")
-    add.add_argument("--input", required=True, type=_decimal)
-    add.add_argument("--output", required=True, type=_decimal)
-    add.add_argument("--cache-read", type=_decimal)
-    add.add_argument("--cache-write", type=_decimal)
-    add.add_argument("--cache-write-1h", type=_decimal)
-    add.add_argument("--effective-from")
-    add.add_argument("--effective-to")
-    add.add_argument("--tenant", help="a tenant's negotiated price instead of a catalogue entry")
-    add.add_argument("--note")
-    psub.add_parser("list", help="list stored prices")
-    load = psub.add_parser("load", help="add prices from a JSON list")
-    load.add_argument("file")
-    prices.set_defaults(func=cmd_prices)
+    cli_prices.register(sub)
 
     keys = sub.add_parser("keys", help="manage API keys")
     ksub = keys.add_subparsers(dest="keys_command", required=True)

@@ -23,7 +23,7 @@ from ingest.pricing import PricedRecord, price_record
 from ingest.record import build_record, token_fields
 from store.events import insert_events
 from store.partitions import ensure_partitions, month_of
-from store.prices import catalogue_version, load_catalogue
+from store.prices import catalogue_state, load_price_book
 from store.tenants import TenantRef
 
 
@@ -105,15 +105,15 @@ class Ingestor:
         self.metrics = metrics
         self._lock = threading.Lock()
         self._book: PriceBook | None = None
-        self._book_version: tuple[int, int] | None = None
+        self._book_version: tuple[int, int, int] | None = None
 
     def price_book(self) -> PriceBook:
         """The price book, rebuilt when the stored catalogue changed."""
         with self.engine.connect() as conn:
-            version = catalogue_version(conn)
+            version = catalogue_state(conn)
             with self._lock:
                 if self._book is None or version != self._book_version:
-                    self._book = PriceBook(load_catalogue(conn))
+                    self._book = load_price_book(conn)
                     self._book_version = version
                 return self._book
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, true
 
-from billing import CatalogueEntry, Rates, Tier
+from billing import CatalogueEntry, PriceBook, Rates, Tier
 from billing.aliases import canonical_provider
 from billing.catalogue import PriceSpec
 from billing.charge import money_text
-from store.models import PriceRow, Tenant
+from billing.genai import load_data
+from store.models import GenaiPriceSync, PriceRow, Tenant
 from store.tenants import ensure_tenant
 
 
@@ -151,3 +152,38 @@ def list_prices(conn: Connection) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def latest_sync(conn: Connection) -> Any | None:
+    """The most recent `prices sync` (a row with id, source, models, changes, data), or None."""
+    return conn.execute(
+        select(GenaiPriceSync.__table__).order_by(GenaiPriceSync.id.desc()).limit(1)
+    ).first()
+
+
+def record_sync(
+    conn: Connection, source: str, models: dict[str, Any], changes: dict[str, Any], data: Any | None
+) -> int:
+    """Store one sync: the rates seen, what changed since the last one, and file data if any."""
+    return int(
+        conn.execute(
+            insert(GenaiPriceSync)
+            .values(source=source, models=models, changes=changes, data=data)
+            .returning(GenaiPriceSync.id)
+        ).scalar_one()
+    )
+
+
+def catalogue_state(conn: Connection) -> tuple[int, int, int]:
+    """Changes whenever prices are added or a sync is made: (count, max id, last sync id)."""
+    count, max_id = catalogue_version(conn)
+    sync_id = conn.execute(select(func.coalesce(func.max(GenaiPriceSync.id), 0))).scalar_one()
+    return count, max_id, int(sync_id)
+
+
+def load_price_book(conn: Connection) -> PriceBook:
+    """The price book in force: stored catalogue and negotiated prices, over the genai-prices
+    data of the latest sync (a loaded data file) or the installed package's."""
+    sync = latest_sync(conn)
+    data = load_data(sync.data) if sync is not None and sync.data is not None else None
+    return PriceBook(load_catalogue(conn), genai_data=data)
