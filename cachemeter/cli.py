@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from cachemeter import cli_prices
+from cachemeter import cli_finance, cli_prices
 from cachemeter.inputs import CliError, iter_records, read_json, read_price_specs
 from cachemeter.runtime import database, parse_time
 
@@ -212,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.set_defaults(func=cmd_ingest)
 
     cli_prices.register(sub)
+    cli_finance.register(sub)
 
     keys = sub.add_parser("keys", help="manage API keys")
     ksub = keys.add_subparsers(dest="keys_command", required=True)

@@ -51,6 +51,8 @@ def cmd_prices(args: argparse.Namespace) -> int:
 
     if args.prices_command == "sync":
         return _sync(args)
+    if args.prices_command == "update":
+        return _update(args)
     with database() as engine:
         if args.prices_command == "list":
             with engine.connect() as conn:
@@ -72,6 +74,54 @@ def cmd_prices(args: argparse.Namespace) -> int:
                 except PriceConflict as exc:
                     raise CliError(str(exc)) from None
     print(f"added {len(ids)} price(s): ids {', '.join(map(str, ids))}", file=sys.stderr)
+    return 0
+
+
+def _update(args: argparse.Namespace) -> int:
+    from store.prices import PriceConflict, update_price
+
+    changes: dict[str, Any] = {}
+    for flag, column in (
+        ("input", "input_mtok"),
+        ("output", "output_mtok"),
+        ("cache_read", "cache_read_mtok"),
+        ("cache_write", "cache_write_mtok"),
+        ("cache_write_1h", "cache_write_1h_mtok"),
+        ("discount_pct", "discount_pct"),
+        ("storage", "storage_mtok_hour"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            if value < 0 and column != "discount_pct":
+                raise CliError(f"--{flag.replace('_', '-')} must not be negative")
+            changes[column] = value
+    if args.effective_to:
+        changes["effective_to"] = parse_time(args.effective_to, "--effective-to")
+    if not changes:
+        raise CliError(
+            "nothing to update: give a rate, --discount-pct, --storage or --effective-to"
+        )
+    note = f"corrected {datetime.now(UTC).isoformat(timespec='seconds')}: {args.reason}"
+    with database() as engine, engine.begin() as conn:
+        try:
+            before = update_price(conn, args.id, changes, note)
+        except PriceConflict as exc:
+            raise CliError(str(exc)) from None
+    print(
+        json.dumps(
+            {
+                "id": args.id,
+                "changed": {
+                    k: {"before": str(before[k]), "after": str(v)} for k, v in changes.items()
+                },
+            },
+            indent=2,
+        )
+    )
+    print(
+        "stored charges are unchanged until `cachemeter reprice` runs over the range",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -270,6 +320,20 @@ def register(sub: Any) -> None:
     show.add_argument("model")
     show.add_argument("--at", help="time, ISO 8601 (default: now)")
     show.add_argument("--tenant")
+    upd = psub.add_parser("update", help="correct a stored price (then run reprice)")
+    upd.add_argument("id", type=int)
+    for flag in (
+        "--input",
+        "--output",
+        "--cache-read",
+        "--cache-write",
+        "--cache-write-1h",
+        "--discount-pct",
+        "--storage",
+    ):
+        upd.add_argument(flag, type=_decimal)
+    upd.add_argument("--effective-to", help="end the price's interval (to start a new one)")
+    upd.add_argument("--reason", required=True, help="why (kept in the price's note)")
     sync = psub.add_parser("sync", help="record genai-prices data and report what changed")
     sync.add_argument(
         "--file", help="genai-prices data.json to use instead of the installed package's"

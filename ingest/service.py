@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from billing import PriceBook
+from billing import Charge, Price, PriceBook
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
 from ingest.metrics import IngestMetrics
@@ -56,6 +56,29 @@ class IngestResult:
         }
 
 
+def charge_columns(
+    charge: Charge | None, price: Price | None, unpriced_reason: str | None
+) -> dict[str, Any]:
+    """The stored money of one event: its charge by part and the price it used."""
+    return {
+        "currency": charge.currency if charge else None,
+        "cost_uncached_input": charge.uncached_input if charge else None,
+        "cost_cache_read": charge.cache_read if charge else None,
+        "cost_cache_write_5m": charge.cache_write_5m if charge else None,
+        "cost_cache_write_1h": charge.cache_write_1h if charge else None,
+        "cost_output": charge.output if charge else None,
+        "cost": charge.cost if charge else None,
+        "nocache_cost": charge.nocache_cost if charge else None,
+        "savings": charge.savings if charge else None,
+        "cost_write_premium": charge.write_premium if charge else None,
+        "price_source": price.source if price else None,
+        "price_id": price.source_id if price else None,
+        "price_ref": price.ref if price else None,
+        "priced_model": price.model if price else None,
+        "unpriced_reason": unpriced_reason,
+    }
+
+
 def event_row(priced: PricedRecord) -> dict[str, Any]:
     """The store's column values for one priced record."""
     record, usage, charge, price = priced.record, priced.record.usage, priced.charge, priced.price
@@ -77,22 +100,8 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
         "prefix_hash": record.prefix_hash,
         "tags": record.tags,
         "raw": record.raw,
-        "currency": charge.currency if charge else None,
-        "cost_uncached_input": charge.uncached_input if charge else None,
-        "cost_cache_read": charge.cache_read if charge else None,
-        "cost_cache_write_5m": charge.cache_write_5m if charge else None,
-        "cost_cache_write_1h": charge.cache_write_1h if charge else None,
-        "cost_output": charge.output if charge else None,
-        "cost": charge.cost if charge else None,
-        "nocache_cost": charge.nocache_cost if charge else None,
-        "savings": charge.savings if charge else None,
-        "cost_write_premium": charge.write_premium if charge else None,
+        **charge_columns(charge, price, priced.unpriced_reason),
         "reported_cost": record.reported_cost,
-        "price_source": price.source if price else None,
-        "price_id": price.source_id if price else None,
-        "price_ref": price.ref if price else None,
-        "priced_model": price.model if price else None,
-        "unpriced_reason": priced.unpriced_reason,
         "miss_hint": priced.miss_hint,
     }
 

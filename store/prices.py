@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, true
+from sqlalchemy import Connection, and_, func, insert, or_, select, true, update
 
 from billing import CatalogueEntry, PriceBook, Rates, Tier
 from billing.aliases import canonical_provider
@@ -187,3 +187,25 @@ def load_price_book(conn: Connection) -> PriceBook:
     sync = latest_sync(conn)
     data = load_data(sync.data) if sync is not None and sync.data is not None else None
     return PriceBook(load_catalogue(conn), genai_data=data)
+
+
+def update_price(
+    conn: Connection, price_id: int, changes: dict[str, Any], note: str
+) -> dict[str, Any]:
+    """Correct a stored price in place (rates, effective_to); returns the row before the change.
+
+    Stored charges do not move until `cachemeter reprice` is run over the affected range.
+    """
+    row = conn.execute(select(PriceRow.__table__).where(PriceRow.id == price_id)).first()
+    if row is None:
+        raise PriceConflict(f"no price with id {price_id}")
+    before = dict(row._mapping)
+    if before["discount_pct"] is not None and any(k.endswith("_mtok") for k in changes):
+        raise PriceConflict(f"price #{price_id} is a discount: change discount_pct, not rates")
+    if "effective_to" in changes:
+        start, end = before["effective_from"], changes["effective_to"]
+        if start is not None and end is not None and end <= start:
+            raise PriceConflict("effective_to must be after effective_from")
+    stamp = f"{before['note'] + '; ' if before['note'] else ''}{note}"
+    conn.execute(update(PriceRow).where(PriceRow.id == price_id).values(**changes, note=stamp))
+    return before

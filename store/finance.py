@@ -1,0 +1,110 @@
+"""SQL for finance work: events to re-price, the re-price audit, and charge updates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+
+from store.models import RepriceRun, Tenant, UsageEvent
+
+CHARGE_COLUMNS = (
+    "currency",
+    "cost_uncached_input",
+    "cost_cache_read",
+    "cost_cache_write_5m",
+    "cost_cache_write_1h",
+    "cost_output",
+    "cost",
+    "nocache_cost",
+    "savings",
+    "cost_write_premium",
+    "price_source",
+    "price_id",
+    "price_ref",
+    "priced_model",
+    "unpriced_reason",
+)
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+
+def events_page(
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    *,
+    tenant_id: int | None,
+    provider: str | None,
+    model: str | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> Sequence[Any]:
+    """One page of events in [start, end), in (occurred_at, id) order after `after`."""
+    columns = [getattr(UsageEvent, c) for c in (*TOKEN_COLUMNS, *CHARGE_COLUMNS)]
+    query = (
+        select(
+            UsageEvent.id,
+            UsageEvent.occurred_at,
+            UsageEvent.provider,
+            UsageEvent.model,
+            Tenant.name.label("tenant"),
+            *columns,
+        )
+        .join(Tenant, Tenant.id == UsageEvent.tenant_id)
+        .where(UsageEvent.occurred_at >= start, UsageEvent.occurred_at < end)
+        .order_by(UsageEvent.occurred_at, UsageEvent.id)
+        .limit(limit)
+    )
+    if tenant_id is not None:
+        query = query.where(UsageEvent.tenant_id == tenant_id)
+    if provider is not None:
+        query = query.where(UsageEvent.provider == provider)
+    if model is not None:
+        query = query.where(UsageEvent.model == model)
+    if after is not None:
+        query = query.where(tuple_(UsageEvent.occurred_at, UsageEvent.id) > tuple_(*after))
+    return conn.execute(query).all()
+
+
+def update_charges(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Write new charge columns; each row has `event_id`, `event_at` and the CHARGE_COLUMNS."""
+    if not rows:
+        return
+    statement = (
+        update(UsageEvent)
+        .where(
+            UsageEvent.id == bindparam("event_id"), UsageEvent.occurred_at == bindparam("event_at")
+        )
+        .values({c: bindparam(c) for c in CHARGE_COLUMNS})
+    )
+    conn.execute(statement, list(rows))
+
+
+def record_reprice(conn: Connection, **values: Any) -> int:
+    """Store one audit row of a re-price run."""
+    return int(
+        conn.execute(insert(RepriceRun).values(**values).returning(RepriceRun.id)).scalar_one()
+    )
+
+
+def list_reprices(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    """Recent re-price runs, newest first."""
+    rows = conn.execute(select(RepriceRun.__table__).order_by(RepriceRun.id.desc()).limit(limit))
+    return [
+        {
+            **row._mapping,
+            "ran_at": row.ran_at.isoformat(),
+            "range_start": row.range_start.isoformat(),
+            "range_end": row.range_end.isoformat(),
+        }
+        for row in rows
+    ]
