@@ -44,7 +44,7 @@ def _stepfun(request_id: str, at: str, model: str = "step-1o-turbo-vision") -> d
 
 def _costs(engine: Engine) -> dict[str, Decimal | None]:
     with Session(engine) as session:
-        return {e.request_id: e.cost for e in session.scalars(select(UsageEvent))}
+        return {str(e.request_id): e.cost for e in session.scalars(select(UsageEvent))}
 
 
 @pytest.fixture
