@@ -59,6 +59,61 @@ def cmd_reprice(args: argparse.Namespace) -> int:
     return 0
 
 
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Rows as an aligned text table (numbers right-aligned)."""
+    cells = [[str(row.get(c) if row.get(c) is not None else "") for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+
+    def fmt(values: list[str], header: bool = False) -> str:
+        parts = []
+        for i, value in enumerate(values):
+            left = header or i == 0
+            parts.append(value.ljust(widths[i]) if left else value.rjust(widths[i]))
+        return "  ".join(parts).rstrip()
+
+    lines = [fmt(columns, header=True), "  ".join("-" * w for w in widths)]
+    lines += [fmt(r) for r in cells]
+    return "\n".join(lines)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from cachemeter.reports import statement_csv
+    from cachemeter.statements import StatementError, statement
+    from store.tenants import find_tenant
+
+    with database() as engine, engine.connect() as conn:
+        tenant = find_tenant(conn, args.tenant)
+        if tenant is None:
+            raise CliError(f"no tenant named {args.tenant!r}")
+        try:
+            body = statement(conn, tenant.id, args.month, args.group_by, args.currency)
+        except StatementError as exc:
+            raise CliError(str(exc)) from None
+    if args.format == "json":
+        print(json.dumps(body, indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(statement_csv(body))
+    else:
+        columns = [
+            "group",
+            "requests",
+            "cost_uncached_input",
+            "cost_cache_read",
+            "cost_cache_write_5m",
+            "cost_cache_write_1h",
+            "cost_output",
+            "cost_storage",
+            "cost",
+            "nocache_cost",
+            "savings",
+            "effective_discount_pct",
+            "write_premium",
+        ]
+        print(f"statement {body['month']} by {body['group_by']}, in {body['currency']}")
+        print(_table([*body["lines"], body["total"]], columns))
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add the finance commands to the top-level parser."""
     rep = sub.add_parser(
@@ -75,3 +130,15 @@ def register(sub: Any) -> None:
     rep.add_argument("--history", action="store_true", help="list recent re-price runs")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
     rep.set_defaults(func=cmd_reprice)
+
+    report = sub.add_parser("report", help="finance reports")
+    rsub = report.add_subparsers(dest="report_command", required=True)
+    st = rsub.add_parser("statement", help="a month's statement by group")
+    st.add_argument("--month", required=True, help="YYYY-MM (UTC)")
+    st.add_argument(
+        "--group-by", default="team", choices=("team", "app", "model", "provider", "environment")
+    )
+    st.add_argument("--currency", help="reporting currency (needs FX rates for other currencies)")
+    st.add_argument("--format", default="table", choices=("table", "csv", "json"))
+    st.add_argument("--tenant", default="default")
+    report.set_defaults(func=cmd_report)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from billing.charge import money_text
+from cachemeter.statements import COLUMNS, StatementError, statement
 from ingest.api import TenantDep
 from store.queries import GroupSummary, summary
 
@@ -119,3 +120,46 @@ async def get_summary(
             "groups": groups,
         }
     )
+
+
+@router.get("/v1/reports/statement")
+async def get_statement(
+    request: Request,
+    tenant: TenantDep,
+    month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (UTC)")],
+    group_by: Literal["team", "app", "model", "provider", "environment"] = "team",
+    currency: Annotated[
+        str | None, Query(pattern=r"^[A-Z]{3}$", description="reporting currency")
+    ] = None,
+    format: Literal["json", "csv"] = "json",
+) -> Response:
+    """A month's finance statement: cost by part (incl. explicit-cache storage), no-cache
+    cost, savings, effective discount and write premium per group; totals = sum of groups."""
+
+    def run() -> dict[str, Any]:
+        with request.app.state.engine.connect() as conn:
+            return statement(conn, tenant.id, month, group_by, currency)
+
+    try:
+        body = await run_in_threadpool(run)
+    except StatementError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if format == "csv":
+        return Response(
+            statement_csv(body),
+            media_type="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="statement-{month}-{group_by}.csv"'
+            },
+        )
+    return JSONResponse(body)
+
+
+def statement_csv(body: dict[str, Any]) -> str:
+    """A statement as CSV: one row per group, then the TOTAL row; currency in every row."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*COLUMNS, "currency"], extrasaction="ignore")
+    writer.writeheader()
+    for line in [*body["lines"], body["total"]]:
+        writer.writerow({**line, "currency": body["currency"]})
+    return out.getvalue()

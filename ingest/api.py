@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from ingest.caches import CacheIn
 from ingest.envelope import BatchIn, RecordIn
 from ingest.service import Ingestor
 from store.tenants import TenantRef, tenant_for_key
@@ -101,6 +102,7 @@ def openapi_schemas() -> dict[str, Any]:
     """Component schemas the /v1/usage body refers to (validated per record, not by FastAPI)."""
     ref = "#/components/schemas/{model}"
     return {
+        "CacheIn": CacheIn.model_json_schema(ref_template=ref),
         "RecordIn": RecordIn.model_json_schema(ref_template=ref),
         "BatchIn": {
             k: v for k, v in BatchIn.model_json_schema(ref_template=ref).items() if k != "$defs"
@@ -111,3 +113,50 @@ def openapi_schemas() -> dict[str, Any]:
             }
         },
     }
+
+
+@router.post(
+    "/v1/caches",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/CacheIn"},
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "caches": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/CacheIn"},
+                                    }
+                                },
+                            },
+                        ]
+                    }
+                }
+            },
+        }
+    },
+)
+async def post_caches(request: Request, tenant: TenantDep) -> JSONResponse:
+    """Record explicit caches (e.g. Gemini cachedContents); their storage is billed per
+    MTok-hour from creation to expiry. Re-sending a cache (same name) updates it."""
+    try:
+        body: Any = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, f"body is not valid JSON: {exc}") from None
+    if isinstance(body, dict) and "caches" in body and isinstance(body["caches"], list):
+        items = body["caches"]
+    elif isinstance(body, dict):
+        items = [body]
+    else:
+        raise HTTPException(422, 'body must be a cache object or {"caches": [...]}')
+    if not items or len(items) > request.app.state.settings.max_batch:
+        raise HTTPException(422 if not items else 413, "caches: between 1 and the batch limit")
+    ingestor: Ingestor = request.app.state.ingestor
+    result = await run_in_threadpool(ingestor.ingest_caches, tenant, items, datetime.now(UTC))
+    status = 422 if result["rejected"] and not (result["stored"] or result["updated"]) else 200
+    return JSONResponse(result, status_code=status)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +16,13 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from billing import Charge, Price, PriceBook
+from ingest.caches import CacheIn, build_cache
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
 from ingest.metrics import IngestMetrics
 from ingest.pricing import PricedRecord, price_record
 from ingest.record import build_record, token_fields
+from store.caches import upsert_cache
 from store.events import insert_events
 from store.partitions import ensure_partitions, month_of
 from store.prices import catalogue_state, load_price_book
@@ -164,3 +166,33 @@ class Ingestor:
         self.metrics.records.labels(result="duplicate").inc(result.duplicates)
         self.metrics.records.labels(result="rejected").inc(len(result.rejected))
         return result
+
+    def ingest_caches(
+        self, tenant: TenantRef, raws: Sequence[Any], received_at: datetime
+    ) -> dict[str, Any]:
+        """Validate, price and store explicit caches; bad ones are rejected by index."""
+        book = self.price_book()
+        rejected: list[dict[str, Any]] = []
+        rows = []
+        for index, raw in enumerate(raws):
+            try:
+                if not isinstance(raw, dict):
+                    raise PayloadError("cache", "must be a JSON object")
+                cache = build_cache(CacheIn.model_validate(raw), book, tenant.name, received_at)
+            except ValidationError as exc:
+                rejected.append({"index": index, "error": describe_validation_error(exc.errors())})
+                continue
+            except PayloadError as exc:
+                rejected.append({"index": index, "error": str(exc)})
+                continue
+            rows.append(asdict(cache))
+        new = 0
+        if rows:
+            with self.engine.begin() as conn:
+                new = sum(upsert_cache(conn, tenant.id, row) for row in rows)
+        return {
+            "stored": new,
+            "updated": len(rows) - new,
+            "unpriced": sum(1 for r in rows if r["cost_storage"] is None),
+            "rejected": rejected,
+        }
