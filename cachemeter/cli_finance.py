@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import sys
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cachemeter.inputs import CliError
@@ -114,6 +115,34 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from cachemeter.reconciliation import reconciliation
+    from store.tenants import find_tenant
+
+    start, end = parse_time(args.start, "--start"), parse_time(args.end, "--end")
+    if start >= end:
+        raise CliError("--start must be before --end")
+    with database() as engine, engine.connect() as conn:
+        tenant = find_tenant(conn, args.tenant)
+        if tenant is None:
+            raise CliError(f"no tenant named {args.tenant!r}")
+        body = reconciliation(conn, tenant, start, end, args.tolerance_pct, args.tolerance_abs)
+    print(
+        json.dumps(body if args.all else {k: v for k, v in body.items() if k != "groups"}, indent=2)
+    )
+    return 0
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        result = Decimal(value)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not result.is_finite() or result < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative number: {value!r}")
+    return result
+
+
 def register(sub: Any) -> None:
     """Add the finance commands to the top-level parser."""
     rep = sub.add_parser(
@@ -130,6 +159,15 @@ def register(sub: Any) -> None:
     rep.add_argument("--history", action="store_true", help="list recent re-price runs")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
     rep.set_defaults(func=cmd_reprice)
+
+    rec = sub.add_parser("reconcile", help="computed cost vs the charge the source reported")
+    rec.add_argument("--start", required=True)
+    rec.add_argument("--end", required=True)
+    rec.add_argument("--tenant", default="default")
+    rec.add_argument("--tolerance-pct", type=_decimal, default=Decimal("1"))
+    rec.add_argument("--tolerance-abs", type=_decimal, default=Decimal("0.000001"))
+    rec.add_argument("--all", action="store_true", help="list agreeing groups too")
+    rec.set_defaults(func=cmd_reconcile)
 
     report = sub.add_parser("report", help="finance reports")
     rsub = report.add_subparsers(dest="report_command", required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from billing.charge import money_text
+from cachemeter.reconciliation import reconciliation
 from cachemeter.statements import COLUMNS, StatementError, statement
 from ingest.api import TenantDep
 from store.queries import GroupSummary, summary
@@ -163,3 +165,30 @@ def statement_csv(body: dict[str, Any]) -> str:
     for line in [*body["lines"], body["total"]]:
         writer.writerow({**line, "currency": body["currency"]})
     return out.getvalue()
+
+
+@router.get("/v1/reports/reconciliation")
+async def get_reconciliation(
+    request: Request,
+    tenant: TenantDep,
+    start: Annotated[
+        str | None, Query(description="ISO date or time; default: 30 days before end")
+    ] = None,
+    end: Annotated[
+        str | None, Query(description="ISO date or time, exclusive; default: now")
+    ] = None,
+    tolerance_pct: Annotated[Decimal, Query(ge=0, le=100)] = Decimal("1"),
+    tolerance_abs: Annotated[Decimal, Query(ge=0)] = Decimal("0.000001"),
+) -> JSONResponse:
+    """Groups whose computed cost differs from the source's reported charge (OpenRouter
+    `usage.cost`, LiteLLM `response_cost`, or a record's `reported_cost`), with the likely cause."""
+    end_at = _moment(end, "end", datetime.now(UTC))
+    start_at = _moment(start, "start", end_at - timedelta(days=30))
+    if start_at >= end_at:
+        raise HTTPException(422, "start must be before end")
+
+    def run() -> dict[str, Any]:
+        with request.app.state.engine.connect() as conn:
+            return reconciliation(conn, tenant, start_at, end_at, tolerance_pct, tolerance_abs)
+
+    return JSONResponse(await run_in_threadpool(run))

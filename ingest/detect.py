@@ -58,10 +58,14 @@ def _generic_chat(payload: Mapping[str, Any]) -> Normalised:
     return openai_chat.normalise(payload, openai_chat.GENERIC)
 
 
-def _chat_normaliser(usage: Mapping[str, Any], model: str | None, hint: str | None) -> Normaliser:
+def _chat_normaliser(
+    payload: Mapping[str, Any], usage: Mapping[str, Any], model: str | None, hint: str | None
+) -> Normaliser:
     if hint in CHAT_VARIANTS:
         return CHAT_VARIANTS[hint]
     if any(k in usage for k in ("cache_read_input_tokens", "cache_creation_input_tokens")):
+        return litellm.normalise
+    if "response_cost" in payload or "_hidden_params" in payload:
         return litellm.normalise
     if "prompt_cache_hit_tokens" in usage:
         return deepseek.normalise
@@ -123,7 +127,9 @@ def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
         raise PayloadError("usage", f"must be an object, got {type(usage).__name__}")
     if "prompt_tokens" in usage or "completion_tokens" in usage:
         model = payload.get("model")
-        return _chat_normaliser(usage, model if isinstance(model, str) else None, hint)(payload)
+        return _chat_normaliser(payload, usage, model if isinstance(model, str) else None, hint)(
+            payload
+        )
     if "input_tokens" in usage or "output_tokens" in usage:
         is_anthropic = (
             any(k in usage for k in _ANTHROPIC_KEYS)
@@ -167,6 +173,6 @@ def _implied_by_shape(result: Normalised) -> str | None:
     """The provider a provider-specific shape proves (DeepSeek's hit fields, OpenRouter's cost)."""
     if result.shape == "deepseek.chat":
         return "deepseek"
-    if result.reported_cost is not None:
+    if result.reported_cost is not None and result.shape != "litellm.usage":
         return "openrouter"
     return None

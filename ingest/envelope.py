@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -41,6 +42,9 @@ class RecordIn(BaseModel):
     end_user: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     prompt_cache_key: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     prefix_hash: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    reported_cost: Annotated[Decimal, Field(gt=-(10**9), lt=10**9, allow_inf_nan=False)] | None = (
+        None
+    )
     tags: dict[
         Annotated[str, StringConstraints(max_length=64)],
         Annotated[str, StringConstraints(max_length=256)],

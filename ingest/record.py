@@ -96,5 +96,7 @@ def build_record(
         prefix_hash=record.prefix_hash,
         tags=dict(record.tags),
         raw=redact(record.payload),
-        reported_cost=normalised.reported_cost,
+        reported_cost=record.reported_cost
+        if record.reported_cost is not None
+        else normalised.reported_cost,
     )

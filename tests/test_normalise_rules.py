@@ -328,3 +328,24 @@ def test_bad_counts_name_the_field(payload: Any, field: str, reason: str) -> Non
         normalise_payload(payload)
     assert info.value.field == field
     assert reason in info.value.reason
+
+
+def test_litellm_response_cost_is_kept_for_reconciliation() -> None:
+    payload = {
+        "model": "gpt-5.1",
+        "response_cost": 0.0123,
+        "usage": {"prompt_tokens": 100, "completion_tokens": 5},
+    }
+    result = normalise_payload(payload)
+    assert result.shape == "litellm.usage"
+    assert str(result.reported_cost) == "0.0123"
+    assert result.provider == "openai"  # from the model, not "openrouter"
+
+
+def test_openrouter_cost_is_kept_exactly() -> None:
+    payload = {
+        "model": "anthropic/claude-opus-4.8",
+        "usage": {"prompt_tokens": 194, "completion_tokens": 2, "cost": 0.95},
+    }
+    result = normalise_payload(payload)
+    assert (result.provider, str(result.reported_cost)) == ("openrouter", "0.95")

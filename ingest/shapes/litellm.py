@@ -5,6 +5,8 @@ Reads `prompt_tokens_details.cached_tokens` (mirrored at top level as
 `cache_creation_tokens` (mirrored as `cache_creation_input_tokens`): each mirror is the same
 tokens, counted once. The TTL split is `prompt_tokens_details.cache_creation_token_details`.
 LiteLLM's own response cache (`cache_hit`, `saved_cache_cost`) is not prompt caching.
+Its computed charge (`response_cost`, or `_hidden_params.response_cost`) is kept for
+reconciliation.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ VARIANT = ChatVariant(
     written_1h=(
         ("prompt_tokens_details", "cache_creation_token_details", "ephemeral_1h_input_tokens"),
     ),
+    body_cost=(("response_cost",), ("_hidden_params", "response_cost")),
     shape="litellm.usage",
 )
 

@@ -32,6 +32,7 @@ class ChatVariant:
     written_1h: tuple[Path, ...] = ()
     reasoning_inside: bool = True
     cost: Path | None = None
+    body_cost: tuple[Path, ...] = ()  # a charge reported beside the usage object
     shape: str | None = None  # a name of its own where the shape differs from OpenAI's
 
 
@@ -98,10 +99,14 @@ def normalise(payload: Mapping[str, Any], variant: ChatVariant = OPENAI) -> Norm
     shape = result.shape
     if variant.shape is None and dig(body, ("object",)) == "chat.completion.chunk":
         shape = "openai.chat.chunk"
+    reported = result.reported_cost
+    for path in variant.body_cost:
+        if reported is None:
+            reported = money(body, path, ".".join(path))
     return Normalised(
         shape=shape,
         usage=result.usage,
         model=text(body, ("model",)),
         response_id=text(body, ("id",)),
-        reported_cost=result.reported_cost,
+        reported_cost=reported,
     )
