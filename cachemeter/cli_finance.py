@@ -78,6 +78,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from cachemeter.economics import cache_economics
     from cachemeter.reports import statement_csv
     from cachemeter.statements import StatementError, statement
     from store.tenants import find_tenant
@@ -86,6 +87,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         tenant = find_tenant(conn, args.tenant)
         if tenant is None:
             raise CliError(f"no tenant named {args.tenant!r}")
+        if args.report_command == "economics":
+            start, end = parse_time(args.start, "--start"), parse_time(args.end, "--end")
+            if start >= end:
+                raise CliError("--start must be before --end")
+            print(json.dumps(cache_economics(conn, tenant, start, end), indent=2))
+            return 0
         try:
             body = statement(conn, tenant.id, args.month, args.group_by, args.currency)
         except StatementError as exc:
@@ -179,4 +186,8 @@ def register(sub: Any) -> None:
     st.add_argument("--currency", help="reporting currency (needs FX rates for other currencies)")
     st.add_argument("--format", default="table", choices=("table", "csv", "json"))
     st.add_argument("--tenant", default="default")
+    eco = rsub.add_parser("economics", help="per-prefix cache economics and the 1-hour what-if")
+    eco.add_argument("--start", required=True)
+    eco.add_argument("--end", required=True)
+    eco.add_argument("--tenant", default="default")
     report.set_defaults(func=cmd_report)

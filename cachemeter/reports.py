@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from billing.charge import money_text
+from cachemeter.economics import cache_economics
 from cachemeter.reconciliation import reconciliation
 from cachemeter.statements import COLUMNS, StatementError, statement
 from ingest.api import TenantDep
@@ -190,5 +191,30 @@ async def get_reconciliation(
     def run() -> dict[str, Any]:
         with request.app.state.engine.connect() as conn:
             return reconciliation(conn, tenant, start_at, end_at, tolerance_pct, tolerance_abs)
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
+@router.get("/v1/reports/cache-economics")
+async def get_cache_economics(
+    request: Request,
+    tenant: TenantDep,
+    start: Annotated[
+        str | None, Query(description="ISO date or time; default: 30 days before end")
+    ] = None,
+    end: Annotated[
+        str | None, Query(description="ISO date or time, exclusive; default: now")
+    ] = None,
+) -> JSONResponse:
+    """Per (app, prefix, model): writes, reads, reads per write, break-even reads, net
+    savings; prefixes where caching loses money; what 1-hour writes would have changed."""
+    end_at = _moment(end, "end", datetime.now(UTC))
+    start_at = _moment(start, "start", end_at - timedelta(days=30))
+    if start_at >= end_at:
+        raise HTTPException(422, "start must be before end")
+
+    def run() -> dict[str, Any]:
+        with request.app.state.engine.connect() as conn:
+            return cache_economics(conn, tenant, start_at, end_at)
 
     return JSONResponse(await run_in_threadpool(run))
