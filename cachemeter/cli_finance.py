@@ -150,6 +150,53 @@ def _decimal(value: str) -> Decimal:
     return result
 
 
+def cmd_budgets(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from cachemeter.budgets import budget_status
+    from cachemeter.statements import StatementError
+    from store.budgets import remove_budget, set_budget
+    from store.tenants import ensure_tenant, find_tenant
+
+    scope, name = (
+        ("team", args.team) if getattr(args, "team", None) else ("app", getattr(args, "app", None))
+    )
+    with database() as engine, engine.begin() as conn:
+        if args.budgets_command == "set":
+            if not 0 < args.threshold_pct <= 100:
+                raise CliError("--threshold-pct must be in (0, 100]")
+            if args.amount <= 0:
+                raise CliError("--amount must be positive")
+            if len(args.currency) != 3 or not args.currency.isalpha():
+                raise CliError(f"--currency must be a 3-letter code, got {args.currency!r}")
+            tenant = ensure_tenant(conn, args.tenant)
+            set_budget(
+                conn,
+                tenant.id,
+                scope,
+                str(name),
+                args.amount,
+                args.currency.upper(),
+                args.threshold_pct,
+            )
+            print(f"budget for {scope} {name!r} stored", file=sys.stderr)
+            return 0
+        found = find_tenant(conn, args.tenant)
+        if found is None:
+            raise CliError(f"no tenant named {args.tenant!r}")
+        if args.budgets_command == "remove":
+            if not remove_budget(conn, found.id, scope, str(name)):
+                raise CliError(f"no {scope} budget named {name!r}")
+            return 0
+        try:
+            print(
+                json.dumps(budget_status(conn, found.id, datetime.now(UTC), args.month), indent=2)
+            )
+        except StatementError as exc:
+            raise CliError(str(exc)) from None
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add the finance commands to the top-level parser."""
     rep = sub.add_parser(
@@ -175,6 +222,23 @@ def register(sub: Any) -> None:
     rec.add_argument("--tolerance-abs", type=_decimal, default=Decimal("0.000001"))
     rec.add_argument("--all", action="store_true", help="list agreeing groups too")
     rec.set_defaults(func=cmd_reconcile)
+
+    bud = sub.add_parser("budgets", help="monthly budgets per team or app")
+    bsub = bud.add_subparsers(dest="budgets_command", required=True)
+    for verb, text in (("set", "create or replace a budget"), ("remove", "remove a budget")):
+        command = bsub.add_parser(verb, help=text)
+        target = command.add_mutually_exclusive_group(required=True)
+        target.add_argument("--team")
+        target.add_argument("--app")
+        command.add_argument("--tenant", default="default")
+        if verb == "set":
+            command.add_argument("--amount", type=_decimal, required=True)
+            command.add_argument("--currency", default="USD")
+            command.add_argument("--threshold-pct", type=_decimal, default=Decimal(80))
+    status = bsub.add_parser("status", help="month-to-date spend, projection and status")
+    status.add_argument("--month", help="YYYY-MM (default: this month)")
+    status.add_argument("--tenant", default="default")
+    bud.set_defaults(func=cmd_budgets)
 
     report = sub.add_parser("report", help="finance reports")
     rsub = report.add_subparsers(dest="report_command", required=True)

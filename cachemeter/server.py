@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from cachemeter import reports
+from cachemeter import budget_api, reports
 from dashboard.app import create_dashboard
 from ingest import api
 from ingest.metrics import IngestMetrics
@@ -60,6 +60,7 @@ def create_app(
     app.state.registry = registry
     app.include_router(api.router)
     app.include_router(reports.router)
+    app.include_router(budget_api.router)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -1,0 +1,72 @@
+"""Monthly budgets per team or app, and the spend they are measured against."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from store.models import Budget, UsageEvent
+
+
+def set_budget(
+    conn: Connection,
+    tenant_id: int,
+    scope: str,
+    name: str,
+    amount: Decimal,
+    currency: str,
+    threshold_pct: Decimal,
+) -> None:
+    """Create or replace the budget of one team or app."""
+    values = {"amount": amount, "currency": currency, "threshold_pct": threshold_pct}
+    conn.execute(
+        insert(Budget)
+        .values(tenant_id=tenant_id, scope=scope, name=name, **values)
+        .on_conflict_do_update(index_elements=["tenant_id", "scope", "name"], set_=values)
+    )
+
+
+def remove_budget(conn: Connection, tenant_id: int, scope: str, name: str) -> bool:
+    """Delete a budget; False when there was none."""
+    result = conn.execute(
+        delete(Budget).where(
+            Budget.tenant_id == tenant_id, Budget.scope == scope, Budget.name == name
+        )
+    )
+    return result.rowcount > 0
+
+
+def budgets(conn: Connection, tenant_id: int) -> Sequence[Any]:
+    """The tenant's budgets."""
+    return conn.execute(
+        select(Budget.__table__)
+        .where(Budget.tenant_id == tenant_id)
+        .order_by(Budget.scope, Budget.name)
+    ).all()
+
+
+def spend(
+    conn: Connection, tenant_id: int, scope: str, start: datetime, end: datetime
+) -> dict[str, dict[str, Decimal]]:
+    """Spend per team or app, per currency, over [start, end): {name: {currency: cost}}."""
+    column = UsageEvent.team if scope == "team" else UsageEvent.app
+    rows = conn.execute(
+        select(column.label("name"), UsageEvent.currency, func.sum(UsageEvent.cost).label("cost"))
+        .where(
+            UsageEvent.tenant_id == tenant_id,
+            UsageEvent.occurred_at >= start,
+            UsageEvent.occurred_at < end,
+            UsageEvent.cost.is_not(None),
+            column.is_not(None),
+        )
+        .group_by(column, UsageEvent.currency)
+    )
+    out: dict[str, dict[str, Decimal]] = {}
+    for row in rows:
+        out.setdefault(row.name, {})[row.currency] = row.cost
+    return out
