@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -216,12 +217,94 @@ def bench_http(url: str, events: int, batch: int, clients: int) -> float:
         server.wait(timeout=30)
 
 
+PRICING_MODELS = [
+    ("anthropic", "claude-sonnet-4-5"),
+    ("openai", "gpt-5.1"),
+    ("google", "gemini-2.5-pro"),
+    ("deepseek", "deepseek-chat"),
+    ("x-ai", "grok-4.7"),
+]
+
+
+def _pricing_rows(n: int) -> list[Any]:
+    import random
+
+    rng = random.Random(5)
+    start = int((datetime.now(UTC) - timedelta(days=30)).timestamp())
+    rows = []
+    for _ in range(n):
+        provider, model = rng.choice(PRICING_MODELS)
+        inp = rng.choice([rng.randint(1_000, 20_000), rng.randint(150_000, 260_000)])
+        read = rng.randint(0, inp)
+        write = rng.randint(0, inp - read)
+        rows.append(
+            (
+                provider,
+                model,
+                start + rng.randint(0, 30 * 86_400),
+                inp,
+                read,
+                write,
+                rng.randint(0, write),
+                rng.randint(0, 2_000),
+            )
+        )
+    return rows
+
+
+def bench_pricing(records: int, genai_records: int) -> dict[str, Any]:
+    """Bulk pricing vs genai-prices' calc_price once per record; totals must be identical."""
+    from genai_prices import Usage as GenaiUsage
+    from genai_prices import calc_price
+
+    from billing import PriceBook
+    from billing.bulk import BulkPricer
+
+    rows = _pricing_rows(records)
+    began = time.perf_counter()
+    BulkPricer(PriceBook()).totals(rows)
+    bulk_rate = records / (time.perf_counter() - began)
+    subset = rows[:genai_records]
+    began = time.perf_counter()
+    genai_total = sum(
+        (
+            calc_price(
+                GenaiUsage(
+                    input_tokens=r[3],
+                    cache_read_tokens=r[4],
+                    cache_write_tokens=r[5],
+                    cache_write_1h_tokens=r[6],
+                    output_tokens=r[7],
+                ),
+                r[1],
+                provider_id=r[0],
+                genai_request_timestamp=datetime.fromtimestamp(r[2], UTC),
+            ).total_price
+            for r in subset
+        ),
+        Decimal(0),
+    )
+    genai_rate = genai_records / (time.perf_counter() - began)
+    ours = BulkPricer(PriceBook()).totals(subset).cost.get("USD", Decimal(0))
+    if ours != genai_total:
+        raise RuntimeError(f"bulk total {ours} != genai-prices total {genai_total}")
+    return {
+        "bulk_pricing_records_per_s": round(bulk_rate),
+        "genai_prices_calc_price_records_per_s": round(genai_rate),
+        "ratio_bulk_to_genai_prices": round(bulk_rate / genai_rate, 1),
+        "pricing_totals_identical": True,
+        "pricing_target_50x_met": bulk_rate / genai_rate >= 50,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--copy-rows", type=int, default=200_000)
     parser.add_argument("--events", type=int, default=40_000)
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--pricing-records", type=int, default=1_000_000)
+    parser.add_argument("--genai-records", type=int, default=20_000)
     parser.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
     args = parser.parse_args()
     server_url, server = _server_url()
@@ -240,6 +323,7 @@ def main() -> int:
         "raw_copy_rows_per_s": round(copy_rate),
         "http_batch_ingest_events_per_s": round(http_rate),
         "ratio_http_to_copy": round(http_rate / copy_rate, 3),
+        **bench_pricing(args.pricing_records, args.genai_records),
         "copy_rows": args.copy_rows,
         "http_events": args.events,
         "batch": args.batch,
