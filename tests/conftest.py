@@ -11,12 +11,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from cachemeter.server import create_app
 from store.db import make_engine, migrate
 from store.embedded import start_embedded, to_sqlalchemy_url
+from store.settings import Settings, get_settings
+from tests.factories import tenant_with_key
 
 TEMPLATE = "cachemeter_test_template"
 _counter = itertools.count()
@@ -94,3 +99,28 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url, pool_size=4, max_overflow=4)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[TestClient]:
+    """The whole app (API + dashboard) on this test's database, with private metrics."""
+    app = create_app(Settings(max_batch=1000), engine=engine, registry=CollectorRegistry())
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth(engine: Engine) -> dict[str, str]:
+    """Authorization headers for tenant "acme"."""
+    _, key = tenant_with_key(engine)
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point every CLI command at this test's database."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("CACHEMETER_ACTOR", "finance-bot")
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -12,24 +11,9 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from cachemeter.server import create_app
 from store.models import UsageEvent
-from store.settings import Settings
 from tests.factories import anthropic_record, tenant_with_key
 from tests.fixtures import load_fixture
-
-
-@pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(max_batch=50), engine=engine, registry=CollectorRegistry())
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def auth(engine: Engine) -> dict[str, str]:
-    _, key = tenant_with_key(engine)
-    return {"Authorization": f"Bearer {key}"}
 
 
 def _events(engine: Engine) -> list[Any]:
@@ -155,7 +139,7 @@ def test_single_bad_record_is_422_and_stores_nothing(
         ("not json", 400, "not valid JSON"),
         ([1, 2], 422, "record object"),
         ({"records": []}, 422, "empty batch"),
-        ({"records": [anthropic_record()] * 51}, 413, "limit is 50"),
+        ({"records": [anthropic_record()] * 1001}, 413, "limit is 1000"),
     ],
 )
 def test_bad_bodies(

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from cachemeter.budgets import budget_status
 from cachemeter.cli import main
-from cachemeter.server import create_app
-from store.settings import Settings, get_settings
 from store.tenants import find_tenant
 from tests.factories import anthropic_record, tenant_with_key
-
-
-@pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(), engine=engine, registry=CollectorRegistry())
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 @pytest.fixture
@@ -109,14 +98,6 @@ def test_budget_validation_and_removal(client: TestClient, auth: dict[str, str])
     )
     assert client.delete("/v1/budgets/team/nobody", headers=auth).status_code == 404
     assert client.get("/v1/budgets?month=2026-11", headers=auth).json()["budgets"] == []
-
-
-@pytest.fixture
-def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
 
 
 def test_cli_budgets(cli_db: str, auth: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,18 +13,8 @@ from sqlalchemy import Engine, func, select
 
 from cachemeter.cli import main
 from store.models import PriceRow, UsageEvent
-from store.settings import get_settings
 from tests.factories import anthropic_record
 from tests.fixtures import FIXTURE_DIR, load_fixtures
-
-
-@pytest.fixture
-def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Point every CLI command at this test's database."""
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
 
 
 def _explain(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,15 +14,6 @@ from sqlalchemy import Engine
 from cachemeter.cli import main
 from store.fx import load_fx
 from store.prices import load_price_book
-from store.settings import get_settings
-
-
-@pytest.fixture
-def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
 
 
 def _json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from billing import Rates
 from billing.economics import PrefixRequest, what_if_one_hour
-from cachemeter.server import create_app
-from store.settings import Settings
 from tests.factories import anthropic_record, tenant_with_key
 
 # Claude Sonnet 4.5: $3 in, $0.30 read, $3.75 5m write, $6 1h write, $15 out per MTok.
@@ -40,13 +36,6 @@ def test_what_if_one_hour_by_hand() -> None:
     # Writes kept: 3 x 4000 x (6 - 3.75) = 27000; the hit: 4000 x (0.30 - 3.75) = -13800.
     assert result.delta == Decimal("0.0132")
     assert result.requests_that_would_hit == 1
-
-
-@pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(), engine=engine, registry=CollectorRegistry())
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def test_prefixes_that_lose_money(client: TestClient, engine: Engine) -> None:

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from billing.catalogue import PriceSpec
 from cachemeter.cli import main
-from cachemeter.server import create_app
 from store.prices import add_price
-from store.settings import Settings, get_settings
-from tests.factories import anthropic_record, tenant_with_key
+from tests.factories import anthropic_record
 
 AT = "2026-11-20T10:00:00Z"
-
-
-@pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(), engine=engine, registry=CollectorRegistry())
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def auth(engine: Engine) -> dict[str, str]:
-    _, key = tenant_with_key(engine)
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture
@@ -154,14 +137,6 @@ def test_tolerance_is_configurable(client: TestClient, auth: dict[str, str], see
     ).json()
     close = next(g for g in body["groups"] if g["model"] == "claude-sonnet-4-0")
     assert close["flagged"] and close["difference"] == "0.000005"
-
-
-@pytest.fixture
-def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
 
 
 def test_cli_reconcile(cli_db: str, seeded: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -18,18 +17,8 @@ from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from store.models import RepriceRun, UsageEvent
 from store.prices import add_price
-from store.settings import get_settings
 from store.tenants import ensure_tenant
 from tests.factories import anthropic_record
-
-
-@pytest.fixture
-def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("CACHEMETER_ACTOR", "finance-bot")
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
 
 
 def _stepfun(request_id: str, at: str, model: str = "step-1o-turbo-vision") -> dict[str, object]:

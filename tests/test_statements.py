@@ -4,39 +4,22 @@ currency, with totals equal to the sum of the events."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, func, select
 
 from billing.catalogue import PriceSpec
 from billing.fx import FxRate
 from cachemeter.cli import main
 from cachemeter.demo import demo_records
-from cachemeter.server import create_app
 from store.fx import add_rate
 from store.models import UsageEvent
 from store.prices import add_price
-from store.settings import Settings, get_settings
-from tests.factories import anthropic_record, tenant_with_key
-
-
-@pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(), engine=engine, registry=CollectorRegistry())
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def auth(engine: Engine) -> dict[str, str]:
-    _, key = tenant_with_key(engine)
-    return {"Authorization": f"Bearer {key}"}
+from tests.factories import anthropic_record
 
 
 def _stepfun(request_id: str, at: str) -> dict[str, Any]:
@@ -231,14 +214,6 @@ def test_totals_equal_the_sum_of_events(
         assert Decimal(body["total"]["nocache_cost"]) == nocache
         assert body["total"]["requests"] == count
         assert sum(Decimal(line["cost"]) for line in body["lines"]) == cost
-
-
-@pytest.fixture
-def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
 
 
 def test_cli_statement_formats(
