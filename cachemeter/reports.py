@@ -50,6 +50,15 @@ def _moment(value: str | None, name: str, default: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def time_range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    """[start, end) from query strings: end defaults to now, start to 30 days before end."""
+    end_at = _moment(end, "end", datetime.now(UTC))
+    start_at = _moment(start, "start", end_at - timedelta(days=30))
+    if start_at >= end_at:
+        raise HTTPException(422, "start must be before end")
+    return start_at, end_at
+
+
 def group_json(group: GroupSummary) -> dict[str, Any]:
     """One group of the summary; money as decimal strings, never mixed across currencies."""
     single = group.money[0] if len(group.money) == 1 else None
@@ -95,10 +104,7 @@ async def get_summary(
     format: Literal["json", "csv"] = "json",
 ) -> Response:
     """Requests, tokens, cost, no-cache cost, savings and hit rates per group over [start, end)."""
-    end_at = _moment(end, "end", datetime.now(UTC))
-    start_at = _moment(start, "start", end_at - timedelta(days=30))
-    if start_at >= end_at:
-        raise HTTPException(422, "start must be before end")
+    start_at, end_at = time_range(start, end)
 
     def run() -> list[GroupSummary]:
         with request.app.state.engine.connect() as conn:
@@ -183,10 +189,7 @@ async def get_reconciliation(
 ) -> JSONResponse:
     """Groups whose computed cost differs from the source's reported charge (OpenRouter
     `usage.cost`, LiteLLM `response_cost`, or a record's `reported_cost`), with the likely cause."""
-    end_at = _moment(end, "end", datetime.now(UTC))
-    start_at = _moment(start, "start", end_at - timedelta(days=30))
-    if start_at >= end_at:
-        raise HTTPException(422, "start must be before end")
+    start_at, end_at = time_range(start, end)
 
     def run() -> dict[str, Any]:
         with request.app.state.engine.connect() as conn:
@@ -208,10 +211,7 @@ async def get_cache_economics(
 ) -> JSONResponse:
     """Per (app, prefix, model): writes, reads, reads per write, break-even reads, net
     savings; prefixes where caching loses money; what 1-hour writes would have changed."""
-    end_at = _moment(end, "end", datetime.now(UTC))
-    start_at = _moment(start, "start", end_at - timedelta(days=30))
-    if start_at >= end_at:
-        raise HTTPException(422, "start must be before end")
+    start_at, end_at = time_range(start, end)
 
     def run() -> dict[str, Any]:
         with request.app.state.engine.connect() as conn:

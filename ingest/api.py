@@ -41,6 +41,29 @@ def current_tenant(
 
 TenantDep = Annotated[TenantRef, Depends(current_tenant)]
 
+
+async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
+    """The items of a body that is one object or {key: [objects]}, within the batch limit."""
+    try:
+        body: Any = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, f"body is not valid JSON: {exc}") from None
+    if isinstance(body, dict) and key in body:
+        if set(body) != {key} or not isinstance(body[key], list):
+            raise HTTPException(422, f'a batch is {{"{key}": [{noun}, ...]}} and nothing else')
+        items: list[Any] = body[key]
+    elif isinstance(body, dict):
+        items = [body]
+    else:
+        raise HTTPException(422, f'body must be a {noun} object or {{"{key}": [...]}}')
+    limit = request.app.state.settings.max_batch
+    if len(items) > limit:
+        raise HTTPException(413, f"batch has {len(items)} {key}; the limit is {limit}")
+    if not items:
+        raise HTTPException(422, f"{key}: empty batch")
+    return items
+
+
 router = APIRouter(tags=["ingest"])
 
 _BODY_SCHEMA = {
@@ -72,23 +95,7 @@ _BODY_SCHEMA = {
 )
 async def post_usage(request: Request, tenant: TenantDep) -> JSONResponse:
     """Store one record or a batch; duplicates (same source + request_id) are stored once."""
-    try:
-        body: Any = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, f"body is not valid JSON: {exc}") from None
-    if isinstance(body, dict) and "records" in body:
-        if set(body) != {"records"} or not isinstance(body["records"], list):
-            raise HTTPException(422, 'a batch is {"records": [record, ...]} and nothing else')
-        records = body["records"]
-    elif isinstance(body, dict):
-        records = [body]
-    else:
-        raise HTTPException(422, 'body must be a record object or {"records": [...]}')
-    limit = request.app.state.settings.max_batch
-    if len(records) > limit:
-        raise HTTPException(413, f"batch has {len(records)} records; the limit is {limit}")
-    if not records:
-        raise HTTPException(422, "records: empty batch")
+    records = await batch_items(request, "records", "record")
     ingestor: Ingestor = request.app.state.ingestor
     # The database work is blocking; keep it off the event loop.
     result = await run_in_threadpool(
@@ -144,18 +151,7 @@ def openapi_schemas() -> dict[str, Any]:
 async def post_caches(request: Request, tenant: TenantDep) -> JSONResponse:
     """Record explicit caches (e.g. Gemini cachedContents); their storage is billed per
     MTok-hour from creation to expiry. Re-sending a cache (same name) updates it."""
-    try:
-        body: Any = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, f"body is not valid JSON: {exc}") from None
-    if isinstance(body, dict) and "caches" in body and isinstance(body["caches"], list):
-        items = body["caches"]
-    elif isinstance(body, dict):
-        items = [body]
-    else:
-        raise HTTPException(422, 'body must be a cache object or {"caches": [...]}')
-    if not items or len(items) > request.app.state.settings.max_batch:
-        raise HTTPException(422 if not items else 413, "caches: between 1 and the batch limit")
+    items = await batch_items(request, "caches", "cache")
     ingestor: Ingestor = request.app.state.ingestor
     result = await run_in_threadpool(ingestor.ingest_caches, tenant, items, datetime.now(UTC))
     status = 422 if result["rejected"] and not (result["stored"] or result["updated"]) else 200

@@ -131,7 +131,18 @@ def build_cache(
         raise PayloadError("expires_at", "must be after created_at and at most a year later")
     model = model.removeprefix("models/")
     provider = canonical_provider(cache_in.provider)
-    seconds = int((expires - created).total_seconds())
+    identity: dict[str, Any] = {
+        "provider": provider,
+        "model": model,
+        "name": name,
+        "token_count": tokens,
+        "created_at": created,
+        "expires_at": expires,
+        "app": cache_in.app,
+        "team": cache_in.team,
+        "environment": cache_in.environment,
+        "raw": redact(obj),
+    }
     try:
         price = book.resolve(provider, model, created, tenant)
         rate = price.storage_mtok_hour
@@ -139,38 +150,20 @@ def build_cache(
             raise PriceNotFound(f"no storage price (per MTok-hour) for {provider}/{model}")
     except PriceNotFound as exc:
         return CacheRecord(
-            provider,
-            model,
-            name,
-            tokens,
-            created,
-            expires,
-            cache_in.app,
-            cache_in.team,
-            cache_in.environment,
-            None,
-            None,
-            None,
-            None,
-            None,
-            exc.reason,
-            redact(obj),
+            **identity,
+            currency=None,
+            storage_mtok_hour=None,
+            cost_storage=None,
+            price_source=None,
+            price_id=None,
+            unpriced_reason=exc.reason,
         )
     return CacheRecord(
-        provider,
-        model,
-        name,
-        tokens,
-        created,
-        expires,
-        cache_in.app,
-        cache_in.team,
-        cache_in.environment,
-        price.currency,
-        rate,
-        storage_cost(tokens, seconds, rate),
-        price.source,
-        price.source_id,
-        None,
-        redact(obj),
+        **identity,
+        currency=price.currency,
+        storage_mtok_hour=rate,
+        cost_storage=storage_cost(tokens, int((expires - created).total_seconds()), rate),
+        price_source=price.source,
+        price_id=price.source_id,
+        unpriced_reason=None,
     )
