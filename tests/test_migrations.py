@@ -51,3 +51,42 @@ def test_models_match_migrations(db_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     eng.dispose()
     assert diff == []
+
+
+def test_downgrade_0002_with_discount_rows(fresh_database: str) -> None:
+    migrate(fresh_database)
+    eng = create_engine(fresh_database)
+    with eng.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO prices (provider, model, currency, discount_pct)"
+                " VALUES ('openai', '*', 'USD', 20)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO prices (provider, model, currency, input_mtok, output_mtok,"
+                " cache_read_mtok, cache_write_mtok, cache_write_1h_mtok)"
+                " VALUES ('stepfun', 'step-2', 'CNY', 5, 20, 1, 5, 5)"
+            )
+        )
+    eng.dispose()
+    downgrade(fresh_database, "0001")
+    eng = create_engine(fresh_database)
+    with eng.connect() as conn:
+        # The discount row cannot exist in 0001's schema (rates NOT NULL); the rates row stays.
+        assert conn.execute(text("SELECT provider FROM prices")).scalars().all() == ["stepfun"]
+    eng.dispose()
+    migrate(fresh_database)
+
+
+def test_price_rows_need_rates_or_a_discount(db_url: str) -> None:
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    eng = create_engine(db_url)
+    with pytest.raises(IntegrityError, match="rates_or_discount"), eng.begin() as conn:
+        conn.execute(
+            text("INSERT INTO prices (provider, model, currency) VALUES ('x', 'y', 'USD')")
+        )
+    eng.dispose()
