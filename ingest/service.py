@@ -26,6 +26,7 @@ from store.caches import upsert_cache
 from store.events import insert_events
 from store.partitions import ensure_partitions, month_of
 from store.prices import catalogue_state, load_price_book
+from store.rollups import apply_events
 from store.tenants import TenantRef
 
 
@@ -152,8 +153,12 @@ class Ingestor:
             accepted.append((index, price_record(record, book, tenant.name)))
         if accepted:
             ensure_partitions(self.engine, {month_of(p.record.occurred_at) for _, p in accepted})
+            rows = [event_row(p) for _, p in accepted]
             with self.engine.begin() as conn:
-                stored = insert_events(conn, tenant.id, [event_row(p) for _, p in accepted])
+                stored = insert_events(conn, tenant.id, rows)
+                apply_events(
+                    conn, tenant.id, [r for r, new in zip(rows, stored, strict=True) if new]
+                )
             for (_, priced), was_stored in zip(accepted, stored, strict=True):
                 if not was_stored:
                     result.duplicates += 1

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -289,3 +290,147 @@ class GenaiPriceSync(Base):
     models: Mapped[dict[str, Any]] = mapped_column(JSONB)
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
     data: Mapped[Any | None] = mapped_column(JSONB)
+
+
+# Log-spaced TTFT histogram edges (ms): 10 ms … ~60 s, ratio 1.25. Python (bisect) and SQL
+# (width_bucket) place a value in the same bucket because both compare with these numbers.
+TTFT_EDGES_MS: tuple[float, ...] = tuple(round(10 * 1.25**i, 3) for i in range(40))
+
+_ROLLUP_DIMENSIONS = ("tenant_id", "hour", "provider", "model", "app", "team", "environment")
+
+
+class UsageHourly(Base):
+    """Hourly sums of usage_events per dimension set; kept exact by ingest and reprice."""
+
+    __tablename__ = "usage_hourly"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    hour: Mapped[datetime] = mapped_column(TZ)
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(256))
+    app: Mapped[str | None] = mapped_column(String(128))
+    team: Mapped[str | None] = mapped_column(String(128))
+    environment: Mapped[str | None] = mapped_column(String(128))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    requests: Mapped[int] = mapped_column(BigInteger)
+    hit_requests: Mapped[int] = mapped_column(BigInteger)
+    unpriced_requests: Mapped[int] = mapped_column(BigInteger)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_write_1h_tokens: Mapped[int] = mapped_column(BigInteger)
+    uncached_input_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_uncached_input: Mapped[Decimal] = mapped_column(Money)
+    cost_cache_read: Mapped[Decimal] = mapped_column(Money)
+    cost_cache_write_5m: Mapped[Decimal] = mapped_column(Money)
+    cost_cache_write_1h: Mapped[Decimal] = mapped_column(Money)
+    cost_output: Mapped[Decimal] = mapped_column(Money)
+    cost: Mapped[Decimal] = mapped_column(Money)
+    nocache_cost: Mapped[Decimal] = mapped_column(Money)
+    savings: Mapped[Decimal] = mapped_column(Money)
+    write_premium: Mapped[Decimal] = mapped_column(Money)
+    miss_below_minimum: Mapped[int] = mapped_column(BigInteger)
+    miss_first_write: Mapped[int] = mapped_column(BigInteger)
+    miss_prefix_changed: Mapped[int] = mapped_column(BigInteger)
+    miss_ttl_expired: Mapped[int] = mapped_column(BigInteger)
+    miss_other: Mapped[int] = mapped_column(BigInteger)
+    # Least-squares sums of TTFT (ms, y) against uncached input tokens (x), for ms per token.
+    fit_n: Mapped[int] = mapped_column(BigInteger)
+    fit_sx: Mapped[float] = mapped_column(Double)
+    fit_sy: Mapped[float] = mapped_column(Double)
+    fit_sxx: Mapped[float] = mapped_column(Double)
+    fit_sxy: Mapped[float] = mapped_column(Double)
+
+    __table_args__ = (
+        # The upsert key; NULL dimensions are one group (PostgreSQL 15+).
+        Index(
+            "uq_usage_hourly_key",
+            *_ROLLUP_DIMENSIONS,
+            "currency",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+        # Serves every dashboard query: a tenant's hours in a range.
+        Index("ix_usage_hourly_tenant_hour", "tenant_id", "hour"),
+    )
+
+
+class TtftHourly(Base):
+    """Hourly TTFT histogram per dimension set and cache hit, for percentiles."""
+
+    __tablename__ = "ttft_hourly"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    hour: Mapped[datetime] = mapped_column(TZ)
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(256))
+    app: Mapped[str | None] = mapped_column(String(128))
+    team: Mapped[str | None] = mapped_column(String(128))
+    environment: Mapped[str | None] = mapped_column(String(128))
+    cache_hit: Mapped[bool] = mapped_column(Boolean)
+    bucket: Mapped[int] = mapped_column(Integer)
+    requests: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(
+            "uq_ttft_hourly_key",
+            *_ROLLUP_DIMENSIONS,
+            "cache_hit",
+            "bucket",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+        # Serves latency percentiles: a tenant's hours in a range.
+        Index("ix_ttft_hourly_tenant_hour", "tenant_id", "hour"),
+    )
+
+
+class PrefixDaily(Base):
+    """Daily sums per cache prefix (prefix_hash, else prompt_cache_key) for top-N views."""
+
+    __tablename__ = "prefix_daily"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    day: Mapped[datetime] = mapped_column(TZ)
+    app: Mapped[str | None] = mapped_column(String(128))
+    prefix: Mapped[str] = mapped_column(String(256))
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(256))
+    requests: Mapped[int] = mapped_column(BigInteger)
+    hit_requests: Mapped[int] = mapped_column(BigInteger)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(
+            "uq_prefix_daily_key",
+            "tenant_id",
+            "day",
+            "app",
+            "prefix",
+            "provider",
+            "model",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+        Index("ix_prefix_daily_tenant_day", "tenant_id", "day"),
+    )
+
+
+class PrefixState(Base):
+    """The last request seen per (tenant, app, cache key): to tell a prefix change or a TTL gap."""
+
+    __tablename__ = "prefix_state"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    app: Mapped[str] = mapped_column(String(128))
+    cache_key: Mapped[str] = mapped_column(String(256))
+    prefix_hash: Mapped[str | None] = mapped_column(String(128))
+    last_seen: Mapped[datetime] = mapped_column(TZ)
+
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "app", "cache_key"),)

@@ -1,0 +1,248 @@
+"""Hourly rollups kept exact as events arrive: the dashboard and /metrics read these, never a
+full scan of usage_events.
+
+`apply_events` adds (or, with sign -1, removes) stored event rows in the same transaction that
+writes or re-prices them. Keys are upserted in sorted order so concurrent batches lock rollup
+rows in one order and cannot deadlock. `rebuild` recomputes a range from usage_events with SQL
+that applies the same rules; tests hold the two to identical sums.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.dialects.postgresql import insert
+
+from store.models import TTFT_EDGES_MS, Base, PrefixDaily, TtftHourly, UsageHourly
+
+DIMENSIONS = ("provider", "model", "app", "team", "environment")
+TOKENS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "uncached_input_tokens",
+    "output_tokens",
+)
+MONEY = (
+    "cost_uncached_input",
+    "cost_cache_read",
+    "cost_cache_write_5m",
+    "cost_cache_write_1h",
+    "cost_output",
+    "cost",
+    "nocache_cost",
+    "savings",
+)
+MISSES = {
+    "below_minimum_length": "miss_below_minimum",
+    "first_write": "miss_first_write",
+    "prefix_changed": "miss_prefix_changed",
+    "ttl_expired": "miss_ttl_expired",
+}
+COUNTS = (
+    "requests",
+    "hit_requests",
+    "unpriced_requests",
+    *TOKENS,
+    *MONEY,
+    "write_premium",
+    "miss_below_minimum",
+    "miss_first_write",
+    "miss_prefix_changed",
+    "miss_ttl_expired",
+    "miss_other",
+    "fit_n",
+    "fit_sx",
+    "fit_sy",
+    "fit_sxx",
+    "fit_sxy",
+)
+PREFIX_COUNTS = (
+    "requests",
+    "hit_requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+)
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def ttft_bucket(ttft_ms: float) -> int:
+    """The histogram bucket of a TTFT (same as SQL width_bucket over TTFT_EDGES_MS)."""
+    return bisect_right(TTFT_EDGES_MS, ttft_ms)
+
+
+def _contribution(row: Mapping[str, Any]) -> dict[str, Any]:
+    hit = row["cache_read_tokens"] > 0
+    out: dict[str, Any] = {
+        "requests": 1,
+        "hit_requests": int(hit),
+        "unpriced_requests": int(row["cost"] is None),
+        **{k: row[k] for k in TOKENS},
+        **{k: row[k] if row[k] is not None else Decimal(0) for k in MONEY},
+        "write_premium": row.get("cost_write_premium") or Decimal(0),
+        **dict.fromkeys(
+            (
+                "miss_below_minimum",
+                "miss_first_write",
+                "miss_prefix_changed",
+                "miss_ttl_expired",
+                "miss_other",
+            ),
+            0,
+        ),
+        "fit_n": 0,
+        "fit_sx": 0.0,
+        "fit_sy": 0.0,
+        "fit_sxx": 0.0,
+        "fit_sxy": 0.0,
+    }
+    if not hit:
+        out[MISSES.get(row.get("miss_hint") or "", "miss_other")] += 1
+    ttft = row.get("ttft_ms")
+    if ttft is not None:
+        x = float(row["uncached_input_tokens"])
+        out.update(fit_n=1, fit_sx=x, fit_sy=float(ttft), fit_sxx=x * x, fit_sxy=x * float(ttft))
+    return out
+
+
+def _upsert(
+    conn: Connection,
+    model: type[Base],
+    keys: tuple[str, ...],
+    sums: dict[tuple[Any, ...], dict[str, Any]],
+    tenant_id: int,
+) -> None:
+    if not sums:
+        return
+    table = model.__table__
+    values = [
+        {"tenant_id": tenant_id, **dict(zip(keys, key, strict=True)), **counts}
+        for key, counts in sorted(sums.items(), key=lambda kv: tuple(str(k) for k in kv[0]))
+    ]
+    statement = insert(model).values(values)
+    columns = [c for c in values[0] if c not in ("tenant_id", *keys)]
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["tenant_id", *keys],
+            set_={c: table.c[c] + statement.excluded[c] for c in columns},
+        )
+    )
+
+
+def apply_events(
+    conn: Connection, tenant_id: int, rows: Iterable[Mapping[str, Any]], sign: int = 1
+) -> None:
+    """Add (sign 1) or remove (sign -1) event rows' contributions to every rollup."""
+    hourly: dict[tuple[Any, ...], dict[str, Any]] = {}
+    ttft: dict[tuple[Any, ...], dict[str, Any]] = {}
+    prefix: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        hour = _hour(row["occurred_at"])
+        dims = tuple(row.get(d) for d in DIMENSIONS)
+        sums = hourly.setdefault((hour, *dims, row.get("currency")), dict.fromkeys(COUNTS, 0))
+        for column, value in _contribution(row).items():
+            sums[column] += sign * value
+        if row.get("ttft_ms") is not None:
+            key = (hour, *dims, row["cache_read_tokens"] > 0, ttft_bucket(row["ttft_ms"]))
+            ttft.setdefault(key, {"requests": 0})["requests"] += sign
+        cache_key = row.get("prefix_hash") or row.get("prompt_cache_key")
+        if cache_key:
+            day = hour.replace(hour=0)
+            key = (day, row.get("app"), cache_key, row["provider"], row.get("model"))
+            counts = prefix.setdefault(key, dict.fromkeys(PREFIX_COUNTS, 0))
+            counts["requests"] += sign
+            counts["hit_requests"] += sign * int(row["cache_read_tokens"] > 0)
+            for column in ("input_tokens", "cache_read_tokens", "cache_write_tokens"):
+                counts[column] += sign * row[column]
+    _upsert(conn, UsageHourly, ("hour", *DIMENSIONS, "currency"), hourly, tenant_id)
+    _upsert(conn, TtftHourly, ("hour", *DIMENSIONS, "cache_hit", "bucket"), ttft, tenant_id)
+    _upsert(conn, PrefixDaily, ("day", "app", "prefix", "provider", "model"), prefix, tenant_id)
+
+
+_EDGES = "ARRAY[" + ",".join(repr(e) for e in TTFT_EDGES_MS) + "]::float8[]"
+
+REBUILD_SQL = (
+    """
+    INSERT INTO usage_hourly (tenant_id, hour, provider, model, app, team, environment, currency,
+        requests, hit_requests, unpriced_requests, input_tokens, cache_read_tokens,
+        cache_write_tokens, cache_write_1h_tokens, uncached_input_tokens, output_tokens,
+        cost_uncached_input, cost_cache_read, cost_cache_write_5m, cost_cache_write_1h,
+        cost_output, cost, nocache_cost, savings, write_premium, miss_below_minimum,
+        miss_first_write, miss_prefix_changed, miss_ttl_expired, miss_other,
+        fit_n, fit_sx, fit_sy, fit_sxx, fit_sxy)
+    SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), provider, model, app, team,
+        environment, currency, count(*), count(*) FILTER (WHERE cache_read_tokens > 0),
+        count(*) FILTER (WHERE cost IS NULL), sum(input_tokens), sum(cache_read_tokens),
+        sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(uncached_input_tokens),
+        sum(output_tokens), coalesce(sum(cost_uncached_input), 0),
+        coalesce(sum(cost_cache_read), 0),
+        coalesce(sum(cost_cache_write_5m), 0), coalesce(sum(cost_cache_write_1h), 0),
+        coalesce(sum(cost_output), 0), coalesce(sum(cost), 0), coalesce(sum(nocache_cost), 0),
+        coalesce(sum(savings), 0), coalesce(sum(cost_write_premium), 0),
+        count(*) FILTER (WHERE cache_read_tokens = 0 AND miss_hint = 'below_minimum_length'),
+        count(*) FILTER (WHERE cache_read_tokens = 0 AND miss_hint = 'first_write'),
+        count(*) FILTER (WHERE cache_read_tokens = 0 AND miss_hint = 'prefix_changed'),
+        count(*) FILTER (WHERE cache_read_tokens = 0 AND miss_hint = 'ttl_expired'),
+        count(*) FILTER (WHERE cache_read_tokens = 0 AND (miss_hint IS NULL OR miss_hint NOT IN
+            ('below_minimum_length', 'first_write', 'prefix_changed', 'ttl_expired'))),
+        count(ttft_ms),
+        coalesce(sum(uncached_input_tokens::float8) FILTER (WHERE ttft_ms IS NOT NULL), 0),
+        coalesce(sum(ttft_ms), 0),
+        coalesce(sum(uncached_input_tokens::float8 * uncached_input_tokens)
+            FILTER (WHERE ttft_ms IS NOT NULL), 0),
+        coalesce(sum(uncached_input_tokens::float8 * ttft_ms), 0)
+    FROM usage_events WHERE occurred_at >= :start AND occurred_at < :end {tenant}
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    """,
+    f"""
+    INSERT INTO ttft_hourly (tenant_id, hour, provider, model, app, team, environment, cache_hit,
+        bucket, requests)
+    SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), provider, model, app, team,
+        environment, cache_read_tokens > 0, width_bucket(ttft_ms, {_EDGES}), count(*)
+    FROM usage_events
+    WHERE ttft_ms IS NOT NULL AND occurred_at >= :start AND occurred_at < :end {{tenant}}
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+    """,
+    """
+    INSERT INTO prefix_daily (tenant_id, day, app, prefix, provider, model, requests, hit_requests,
+        input_tokens, cache_read_tokens, cache_write_tokens)
+    SELECT tenant_id, date_trunc('day', occurred_at, 'UTC'), app,
+        coalesce(prefix_hash, prompt_cache_key), provider, model, count(*),
+        count(*) FILTER (WHERE cache_read_tokens > 0), sum(input_tokens), sum(cache_read_tokens),
+        sum(cache_write_tokens)
+    FROM usage_events
+    WHERE coalesce(prefix_hash, prompt_cache_key) IS NOT NULL AND occurred_at >= :start
+        AND occurred_at < :end {tenant}
+    GROUP BY 1, 2, 3, 4, 5, 6
+    """,
+)
+
+
+def rebuild(conn: Connection, start: datetime, end: datetime, tenant_id: int | None = None) -> None:
+    """Recompute every rollup for the whole UTC days covering [start, end) from usage_events."""
+    start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    last = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = last if last == end else last + timedelta(days=1)
+    tenant = "AND tenant_id = :tenant_id" if tenant_id is not None else ""
+    params = {"start": start, "end": end, "tenant_id": tenant_id}
+    for table, column in (
+        ("usage_hourly", "hour"),
+        ("ttft_hourly", "hour"),
+        ("prefix_daily", "day"),
+    ):
+        conn.execute(
+            text(f"DELETE FROM {table} WHERE {column} >= :start AND {column} < :end {tenant}"),
+            params,
+        )
+    for statement in REBUILD_SQL:
+        conn.execute(text(statement.format(tenant=tenant)), params)
