@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from billing.usage import Usage
 
 # Minimum cacheable prompt lengths (tokens), from the providers' documentation.
@@ -57,3 +60,59 @@ def miss_hint(provider: str, model: str | None, usage: Usage) -> str | None:
     if usage.cache_write_tokens > 0:
         return FIRST_WRITE
     return None
+
+
+PREFIX_CHANGED = "prefix_changed"
+TTL_EXPIRED = "ttl_expired"
+
+# How long a provider likely keeps an unused prefix (seconds); an idle gap longer than this
+# before a miss points at expiry. Documented defaults, not guarantees.
+LIKELY_TTL_SECONDS = {
+    "anthropic": 300,
+    "aws": 300,
+    "venice": 300,
+    "openrouter": 300,
+    "openai": 600,
+    "azure": 600,
+    "x-ai": 600,
+    "mistral": 300,
+    "moonshotai": 300,
+    "stepfun": 300,
+    "google": 3600,
+    "deepseek": 3600,
+    "groq": 7200,
+}
+ONE_HOUR = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixSeen:
+    """The last request seen for one (app, cache key)."""
+
+    prefix_hash: str | None
+    at: datetime
+
+
+def history_hint(
+    provider: str,
+    prefix_hash: str | None,
+    at: datetime,
+    previous: PrefixSeen | None,
+    one_hour: bool,
+) -> str | None:
+    """A miss explained by the previous request of the same key: a new prefix, or a long gap."""
+    if previous is None:
+        return None
+    if prefix_hash and previous.prefix_hash and prefix_hash != previous.prefix_hash:
+        return PREFIX_CHANGED
+    ttl = ONE_HOUR if one_hour else LIKELY_TTL_SECONDS.get(provider, 300)
+    if (at - previous.at).total_seconds() > ttl:
+        return TTL_EXPIRED
+    return None
+
+
+def combine(own: str | None, history: str | None) -> str | None:
+    """One reason: too short beats everything; history explains a miss better than 'first write'."""
+    if own == BELOW_MINIMUM:
+        return own
+    return history or own

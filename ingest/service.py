@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from billing import Charge, Price, PriceBook
 from ingest.caches import CacheIn, build_cache
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
 from ingest.metrics import IngestMetrics
+from ingest.misses import PrefixSeen, combine, history_hint
 from ingest.pricing import PricedRecord, price_record
-from ingest.record import build_record, token_fields
+from ingest.record import UsageRecord, build_record, token_fields
 from store.caches import upsert_cache
 from store.events import insert_events
 from store.partitions import ensure_partitions, month_of
+from store.prefixes import Key, lock_states, save_states
 from store.prices import catalogue_state, load_price_book
 from store.rollups import apply_events
 from store.tenants import TenantRef
@@ -109,6 +111,46 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
     }
 
 
+def _state_key(record: UsageRecord) -> Key | None:
+    if record.prompt_cache_key is None and record.prefix_hash is None:
+        return None
+    return (record.app or "", record.prompt_cache_key or "")
+
+
+def _explain_misses(
+    conn: Connection, tenant_id: int, accepted: list[tuple[int, PricedRecord]]
+) -> list[tuple[int, PricedRecord]]:
+    """Refine miss reasons with each key's previous request (prefix changed, TTL expired),
+    in time order, and remember the latest request per key."""
+    states = lock_states(conn, tenant_id, {k for _, p in accepted if (k := _state_key(p.record))})
+    changed: dict[Key, tuple[str | None, datetime]] = {}
+    out = list(accepted)
+    for position in sorted(range(len(out)), key=lambda i: out[i][1].record.occurred_at):
+        index, priced = out[position]
+        record = priced.record
+        key = _state_key(record)
+        if key is None:
+            continue
+        previous = states.get(key)
+        if record.usage.cache_read_tokens == 0:
+            seen = PrefixSeen(*previous) if previous else None
+            history = history_hint(
+                record.provider,
+                record.prefix_hash,
+                record.occurred_at,
+                seen,
+                record.usage.cache_write_1h_tokens > 0,
+            )
+            out[position] = (index, replace(priced, miss_hint=combine(priced.miss_hint, history)))
+        if previous is None or record.occurred_at >= previous[1]:
+            states[key] = changed[key] = (
+                record.prefix_hash or (previous[0] if previous else None),
+                record.occurred_at,
+            )
+    save_states(conn, tenant_id, changed)
+    return out
+
+
 class Ingestor:
     """Stores batches for tenants; keeps the price book in step with the catalogue table."""
 
@@ -153,8 +195,9 @@ class Ingestor:
             accepted.append((index, price_record(record, book, tenant.name)))
         if accepted:
             ensure_partitions(self.engine, {month_of(p.record.occurred_at) for _, p in accepted})
-            rows = [event_row(p) for _, p in accepted]
             with self.engine.begin() as conn:
+                accepted = _explain_misses(conn, tenant.id, accepted)
+                rows = [event_row(p) for _, p in accepted]
                 stored = insert_events(conn, tenant.id, rows)
                 apply_events(
                     conn, tenant.id, [r for r, new in zip(rows, stored, strict=True) if new]
