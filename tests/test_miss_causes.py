@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -26,7 +27,7 @@ def _hints(engine: Engine) -> dict[str, str | None]:
 def test_causes_in_one_batch_and_across_batches(
     client: TestClient, engine: Engine, auth: dict[str, str]
 ) -> None:
-    def rec(rid: str, minutes: int, prefix: str, **tokens: int) -> dict[str, object]:
+    def rec(rid: str, minutes: int, prefix: str, **tokens: Any) -> dict[str, object]:
         return anthropic_record(
             request_id=rid,
             occurred_at=_at(minutes),
