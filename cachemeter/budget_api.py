@@ -10,10 +10,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from cachemeter.budgets import budget_status
-from cachemeter.statements import StatementError
 from ingest.api import TenantDep
+from store.budget_status import budget_status
 from store.budgets import remove_budget, set_budget
+from store.statement import StatementError
 
 router = APIRouter(tags=["budgets"])
 

@@ -80,7 +80,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 def cmd_report(args: argparse.Namespace) -> int:
     from cachemeter.economics import cache_economics
     from cachemeter.reports import statement_csv
-    from cachemeter.statements import StatementError, statement
+    from store.statement import StatementError, statement
     from store.tenants import find_tenant
 
     with database() as engine, engine.connect() as conn:
@@ -153,9 +153,9 @@ def _decimal(value: str) -> Decimal:
 def cmd_budgets(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from cachemeter.budgets import budget_status
-    from cachemeter.statements import StatementError
+    from store.budget_status import budget_status
     from store.budgets import remove_budget, set_budget
+    from store.statement import StatementError
     from store.tenants import ensure_tenant, find_tenant
 
     scope, name = (

@@ -15,9 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from billing.charge import money_text
 from cachemeter.economics import cache_economics
 from cachemeter.reconciliation import reconciliation
-from cachemeter.statements import COLUMNS, StatementError, statement
 from ingest.api import TenantDep
 from store.queries import GroupSummary, summary
+from store.statement import COLUMNS, StatementError, statement
 
 router = APIRouter(tags=["reports"])
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from cachemeter.budgets import budget_status
 from cachemeter.cli import main
+from store.budget_status import budget_status
 from store.tenants import find_tenant
 from tests.factories import anthropic_record, tenant_with_key
 
