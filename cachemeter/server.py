@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,6 +26,24 @@ from store.queries import ping
 from store.settings import Settings, get_settings
 
 
+def session_secret(settings: Settings) -> str:
+    """CACHEMETER_SECRET_KEY, else one kept in the data dir so sign-ins survive restarts."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "dashboard-secret"
+    try:
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_hex(32)
+        path.write_text(secret)
+        path.chmod(0o600)
+        return secret
+    except OSError:
+        # A read-only filesystem: sessions last as long as this process.
+        return secrets.token_hex(32)
+
+
 def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
@@ -41,7 +60,7 @@ def create_app(
         if owned:
             app.state.engine = make_engine(database_url(settings))
         app.state.ingestor = Ingestor(app.state.engine, metrics)
-        dash_app = create_dashboard(app.state.engine, settings.dashboard_tenant)
+        dash_app = create_dashboard(app.state.engine, secret_key=session_secret(settings))
         app.mount("/dashboard", WSGIMiddleware(dash_app.server))  # type: ignore[arg-type]
         try:
             yield

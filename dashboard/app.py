@@ -1,108 +1,134 @@
-"""Dash app: token hit rate and savings per day for one tenant."""
+"""The Dash app: six pages behind an API-key login, filters kept in the URL.
+
+Pages read the database only through `store` query functions, in callbacks (never at import).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+import secrets
 from typing import Any
 
-import plotly.graph_objects as go
-from dash import Dash, Input, Output, dcc, html
-from plotly.subplots import make_subplots
+from dash import Dash, Input, Output, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 from sqlalchemy import Engine
 
-from store.queries import daily_hit_rate_and_savings, event_bounds
-from store.tenants import find_tenant
+from dashboard import auth
+from dashboard.context import Context
+from dashboard.filters import PRESETS, bar, date_range, filters_from, parse_query, to_query
+from dashboard.pages import hitrate, latency, overview, prices, spend, statements
+from store.analytics import DIMENSIONS, dimension_values
+
+PAGES = (overview, hitrate, latency, spend, statements, prices)
 
 
-def daily_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    """Token hit rate (line, left axis) and savings (bars, right axis) per day."""
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    days = [r["day"] for r in rows]
-    currency = next((r["currency"] for r in rows if r["currency"]), "USD")
-    figure.add_trace(
-        go.Bar(
-            name=f"savings ({currency})",
-            x=days,
-            y=[float(r["savings"]) if r["savings"] is not None else None for r in rows],
-            marker_color="#7fb77e",
-            opacity=0.7,
-        ),
-        secondary_y=True,
+def create_dashboard(
+    engine: Engine, prefix: str = "/dashboard/", secret_key: str | None = None
+) -> Dash:
+    """The dashboard served under `prefix`; sessions are signed with `secret_key`."""
+    app = Dash(
+        __name__,
+        requests_pathname_prefix=prefix,
+        title="cachemeter",
+        suppress_callback_exceptions=True,
+        update_title="cachemeter",
     )
-    figure.add_trace(
-        go.Scatter(
-            name="token hit rate",
-            x=days,
-            y=[r["token_hit_rate"] for r in rows],
-            mode="lines+markers",
-            line={"color": "#1f5fa8", "width": 3},
-        ),
-        secondary_y=False,
-    )
-    figure.update_yaxes(
-        title_text="token hit rate", tickformat=".0%", range=[0, 1], secondary_y=False
-    )
-    figure.update_yaxes(title_text=f"savings ({currency})", secondary_y=True)
-    figure.update_layout(
-        margin={"l": 60, "r": 60, "t": 30, "b": 40},
-        legend={"orientation": "h"},
-        template="plotly_white",
-        height=420,
-    )
-    return figure
+    auth.install(app.server, engine, prefix, secret_key or secrets.token_hex(32))
+    context = Context(engine)
+    paths = {page.PATH: page for page in PAGES}
 
-
-def create_dashboard(engine: Engine, tenant_name: str, prefix: str = "/dashboard/") -> Dash:
-    """The dashboard for `tenant_name`, served under `prefix`."""
-    app = Dash(__name__, requests_pathname_prefix=prefix, title="cachemeter")
-    today = datetime.now(UTC).date()
     app.layout = html.Div(
         [
-            html.H2("cachemeter — prompt cache hit rate and savings"),
-            html.Div(f"tenant: {tenant_name}", id="tenant"),
-            dcc.DatePickerRange(
-                id="range",
-                start_date=(today - timedelta(days=13)).isoformat(),
-                end_date=today.isoformat(),
-                display_format="YYYY-MM-DD",
+            dcc.Location(id="url", refresh=False),
+            html.Div(
+                [
+                    html.H1("cachemeter"),
+                    html.Div(id="nav", className="nav"),
+                    html.Div(id="who", className="note", style={"marginLeft": "auto"}),
+                    html.A("sign out", href=f"{prefix}logout", className="note"),
+                ],
+                className="top",
             ),
-            html.Div(id="headline", style={"margin": "12px 0", "fontSize": "18px"}),
-            dcc.Graph(id="daily"),
-        ],
-        style={"fontFamily": "system-ui, sans-serif", "maxWidth": "1100px", "margin": "auto"},
+            html.Div([html.Div(id="filters"), html.Div(id="page")], className="main"),
+        ]
     )
+
+    def relative(path: str) -> str:
+        return path[len(prefix) - 1 :] if path.startswith(prefix) else path
 
     @app.callback(
-        Output("daily", "figure"),
-        Output("headline", "children"),
-        Input("range", "start_date"),
-        Input("range", "end_date"),
+        Output("nav", "children"),
+        Output("who", "children"),
+        Input("url", "pathname"),
+        Input("url", "search"),
     )
-    def update(start_date: str | None, end_date: str | None) -> tuple[go.Figure, str]:
-        return render_daily(engine, tenant_name, start_date, end_date)
+    def navigation(pathname: str | None, search: str | None) -> tuple[list[Any], str]:
+        current = relative(pathname or prefix)
+        tenant = auth.current_tenant()
+        links = [
+            dcc.Link(
+                page.TITLE,
+                href=f"{prefix.rstrip('/')}{page.PATH}{search or ''}",
+                className="active" if current == page.PATH else "",
+                id=f"nav-{page.NAME}",
+            )
+            for page in PAGES
+        ]
+        return links, f"tenant: {tenant[1]}" if tenant else ""
 
+    @app.callback(
+        Output("page", "children"),
+        Output("filters", "children"),
+        Input("url", "pathname"),
+        State("url", "search"),
+    )
+    def route(pathname: str | None, search: str | None) -> tuple[Any, Any]:
+        page = paths.get(relative(pathname or prefix))
+        if page is None:
+            return html.Div(["No such page. ", dcc.Link("Back to the overview", href=prefix)]), None
+        values = parse_query(search)
+        today = context.today()
+        view = filters_from(values, today)
+        with engine.connect() as conn:
+            options = dimension_values(conn, context.tenant_id(), view.start, view.end)
+        return page.layout(values), bar(values, options, today)
+
+    @app.callback(
+        Output("f-dates", "start_date"),
+        Output("f-dates", "end_date"),
+        Input("f-range", "value"),
+        prevent_initial_call=True,
+    )
+    def preset(range_value: str | None) -> tuple[str, str]:
+        if range_value not in PRESETS:
+            raise PreventUpdate
+        first, last = date_range({"range": range_value}, context.today())
+        return first.isoformat(), last.isoformat()
+
+    @app.callback(
+        Output("url", "search"),
+        Input("f-dates", "start_date"),
+        Input("f-dates", "end_date"),
+        *[Input(f"f-{d}", "value") for d in DIMENSIONS],
+        State("f-range", "value"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def remember(start: str | None, end: str | None, *rest: Any) -> str:
+        *dims, range_value, search = rest
+        values: dict[str, Any] = dict(zip(DIMENSIONS, dims, strict=True))
+        preset_days = (
+            date_range({"range": range_value}, context.today()) if range_value in PRESETS else None
+        )
+        chosen = (start[:10], end[:10]) if start and end else None
+        if preset_days and chosen == (preset_days[0].isoformat(), preset_days[1].isoformat()):
+            values["range"] = range_value
+        elif chosen:
+            values.update(start=chosen[0], end=chosen[1])
+        query = to_query(values)
+        if query == (search or "") or ctx.triggered_id is None:
+            raise PreventUpdate
+        return query
+
+    for page in PAGES:
+        page.register(app, context)
     return app
-
-
-def render_daily(
-    engine: Engine, tenant_name: str, start_date: str | None, end_date: str | None
-) -> tuple[go.Figure, str]:
-    """The figure and headline for a date range (whole UTC days, end inclusive)."""
-    with engine.connect() as conn:
-        tenant = find_tenant(conn, tenant_name)
-        if tenant is None:
-            return daily_figure([]), f"no tenant named {tenant_name!r} yet"
-        if not start_date or not end_date:
-            bounds = event_bounds(conn, tenant.id)
-            if bounds is None:
-                return daily_figure([]), "no usage recorded yet"
-            start_date, end_date = bounds[0].date().isoformat(), bounds[1].date().isoformat()
-        start = datetime.combine(date.fromisoformat(start_date[:10]), time(), UTC)
-        end = datetime.combine(date.fromisoformat(end_date[:10]) + timedelta(days=1), time(), UTC)
-        rows = daily_hit_rate_and_savings(conn, tenant.id, start, end)
-    if not rows:
-        return daily_figure([]), "no usage in this range"
-    requests = sum(r["requests"] for r in rows)
-    savings = sum((r["savings"] for r in rows if r["savings"] is not None), start=0)
-    currency = next((r["currency"] for r in rows if r["currency"]), "")
-    return daily_figure(rows), f"{requests:,} requests · savings {savings:,.4f} {currency}"

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     default_tenant: str = "default"
     dashboard_tenant: str = "default"
     log_level: str = "info"
+    # Signs dashboard session cookies; set it (same value on every replica) in production.
+    secret_key: str | None = None
 
 
 @lru_cache(maxsize=1)

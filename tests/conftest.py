@@ -104,7 +104,11 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def client(engine: Engine) -> Iterator[TestClient]:
     """The whole app (API + dashboard) on this test's database, with private metrics."""
-    app = create_app(Settings(max_batch=1000), engine=engine, registry=CollectorRegistry())
+    app = create_app(
+        Settings(max_batch=1000, secret_key="test-secret"),
+        engine=engine,
+        registry=CollectorRegistry(),
+    )
     with TestClient(app) as test_client:
         yield test_client
 

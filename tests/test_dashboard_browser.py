@@ -1,4 +1,5 @@
-"""The dashboard served by the real app, driven in a real headless Chromium."""
+"""The dashboard served by the real app, driven in a real headless Chromium: every page loads,
+filters change what is shown, and the numbers equal what the database says."""
 
 from __future__ import annotations
 
@@ -10,22 +11,29 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from cachemeter.demo import load_demo
 from cachemeter.server import create_app
-from dashboard.app import render_daily
+from ingest.metrics import IngestMetrics
+from ingest.service import Ingestor
 from store.settings import Settings
-from tests.factories import anthropic_record, tenant_with_key
+from tests.factories import tenant_with_key
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
+SCREENSHOTS = Path(
+    os.environ.get("CACHEMETER_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output")
+)
 
 
 def _free_port() -> int:
@@ -34,32 +42,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _seed(engine: Engine, days: int = 3) -> None:
-    """Per day: one request with no cache read, then reads that grow day by day."""
-    from fastapi.testclient import TestClient
-
+@pytest.fixture
+def seeded(engine: Engine) -> dict[str, str]:
+    """Four days of demo traffic for tenant acme; a second tenant with one request."""
     _, key = tenant_with_key(engine, "acme")
-    now = datetime.now(UTC) - timedelta(minutes=1)
-    records = []
-    for day in range(days):
-        at = (now - timedelta(days=days - 1 - day)).isoformat()
-        records.append(
-            anthropic_record(request_id=f"w{day}", plain=100, write=4000, occurred_at=at)
-        )
-        records.append(
-            anthropic_record(request_id=f"r{day}", plain=100, read=4000 * (day + 1), occurred_at=at)
-        )
-    app = create_app(Settings(), engine=engine, registry=CollectorRegistry())
-    with TestClient(app) as client:
-        body = client.post(
-            "/v1/usage", json={"records": records}, headers={"Authorization": f"Bearer {key}"}
-        ).json()
-    assert body["accepted"] == 2 * days
+    _, other_key = tenant_with_key(engine, "globex")
+    ingestor = Ingestor(engine, IngestMetrics(CollectorRegistry()))
+    load_demo(ingestor, engine, tenant_name="acme", days=4, now=datetime.now(UTC))
+    return {"key": key, "other": other_key}
 
 
 @pytest.fixture
-def live_server(engine: Engine) -> Iterator[str]:
-    app = create_app(Settings(dashboard_tenant="acme"), engine=engine, registry=CollectorRegistry())
+def live_server(engine: Engine, seeded: dict[str, str]) -> Iterator[str]:
+    app = create_app(
+        Settings(secret_key="browser-test"), engine=engine, registry=CollectorRegistry()
+    )
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -97,7 +94,7 @@ def browser() -> Iterator[Any]:
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
-        "--window-size=1280,900",
+        "--window-size=1400,1000",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
@@ -107,30 +104,177 @@ def browser() -> Iterator[Any]:
     shutil.rmtree(profile, ignore_errors=True)
 
 
-def test_daily_hit_rate_and_savings_render(engine: Engine, live_server: str, browser: Any) -> None:
+def _wait(driver: Any, condition: Any, timeout: float = 30) -> Any:
     from selenium.webdriver.support.ui import WebDriverWait
 
-    _seed(engine)
-    browser.get(f"{live_server}/dashboard/")
-    wait = WebDriverWait(browser, 30)
-    wait.until(lambda d: "requests" in d.find_element("id", "headline").text)
-    assert "6 requests" in browser.find_element("id", "headline").text
-    # The hit-rate line: one point per day, read from the rendered Plotly figure.
-    points = wait.until(
-        lambda d: d.execute_script(
-            "const g = document.querySelector('#daily .js-plotly-plot');"
-            "if (!g || !g.data) return null;"
-            "const line = g.data.find(t => t.name === 'token hit rate');"
-            "return line ? line.y : null;"
-        )
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def _login(driver: Any, base: str, key: str) -> None:
+    driver.get(f"{base}/dashboard/")
+    _wait(driver, lambda d: "/dashboard/login" in d.current_url)
+    driver.find_element("id", "key").send_keys(key)
+    driver.find_element("id", "sign-in").click()
+    _wait(driver, lambda d: d.find_elements("id", "card-requests"))
+
+
+def _text(driver: Any, element_id: str, predicate: Any = bool) -> str:
+    return str(
+        _wait(driver, lambda d: (t := d.find_element("id", element_id).text) and predicate(t) and t)
     )
-    # Day n: reads 4000(n+1) of input (100 + 4000 written) + (100 + 4000(n+1) read).
-    expected = [4000 * (n + 1) / (4200 + 4000 * (n + 1)) for n in range(3)]
-    assert points == pytest.approx(expected)
-    assert len(browser.find_elements("css selector", "#daily .scatterlayer .trace")) == 1
-    browser.save_screenshot(os.path.join(tempfile.gettempdir(), "cachemeter-dashboard.png"))
 
 
-def test_render_daily_without_tenant(engine: Engine) -> None:
-    _, headline = render_daily(engine, "nobody", None, None)
-    assert "no tenant" in headline
+def _shot(driver: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.5)  # let Plotly finish drawing
+    driver.save_screenshot(str(SCREENSHOTS / f"dashboard-{name}.png"))
+
+
+def _db(engine: Engine, sql: str, **params: Any) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
+
+
+def _week() -> dict[str, datetime]:
+    today = datetime.now(UTC).date()
+    start = datetime.combine(today - timedelta(days=6), datetime.min.time(), UTC)
+    return {"start": start, "end": start + timedelta(days=7)}
+
+
+def _choose(driver: Any, dropdown_id: str, value: str) -> None:
+    """Open a Dash dropdown and click the option `value`, as a person would."""
+    driver.find_element("id", dropdown_id).click()
+    option = _wait(
+        driver,
+        lambda d: next(
+            (
+                o
+                for o in d.find_elements("css selector", "[role=option]")
+                if o.text.strip() == value
+            ),
+            None,
+        ),
+    )
+    option.click()
+
+
+def test_every_page_with_numbers_from_the_database(
+    engine: Engine, live_server: str, browser: Any, seeded: dict[str, str]
+) -> None:
+    _login(browser, live_server, seeded["key"])
+    week = _week()
+    tenant = "(SELECT id FROM tenants WHERE name = 'acme')"
+    requests = _db(
+        engine,
+        f"SELECT count(*) FROM usage_events WHERE tenant_id = {tenant}"
+        " AND occurred_at >= :start AND occurred_at < :end",
+        **week,
+    )
+    assert _text(browser, "card-requests") == f"{requests:,}"
+    _shot(browser, "overview")
+
+    # Change a filter in the UI: the cards follow, and the URL keeps it.
+    _choose(browser, "f-provider", "openai")
+    openai = _db(
+        engine,
+        f"SELECT count(*) FROM usage_events WHERE tenant_id = {tenant} AND provider = 'openai'"
+        " AND occurred_at >= :start AND occurred_at < :end",
+        **week,
+    )
+    assert _text(browser, "card-requests", lambda t: t == f"{openai:,}") == f"{openai:,}"
+    assert "provider=openai" in browser.current_url
+    read, inputs = (
+        _db(
+            engine,
+            f"SELECT sum({c}) FROM usage_events WHERE tenant_id = {tenant} AND provider = "
+            "'openai' AND occurred_at >= :start AND occurred_at < :end",
+            **week,
+        )
+        for c in ("cache_read_tokens", "input_tokens")
+    )
+    assert _text(browser, "card-token-hit") == f"{read / inputs * 100:.1f}%"
+
+    # The filter travels with the navigation links.
+    browser.find_element("id", "nav-hitrate").click()
+    _wait(browser, lambda d: "/hit-rate" in d.current_url and "provider=openai" in d.current_url)
+    misses = _db(
+        engine,
+        f"SELECT count(*) FROM usage_events WHERE tenant_id = {tenant} AND provider = 'openai'"
+        " AND cache_read_tokens = 0 AND occurred_at >= :start AND occurred_at < :end",
+        **week,
+    )
+    shown = _wait(
+        browser,
+        lambda d: d.execute_script(
+            "const g = document.querySelector('#hit-misses .js-plotly-plot');"
+            "return g && g.data && g.data.length ? g.data[0].x.reduce((a, b) => a + b, 0) : null;"
+        ),
+    )
+    assert shown == misses
+    _wait(browser, lambda d: d.find_elements("id", "hit-prefix-table"))
+    _shot(browser, "hit-rate")
+
+    browser.get(f"{live_server}/dashboard/latency")
+    _wait(browser, lambda d: d.find_elements("id", "lat-fit-table"))
+    models = _db(
+        engine,
+        f"SELECT count(DISTINCT model) FROM usage_events WHERE tenant_id = {tenant}"
+        " AND ttft_ms IS NOT NULL AND occurred_at >= :start AND occurred_at < :end",
+        **week,
+    )
+    assert len(browser.find_elements("css selector", "#lat-fit-table tbody tr")) == models
+    _shot(browser, "latency")
+
+    browser.get(f"{live_server}/dashboard/spend")
+    cost = _db(
+        engine,
+        f"SELECT sum(cost) FROM usage_events WHERE tenant_id = {tenant}"
+        " AND occurred_at >= :start AND occurred_at < :end",
+        **week,
+    )
+    stacked = _wait(
+        browser,
+        lambda d: d.execute_script(
+            "const g = document.querySelector('#spend-parts .js-plotly-plot');"
+            "return g && g.data && g.data.length ? g.data.map(t => t.y.reduce((a, b) => a + b, 0))"
+            ".reduce((a, b) => a + b, 0) : null;"
+        ),
+    )
+    assert stacked == pytest.approx(float(cost), rel=1e-9)
+    _shot(browser, "spend")
+
+    browser.get(f"{live_server}/dashboard/statements")
+    month = datetime.now(UTC).strftime("%Y-%m-01")
+    total = _db(
+        engine,
+        f"SELECT sum(cost) FROM usage_events WHERE tenant_id = {tenant}"
+        " AND occurred_at >= CAST(:month AS timestamptz)"
+        " AND occurred_at < CAST(:month AS timestamptz) + interval '1 month'",
+        month=month,
+    )
+    _wait(browser, lambda d: d.find_elements("css selector", "#st-data tbody tr"))
+    last_row = browser.find_elements("css selector", "#st-data tbody tr")[-1].find_elements(
+        "tag name", "td"
+    )
+    assert last_row[0].text == "TOTAL"
+    assert Decimal(last_row[8].text) == total  # the "cost" column
+    _shot(browser, "statements")
+
+    browser.get(f"{live_server}/dashboard/prices")
+    # Claude Sonnet 4.5: write 1.25x, read 0.1x input: (1.25 - 1) / (1 - 0.1) = 0.28 reads.
+    assert _text(browser, "pr-break-even") == "0.28 reads"
+    assert _text(browser, "pr-break-even-1h") == "1.11 reads"  # (2 - 1) / 0.9
+    _shot(browser, "prices")
+
+
+def test_login_required_and_tenant_scoped(
+    engine: Engine, live_server: str, browser: Any, seeded: dict[str, str]
+) -> None:
+    browser.get(f"{live_server}/dashboard/spend?range=30d")
+    _wait(browser, lambda d: "/dashboard/login" in d.current_url)
+    browser.find_element("id", "key").send_keys("cm_not-a-key")
+    browser.find_element("id", "sign-in").click()
+    assert "not valid" in _wait(browser, lambda d: d.find_element("css selector", ".error").text)
+    _login(browser, live_server, seeded["other"])
+    assert _text(browser, "card-requests") == "0"  # globex sees none of acme's traffic
+    assert "tenant: globex" in browser.find_element("id", "who").text

@@ -45,10 +45,14 @@ def test_up_serves_api_and_dashboard_with_demo_data(tmp_path: Path) -> None:
                 pass
             assert time.monotonic() < deadline, "cachemeter up did not become ready"
             time.sleep(0.3)
-        assert httpx.get(f"{base}/dashboard/", timeout=10).status_code == 200
         assert "cachemeter_tokens_total" in httpx.get(f"{base}/metrics", timeout=10).text
         # The first start printed the default tenant's key once; the demo data is its data.
         key = next(line for line in log.read_text().splitlines() if line.startswith("cm_"))
+        with httpx.Client(base_url=base, timeout=10) as browser:
+            gate = browser.get("/dashboard/")
+            assert gate.status_code == 302 and "/dashboard/login" in gate.headers["location"]
+            assert browser.post("/dashboard/login", data={"key": key}).status_code == 302
+            assert browser.get("/dashboard/").status_code == 200
         report = httpx.get(
             f"{base}/v1/reports/summary?group_by=app",
             timeout=10,

@@ -1,0 +1,36 @@
+"""What page callbacks need: the engine, the signed-in tenant, and the view's filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from dash.exceptions import PreventUpdate
+from sqlalchemy import Engine
+
+from dashboard.auth import current_tenant
+from dashboard.filters import filters_from, parse_query
+from store.analytics import Filters
+
+
+@dataclass(frozen=True)
+class Context:
+    """Shared by every page of one dashboard app."""
+
+    engine: Engine
+
+    def tenant_id(self) -> int:
+        """The signed-in tenant; a callback without one does nothing."""
+        tenant = current_tenant()
+        if tenant is None:
+            raise PreventUpdate
+        return tenant[0]
+
+    @staticmethod
+    def today() -> date:
+        """Today in UTC (the views' default end)."""
+        return datetime.now(UTC).date()
+
+    def filters(self, search: str | None) -> Filters:
+        """The filters a URL query string describes."""
+        return filters_from(parse_query(search), self.today())

@@ -1,0 +1,1 @@
+"""One module per page: PATH, TITLE, NAME, layout(values) and register(app, context)."""

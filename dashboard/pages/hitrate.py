@@ -1,0 +1,245 @@
+"""Hit rate: token and request hit rate over time by a dimension, regressions, miss causes, the
+hour x weekday heatmap per provider, and the busiest prefixes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, dcc, html
+
+from dashboard import theme
+from dashboard.context import Context
+from dashboard.pages.common import table
+from dashboard.stats import regressions
+from store.analytics import Filters, heatmap, misses, series, top_prefixes
+
+PATH, TITLE, NAME = "/hit-rate", "Hit rate", "hitrate"
+GROUPS = ("provider", "model", "app", "team", "environment")
+MISS_LABELS = {
+    "below_minimum": "below minimum length",
+    "first_write": "first write of a prefix",
+    "prefix_changed": "prefix changed",
+    "ttl_expired": "TTL gap (likely expired)",
+    "other": "no inferable cause",
+}
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def layout(values: dict[str, str]) -> html.Div:
+    """Controls and panels, filled by the callback."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Label("Split by", htmlFor="hit-group"),
+                            dcc.Dropdown(
+                                id="hit-group",
+                                options=list(GROUPS),
+                                value="provider",
+                                clearable=False,
+                            ),
+                        ],
+                        className="filter",
+                    ),
+                    html.Div(
+                        [
+                            html.Label("Measure", htmlFor="hit-measure"),
+                            dcc.RadioItems(
+                                id="hit-measure",
+                                value="token",
+                                inline=True,
+                                options=[
+                                    {"label": " token", "value": "token"},
+                                    {"label": " request", "value": "request"},
+                                ],
+                            ),
+                        ],
+                        className="filter",
+                    ),
+                ],
+                className="filter-bar",
+            ),
+            html.Div(
+                [html.H3("Hit rate per day (▼ marks a regression)"), dcc.Graph(id="hit-series")],
+                className="panel",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [html.H3("Why requests missed the cache"), dcc.Graph(id="hit-misses")],
+                        className="panel",
+                    ),
+                    html.Div(
+                        [
+                            html.H3("Token hit rate by hour of day and weekday (UTC)"),
+                            dcc.Dropdown(id="hit-heat-provider", placeholder="provider"),
+                            dcc.Graph(id="hit-heatmap"),
+                        ],
+                        className="panel",
+                    ),
+                ],
+                className="grid2",
+            ),
+            html.Div(
+                [
+                    html.H3("Busiest prefixes (prefix_hash, else prompt_cache_key)"),
+                    html.Div(id="hit-prefixes"),
+                ],
+                className="panel",
+            ),
+        ]
+    )
+
+
+def by_group(conn: Any, tenant_id: int, f: Filters, group: str, measure: str) -> go.Figure:
+    """Hit rate per day for the eight largest groups, with regression markers."""
+    rows = series(conn, tenant_id, f, "day", group)
+    if not rows:
+        return theme.empty("No requests in this range and filter.")
+    num: dict[Any, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
+    den: dict[Any, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        key = row.group if row.group is not None else "(none)"
+        num[key][row.bucket] += int(
+            row.cache_read_tokens if measure == "token" else row.hit_requests
+        )
+        den[key][row.bucket] += int(row.input_tokens if measure == "token" else row.requests)
+    largest = sorted(den, key=lambda k: -sum(den[k].values()))[:8]
+    figure = theme.base_figure(380)
+    for key in largest:
+        days = sorted(den[key])
+        points = [(d, num[key][d] / den[key][d] if den[key][d] else None) for d in days]
+        figure.add_trace(
+            go.Scatter(x=days, y=[p[1] for p in points], mode="lines+markers", name=str(key))
+        )
+        drops = regressions(points)
+        if drops:
+            figure.add_trace(
+                go.Scatter(
+                    x=drops,
+                    y=[dict(points)[d] for d in drops],
+                    mode="markers",
+                    showlegend=False,
+                    name=f"{key}: regression",
+                    marker={"symbol": "triangle-down", "size": 14, "color": "#b8455b"},
+                    hovertemplate=f"{key}: hit rate dropped<extra></extra>",
+                )
+            )
+    label = (
+        "cache-read tokens / input tokens"
+        if measure == "token"
+        else "requests with a cache read / requests"
+    )
+    figure.update_yaxes(title_text=label, tickformat=".0%", range=[0, 1.02])
+    figure.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    return figure
+
+
+def miss_figure(conn: Any, tenant_id: int, f: Filters) -> go.Figure:
+    """Requests without a cache read, by cause."""
+    counts = misses(conn, tenant_id, f)
+    if not sum(counts.values()):
+        return theme.empty("No cache misses in this range (or no requests).")
+    labels = [MISS_LABELS[k] for k in counts]
+    figure = theme.base_figure()
+    figure.add_trace(
+        go.Bar(
+            x=list(counts.values()),
+            y=labels,
+            orientation="h",
+            marker_color="#e07b39",
+            text=list(counts.values()),
+            textposition="auto",
+        )
+    )
+    figure.update_xaxes(title_text="requests without a cache read")
+    return figure
+
+
+def heat_figure(
+    conn: Any, tenant_id: int, f: Filters, provider: str | None
+) -> tuple[go.Figure, list[str], str | None]:
+    """Token hit rate per (weekday, hour) for one provider."""
+    rows = heatmap(conn, tenant_id, f)
+    providers = sorted({r.provider for r in rows})
+    if not rows:
+        return theme.empty("No requests in this range."), providers, provider
+    chosen = provider if provider in providers else providers[0]
+    grid: list[list[float | None]] = [[None] * 24 for _ in range(7)]
+    for row in rows:
+        if row.provider == chosen and row.input_tokens:
+            grid[int(row.dow) - 1][int(row.hour_of_day)] = int(row.cache_read_tokens) / int(
+                row.input_tokens
+            )
+    figure = theme.base_figure()
+    figure.add_trace(
+        go.Heatmap(
+            z=grid,
+            x=list(range(24)),
+            y=WEEKDAYS,
+            zmin=0,
+            zmax=1,
+            colorscale="Blues",
+            colorbar={"title": "hit rate", "tickformat": ".0%"},
+            hovertemplate="%{y} %{x}:00 UTC: %{z:.1%}<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title_text="hour of day (UTC)", dtick=2)
+    figure.update_yaxes(autorange="reversed")
+    return figure, providers, chosen
+
+
+def prefix_table(conn: Any, tenant_id: int, f: Filters) -> Any:
+    """The ten prefixes with the most input tokens."""
+    rows = [
+        (
+            r.prefix,
+            r.app or "",
+            r.model or "",
+            f"{int(r.requests):,}",
+            theme.pct(int(r.hit_requests) / int(r.requests) if r.requests else None),
+            theme.pct(int(r.cache_read_tokens) / int(r.input_tokens) if r.input_tokens else None),
+        )
+        for r in top_prefixes(conn, tenant_id, f)
+    ]
+    return table(
+        "hit-prefix-table",
+        ["prefix", "app", "model", "requests", "request hit rate", "token hit rate"],
+        rows,
+        "No requests carried a prefix_hash or prompt_cache_key in this range.",
+    )
+
+
+def register(app: Dash, context: Context) -> None:
+    """One callback for the page."""
+
+    @app.callback(
+        Output("hit-series", "figure"),
+        Output("hit-misses", "figure"),
+        Output("hit-heatmap", "figure"),
+        Output("hit-heat-provider", "options"),
+        Output("hit-heat-provider", "value"),
+        Output("hit-prefixes", "children"),
+        Input("url", "search"),
+        Input("hit-group", "value"),
+        Input("hit-measure", "value"),
+        Input("hit-heat-provider", "value"),
+    )
+    def update(
+        search: str | None, group: str, measure: str, provider: str | None
+    ) -> tuple[Any, ...]:
+        tenant_id, f = context.tenant_id(), context.filters(search)
+        with context.engine.connect() as conn:
+            heat, providers, chosen = heat_figure(conn, tenant_id, f, provider)
+            return (
+                by_group(conn, tenant_id, f, group, measure),
+                miss_figure(conn, tenant_id, f),
+                heat,
+                providers,
+                chosen,
+                prefix_table(conn, tenant_id, f),
+            )

@@ -1,0 +1,164 @@
+"""Latency: TTFT distributions cached vs uncached, p50/p95 per day by model, and the
+milliseconds one cached token saves per model (least-squares fit of TTFT on uncached tokens)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, dcc, html
+
+from dashboard import theme
+from dashboard.context import Context
+from dashboard.pages.common import table
+from dashboard.stats import ms_per_token, percentile
+from store.analytics import Filters, latency_fit, ttft_histogram
+from store.models import TTFT_EDGES_MS
+
+PATH, TITLE, NAME = "/latency", "Latency", "latency"
+
+
+def layout(values: dict[str, str]) -> html.Div:
+    """Panels, filled by the callback."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.H3("Time to first token: cached vs uncached"),
+                            dcc.Graph(id="lat-dist"),
+                        ],
+                        className="panel",
+                    ),
+                    html.Div(
+                        [html.H3("TTFT p50 and p95 per day by model"), dcc.Graph(id="lat-pct")],
+                        className="panel",
+                    ),
+                ],
+                className="grid2",
+            ),
+            html.Div(
+                [
+                    html.H3("Milliseconds saved per cached token"),
+                    html.P(
+                        "Slope of a least-squares fit of TTFT against uncached input tokens: "
+                        "the prefill time "
+                        "each token served from cache avoids.",
+                        className="note",
+                    ),
+                    html.Div(id="lat-fit"),
+                ],
+                className="panel",
+            ),
+        ]
+    )
+
+
+def _center(bucket: int) -> float:
+    low = TTFT_EDGES_MS[bucket - 1] if bucket > 0 else TTFT_EDGES_MS[0] / 1.25
+    high = TTFT_EDGES_MS[bucket] if bucket < len(TTFT_EDGES_MS) else low * 1.25
+    return float((low * high) ** 0.5)
+
+
+def distribution(conn: Any, tenant_id: int, f: Filters) -> go.Figure:
+    """Share of requests per TTFT bucket, cached and uncached side by side (log scale)."""
+    counts: dict[bool, dict[int, int]] = {True: defaultdict(int), False: defaultdict(int)}
+    for row in ttft_histogram(conn, tenant_id, f):
+        counts[row.cache_hit][row.bucket] += int(row.requests)
+    if not any(counts[True].values()) and not any(counts[False].values()):
+        return theme.empty("No request in this range reported a time to first token (ttft_ms).")
+    figure = theme.base_figure()
+    for hit, name, color in ((True, "cached", "#3a9d5d"), (False, "uncached", "#e07b39")):
+        total = sum(counts[hit].values())
+        if not total:
+            continue
+        buckets = sorted(counts[hit])
+        figure.add_trace(
+            go.Scatter(
+                x=[_center(b) for b in buckets],
+                y=[counts[hit][b] / total for b in buckets],
+                mode="lines",
+                line_shape="hvh",
+                fill="tozeroy",
+                name=f"{name} (p50 {theme.ms(percentile(counts[hit], 0.5))})",
+                line={"color": color},
+            )
+        )
+    figure.update_xaxes(type="log", title_text="time to first token (ms, log scale)")
+    figure.update_yaxes(title_text="share of requests", tickformat=".0%")
+    return figure
+
+
+def percentiles_by_day(conn: Any, tenant_id: int, f: Filters) -> go.Figure:
+    """p50 and p95 TTFT per day for each model."""
+    counts: dict[str, dict[Any, dict[int, int]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(int))
+    )
+    for row in ttft_histogram(conn, tenant_id, f, by_model=True, bucket="day"):
+        counts[row.model or "(none)"][row.time][row.bucket] += int(row.requests)
+    if not counts:
+        return theme.empty("No request in this range reported a time to first token (ttft_ms).")
+    figure = theme.base_figure()
+    for index, model in enumerate(sorted(counts)):
+        days = sorted(counts[model])
+        color = theme.COLORS[index % len(theme.COLORS)]
+        for q, dash in ((0.5, "solid"), (0.95, "dot")):
+            figure.add_trace(
+                go.Scatter(
+                    x=days,
+                    y=[percentile(counts[model][d], q) for d in days],
+                    mode="lines",
+                    name=f"{model} p{int(q * 100)}",
+                    line={"color": color, "dash": dash},
+                )
+            )
+    figure.update_yaxes(title_text="time to first token (ms)", rangemode="tozero")
+    figure.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    return figure
+
+
+def fits(conn: Any, tenant_id: int, f: Filters) -> Any:
+    """Per model: requests with TTFT, mean TTFT, ms saved per cached token."""
+    rows = []
+    for row in latency_fit(conn, tenant_id, f):
+        n = float(row.fit_n)
+        if not n:
+            continue
+        slope = ms_per_token(
+            n, float(row.fit_sx), float(row.fit_sy), float(row.fit_sxx), float(row.fit_sxy)
+        )
+        rows.append(
+            (
+                row.model or "(none)",
+                f"{int(n):,}",
+                theme.ms(float(row.fit_sy) / n),
+                f"{slope:.4f} ms" if slope is not None else "not enough spread",
+            )
+        )
+    return table(
+        "lat-fit-table",
+        ["model", "requests with TTFT", "mean TTFT", "saved per cached token"],
+        rows,
+        "No request in this range reported a time to first token (ttft_ms).",
+    )
+
+
+def register(app: Dash, context: Context) -> None:
+    """One callback for the page."""
+
+    @app.callback(
+        Output("lat-dist", "figure"),
+        Output("lat-pct", "figure"),
+        Output("lat-fit", "children"),
+        Input("url", "search"),
+    )
+    def update(search: str | None) -> tuple[Any, ...]:
+        tenant_id, f = context.tenant_id(), context.filters(search)
+        with context.engine.connect() as conn:
+            return (
+                distribution(conn, tenant_id, f),
+                percentiles_by_day(conn, tenant_id, f),
+                fits(conn, tenant_id, f),
+            )

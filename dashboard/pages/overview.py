@@ -1,0 +1,166 @@
+"""Overview: spend, no-cache cost, savings, hit rates and TTFT for the range vs the previous
+equal range, and daily token hit rate and savings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, dcc, html
+
+from dashboard import theme
+from dashboard.context import Context
+from dashboard.filters import previous
+from dashboard.pages.common import card, change, view_of
+from dashboard.stats import percentile
+from store.analytics import Filters, series, totals, ttft_histogram
+
+PATH, TITLE, NAME = "/", "Overview", "overview"
+
+
+def layout(values: dict[str, str]) -> html.Div:
+    """Cards and two charts, filled by the callback."""
+    return html.Div(
+        [
+            html.Div(id="overview-cards", className="cards"),
+            html.Div(
+                [
+                    html.Div(
+                        [html.H3("Token hit rate per day"), dcc.Graph(id="overview-hit")],
+                        className="panel",
+                    ),
+                    html.Div(
+                        [html.H3("Savings per day"), dcc.Graph(id="overview-savings")],
+                        className="panel",
+                    ),
+                ],
+                className="grid2",
+            ),
+        ]
+    )
+
+
+def ttft_p50(conn: Any, tenant_id: int, f: Filters) -> dict[bool, float | None]:
+    """Median TTFT of cached and uncached requests."""
+    counts: dict[bool, dict[int, int]] = {True: {}, False: {}}
+    for row in ttft_histogram(conn, tenant_id, f):
+        counts[row.cache_hit][row.bucket] = counts[row.cache_hit].get(row.bucket, 0) + int(
+            row.requests
+        )
+    return {hit: percentile(c, 0.5) for hit, c in counts.items()}
+
+
+def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
+    """The headline cards for `f`, each compared with the previous equal range."""
+    now, before = view_of(totals(conn, tenant_id, f)), view_of(totals(conn, tenant_id, previous(f)))
+    currency = now.currency
+    spend, nocache, savings = now.amount("cost"), now.amount("nocache_cost"), now.amount("savings")
+    share = float(savings / nocache) if savings is not None and nocache else None
+    lat_now, lat_before = ttft_p50(conn, tenant_id, f), ttft_p50(conn, tenant_id, previous(f))
+    other = now.other_currencies()
+    note = f" (+ charges in {', '.join(other)})" if other else ""
+    unpriced = now.counts["unpriced_requests"]
+    return [
+        card(
+            "card-spend",
+            "Spend" + note,
+            theme.money(spend, currency),
+            change(spend, before.amount("cost")),
+        ),
+        card(
+            "card-nocache",
+            "Cost without caching",
+            theme.money(nocache, currency),
+            change(nocache, before.amount("nocache_cost")),
+        ),
+        card(
+            "card-savings",
+            "Savings",
+            f"{theme.money(savings, currency)} ({theme.pct(share)})",
+            change(savings, before.amount("savings")),
+        ),
+        card(
+            "card-token-hit",
+            "Token hit rate",
+            theme.pct(now.token_hit_rate),
+            change(now.token_hit_rate, before.token_hit_rate),
+        ),
+        card(
+            "card-request-hit",
+            "Request hit rate",
+            theme.pct(now.request_hit_rate),
+            change(now.request_hit_rate, before.request_hit_rate),
+        ),
+        card(
+            "card-ttft",
+            "TTFT p50 cached / uncached",
+            f"{theme.ms(lat_now[True])} / {theme.ms(lat_now[False])}",
+            change(lat_now[True], lat_before[True]) + " (cached)",
+        ),
+        card(
+            "card-requests",
+            "Requests",
+            f"{now.counts['requests']:,}",
+            f"{unpriced:,} unpriced"
+            if unpriced
+            else change(now.counts["requests"], before.counts["requests"]),
+        ),
+    ]
+
+
+def daily(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure]:
+    """Daily token hit rate and savings figures."""
+    rows = series(conn, tenant_id, f, "day")
+    if not rows:
+        message = "No requests in this range and filter: widen the dates or clear a filter."
+        return theme.empty(message), theme.empty(message)
+    read: dict[Any, int] = defaultdict(int)
+    inputs: dict[Any, int] = defaultdict(int)
+    saved: dict[Any, Decimal] = defaultdict(Decimal)
+    currency = view_of(rows).currency
+    for row in rows:
+        read[row.bucket] += int(row.cache_read_tokens)
+        inputs[row.bucket] += int(row.input_tokens)
+        if row.currency == currency:
+            saved[row.bucket] += Decimal(row.savings)
+    days = sorted(inputs)
+    hit = theme.base_figure()
+    hit.add_trace(
+        go.Scatter(
+            x=days,
+            y=[read[d] / inputs[d] if inputs[d] else None for d in days],
+            mode="lines+markers",
+            name="token hit rate",
+        )
+    )
+    hit.update_yaxes(title_text="cache-read tokens / input tokens", tickformat=".0%", range=[0, 1])
+    hit.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    bars = theme.base_figure()
+    bars.add_trace(
+        go.Bar(
+            x=days,
+            y=[float(saved[d]) for d in days],
+            name=f"savings ({currency})",
+            marker_color="#3a9d5d",
+        )
+    )
+    bars.update_yaxes(title_text=f"savings ({currency})")
+    bars.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    return hit, bars
+
+
+def register(app: Dash, context: Context) -> None:
+    """The page's one callback: everything follows the URL's filters."""
+
+    @app.callback(
+        Output("overview-cards", "children"),
+        Output("overview-hit", "figure"),
+        Output("overview-savings", "figure"),
+        Input("url", "search"),
+    )
+    def update(search: str | None) -> tuple[Any, go.Figure, go.Figure]:
+        tenant_id, f = context.tenant_id(), context.filters(search)
+        with context.engine.connect() as conn:
+            return (cards(conn, tenant_id, f), *daily(conn, tenant_id, f))

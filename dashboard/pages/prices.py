@@ -1,0 +1,198 @@
+"""Prices: the stored catalogue in force with its sources, and a break-even calculator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from dash import Dash, Input, Output, dcc, html
+
+from billing import PriceNotFound, Rates
+from billing.charge import money_text
+from billing.economics import break_even_reads
+from dashboard.auth import current_tenant
+from dashboard.context import Context
+from dashboard.pages.common import table
+from store.analytics import dimension_values
+from store.prices import list_prices, load_price_book
+
+PATH, TITLE, NAME = "/prices", "Prices", "prices"
+
+
+def layout(values: dict[str, str]) -> html.Div:
+    """The catalogue table and the calculator."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H3("Break-even calculator"),
+                    html.Div(
+                        [
+                            html.Div(
+                                [
+                                    html.Label("Provider", htmlFor="pr-provider"),
+                                    dcc.Input(id="pr-provider", value="anthropic", debounce=True),
+                                ],
+                                className="filter",
+                            ),
+                            html.Div(
+                                [
+                                    html.Label("Model", htmlFor="pr-model"),
+                                    dcc.Dropdown(
+                                        id="pr-model",
+                                        value="claude-sonnet-4-5",
+                                        options=["claude-sonnet-4-5"],
+                                    ),
+                                ],
+                                className="filter",
+                            ),
+                        ],
+                        className="filter-bar",
+                    ),
+                    html.Div(id="pr-result"),
+                ],
+                className="panel",
+            ),
+            html.Div(
+                [
+                    html.H3("Catalogue and negotiated prices stored in cachemeter"),
+                    html.P(
+                        "Models not listed here are priced from the genai-prices data"
+                        " (the list price).",
+                        className="note",
+                    ),
+                    html.Div(id="pr-catalogue"),
+                ],
+                className="panel",
+            ),
+        ]
+    )
+
+
+def calculator(context: Context, provider: str | None, model: str | None) -> Any:
+    """The price in force for a model, where it comes from, and its break-even reads."""
+    if not provider or not model:
+        return html.Div("Choose a provider and a model.", className="note")
+    tenant = current_tenant()
+    now = datetime.now(UTC)
+    with context.engine.connect() as conn:
+        book = load_price_book(conn)
+    why = book.trace(provider, model, now, tenant[1] if tenant else None)
+    try:
+        price = book.resolve(provider, model, now, tenant[1] if tenant else None)
+    except PriceNotFound as exc:
+        return html.Div(
+            [
+                html.P(exc.reason, id="pr-unpriced", className="note"),
+                html.Ul([html.Li(w) for w in why]),
+            ]
+        )
+    rates: Rates = price.rates
+    write = rates.cache_write / rates.input if rates.input else None
+    read = rates.cache_read / rates.input if rates.input else None
+    five = break_even_reads(rates)
+    hour = break_even_reads(rates, one_hour=True)
+    rows = [
+        (
+            name,
+            f"{money_text(value)} {price.currency}/MTok",
+            f"{value / rates.input:.2f}x input" if rates.input else "",
+        )
+        for name, value in (
+            ("input", rates.input),
+            ("cache read", rates.cache_read),
+            ("cache write 5m", rates.cache_write),
+            ("cache write 1h", rates.cache_write_1h),
+            ("output", rates.output),
+        )
+    ]
+    return html.Div(
+        [
+            html.P(
+                f"{price.provider}/{price.model}: {price.source} ({price.ref or 'catalogue'})",
+                id="pr-source",
+            ),
+            table("pr-rates", ["", "price", "multiple"], rows, ""),
+            html.P(
+                [
+                    html.B("Break-even: "),
+                    html.Span(_reads(five), id="pr-break-even"),
+                    " per 5-minute write, ",
+                    html.Span(_reads(hour), id="pr-break-even-1h"),
+                    " per 1-hour write ",
+                    f"(w = {_num(write)}, r = {_num(read)}: (w - 1) / (1 - r)).",
+                ]
+            ),
+            html.Details([html.Summary("why this price"), html.Ul([html.Li(w) for w in why])]),
+        ]
+    )
+
+
+def _num(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _reads(value: Decimal | None) -> str:
+    if value is None:
+        return "never (reads cost as much as input)"
+    try:
+        return f"{value:.2f} reads"
+    except InvalidOperation:
+        return "n/a"
+
+
+def catalogue(context: Context) -> Any:
+    """Stored prices that apply to this tenant (catalogue and its own negotiated ones)."""
+    tenant = current_tenant()
+    with context.engine.connect() as conn:
+        prices = [
+            p for p in list_prices(conn) if p["tenant"] in (None, tenant[1] if tenant else None)
+        ]
+    rows = [
+        (
+            f"{p['provider']}/{p['model']}",
+            "negotiated" if p["tenant"] else "catalogue",
+            p["currency"],
+            f"{p['discount_pct']}% off list" if p["discount_pct"] else p["input_mtok"],
+            p["cache_read_mtok"] or "",
+            p["cache_write_mtok"] or "",
+            p["output_mtok"] or "",
+            p["effective_from"] or "",
+            p["effective_to"] or "",
+            p["note"] or "",
+        )
+        for p in prices
+    ]
+    return table(
+        "pr-catalogue-table",
+        ["model", "layer", "currency", "input", "read", "write", "output", "from", "to", "note"],
+        rows,
+        "No prices stored: every model uses its genai-prices list price (add one with "
+        "`cachemeter prices add`).",
+    )
+
+
+def register(app: Dash, context: Context) -> None:
+    """Calculator and catalogue callbacks."""
+
+    @app.callback(Output("pr-model", "options"), Input("pr-provider", "value"))
+    def models(provider: str | None) -> list[str]:
+        now = datetime.now(UTC)
+        with context.engine.connect() as conn:
+            seen = dimension_values(
+                conn, context.tenant_id(), datetime(2000, 1, 1, tzinfo=UTC), now
+            )["model"]
+        return sorted(
+            set(seen) | {"claude-sonnet-4-5", "claude-opus-4-5", "gpt-5.1", "gemini-2.5-pro"}
+        )
+
+    @app.callback(
+        Output("pr-result", "children"), Input("pr-provider", "value"), Input("pr-model", "value")
+    )
+    def result(provider: str | None, model: str | None) -> Any:
+        return calculator(context, provider, model)
+
+    @app.callback(Output("pr-catalogue", "children"), Input("url", "pathname"))
+    def stored(pathname: str | None) -> Any:
+        return catalogue(context)

@@ -1,0 +1,174 @@
+"""Spend and savings: cost stacked by part, savings and write premium, top groups, budgets."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, dcc, html
+
+from dashboard import theme
+from dashboard.context import Context
+from dashboard.pages.common import table, view_of
+from store.analytics import Filters, series, storage, top_groups
+from store.budget_status import budget_status
+from store.statement import StatementError
+
+PATH, TITLE, NAME = "/spend", "Spend & savings", "spend"
+PARTS = (
+    ("cost_uncached_input", "uncached input"),
+    ("cost_cache_read", "cache read"),
+    ("cost_cache_write_5m", "cache write 5m"),
+    ("cost_cache_write_1h", "cache write 1h"),
+    ("cost_output", "output"),
+)
+
+
+def layout(values: dict[str, str]) -> html.Div:
+    """Panels, filled by the callback."""
+    return html.Div(
+        [
+            html.Div(
+                [html.H3("Cost per day by part"), dcc.Graph(id="spend-parts")], className="panel"
+            ),
+            html.Div(
+                [html.H3("Savings and write premium per day"), dcc.Graph(id="spend-savings")],
+                className="panel",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [html.H3("Top apps"), html.Div(id="spend-top-app")], className="panel"
+                    ),
+                    html.Div(
+                        [html.H3("Top teams"), html.Div(id="spend-top-team")], className="panel"
+                    ),
+                ],
+                className="grid2",
+            ),
+            html.Div([html.H3("Top models"), html.Div(id="spend-top-model")], className="panel"),
+            html.Div(
+                [html.H3("Budgets this month"), html.Div(id="spend-budgets")], className="panel"
+            ),
+        ]
+    )
+
+
+def figures(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure]:
+    """Stacked cost parts (plus explicit-cache storage) and savings/premium per day."""
+    rows = series(conn, tenant_id, f, "day")
+    currency = view_of(rows).currency
+    if currency is None:
+        message = "No priced requests in this range and filter."
+        return theme.empty(message), theme.empty(message)
+    parts: dict[str, dict[Any, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in rows:
+        if row.currency == currency:
+            for column, label in PARTS:
+                parts[label][row.bucket] += Decimal(getattr(row, column))
+            parts["savings"][row.bucket] += Decimal(row.savings)
+            parts["write premium"][row.bucket] += Decimal(row.write_premium)
+    for row in storage(conn, tenant_id, f):
+        if row.currency == currency:
+            parts["storage"][row.bucket] += Decimal(row.storage)
+    days = sorted({d for values in parts.values() for d in values})
+    stacked = theme.base_figure(380)
+    for _, label in (*PARTS, ("", "storage")):
+        stacked.add_trace(
+            go.Bar(
+                x=days,
+                y=[float(parts[label].get(d, 0)) for d in days],
+                name=label,
+                marker_color=theme.PART_COLORS[label],
+            )
+        )
+    stacked.update_layout(barmode="stack")
+    stacked.update_yaxes(title_text=f"cost ({currency})")
+    stacked.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    lines = theme.base_figure()
+    for label, color in (("savings", "#3a9d5d"), ("write premium", "#c46a2b")):
+        lines.add_trace(
+            go.Scatter(
+                x=days,
+                y=[float(parts[label].get(d, 0)) for d in days],
+                name=label,
+                mode="lines+markers",
+                line={"color": color},
+            )
+        )
+    lines.update_yaxes(title_text=f"{currency}")
+    lines.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    return stacked, lines
+
+
+def top(conn: Any, tenant_id: int, f: Filters, group: str) -> Any:
+    """The ten groups with the largest cost."""
+    rows = [
+        (
+            r.group or "(none)",
+            f"{int(r.requests):,}",
+            theme.money(r.cost, r.currency),
+            theme.money(r.savings, r.currency),
+            theme.pct(float(r.savings / r.nocache_cost) if r.nocache_cost else None),
+        )
+        for r in top_groups(conn, tenant_id, f, group)
+        if r.currency is not None
+    ]
+    return table(
+        f"spend-top-{group}-table",
+        [group, "requests", "cost", "savings", "saved"],
+        rows,
+        f"No priced requests with a {group} in this range.",
+    )
+
+
+def budgets(conn: Any, tenant_id: int) -> Any:
+    """This month's budgets with spend and projection."""
+    try:
+        status = budget_status(conn, tenant_id, datetime.now(UTC))
+    except StatementError as exc:
+        return html.Div(str(exc), className="note")
+    rows = [
+        (
+            f"{b['scope']} {b['name']}",
+            f"{b['amount']} {b['currency']}",
+            b["month_to_date"],
+            b["projected_month_end"],
+            f"{b['used_pct']}%",
+            b["status"],
+        )
+        for b in status["budgets"]
+    ]
+    return table(
+        "spend-budget-table",
+        ["budget", "amount", "month to date", "projected", "used", "status"],
+        rows,
+        "No budgets set (PUT /v1/budgets or `cachemeter budgets set`).",
+    )
+
+
+def register(app: Dash, context: Context) -> None:
+    """One callback for the page."""
+
+    @app.callback(
+        Output("spend-parts", "figure"),
+        Output("spend-savings", "figure"),
+        Output("spend-top-app", "children"),
+        Output("spend-top-team", "children"),
+        Output("spend-top-model", "children"),
+        Output("spend-budgets", "children"),
+        Input("url", "search"),
+    )
+    def update(search: str | None) -> tuple[Any, ...]:
+        tenant_id, f = context.tenant_id(), context.filters(search)
+        with context.engine.connect() as conn:
+            return (
+                *figures(conn, tenant_id, f),
+                top(conn, tenant_id, f, "app"),
+                top(conn, tenant_id, f, "team"),
+                top(conn, tenant_id, f, "model"),
+                budgets(conn, tenant_id),
+            )

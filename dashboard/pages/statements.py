@@ -1,0 +1,157 @@
+"""Statements: the month's finance statement as a table, with a CSV download."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard.context import Context
+from dashboard.pages.common import table
+from store.statement import COLUMNS, STATEMENT_GROUPS, StatementError, statement
+
+PATH, TITLE, NAME = "/statements", "Statements", "statements"
+SHOWN = (
+    "group",
+    "requests",
+    "cost_uncached_input",
+    "cost_cache_read",
+    "cost_cache_write_5m",
+    "cost_cache_write_1h",
+    "cost_output",
+    "cost_storage",
+    "cost",
+    "nocache_cost",
+    "savings",
+    "effective_discount_pct",
+    "write_premium",
+)
+
+
+def _months() -> list[str]:
+    now = datetime.now(UTC)
+    months = []
+    year, month = now.year, now.month
+    for _ in range(13):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return months
+
+
+def layout(values: dict[str, str]) -> html.Div:
+    """Month, grouping and currency controls; the table; a CSV button."""
+    months = _months()
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Label("Month", htmlFor="st-month"),
+                            dcc.Dropdown(
+                                id="st-month", options=months, value=months[0], clearable=False
+                            ),
+                        ],
+                        className="filter",
+                    ),
+                    html.Div(
+                        [
+                            html.Label("Group by", htmlFor="st-group"),
+                            dcc.Dropdown(
+                                id="st-group",
+                                options=list(STATEMENT_GROUPS),
+                                value="team",
+                                clearable=False,
+                            ),
+                        ],
+                        className="filter",
+                    ),
+                    html.Div(
+                        [
+                            html.Label("Reporting currency", htmlFor="st-currency"),
+                            dcc.Input(
+                                id="st-currency",
+                                placeholder="as charged",
+                                maxLength=3,
+                                debounce=True,
+                            ),
+                        ],
+                        className="filter",
+                    ),
+                    html.Button(
+                        "Download CSV", id="st-download-button", style={"alignSelf": "end"}
+                    ),
+                    dcc.Download(id="st-download"),
+                ],
+                className="filter-bar",
+            ),
+            html.P(
+                "The statement covers the whole month (UTC) for all of the tenant's usage;"
+                " the filters above "
+                "do not apply.",
+                className="note",
+            ),
+            html.Div(id="st-table", className="panel"),
+        ]
+    )
+
+
+def _statement(context: Context, month: str, group: str, currency: str | None) -> dict[str, Any]:
+    with context.engine.connect() as conn:
+        return statement(conn, context.tenant_id(), month, group, (currency or "").upper() or None)
+
+
+def register(app: Dash, context: Context) -> None:
+    """The table callback and the CSV download."""
+
+    @app.callback(
+        Output("st-table", "children"),
+        Input("st-month", "value"),
+        Input("st-group", "value"),
+        Input("st-currency", "value"),
+    )
+    def update(month: str, group: str, currency: str | None) -> Any:
+        try:
+            body = _statement(context, month, group, currency)
+        except StatementError as exc:
+            return html.Div(str(exc), className="note", id="st-error")
+        rows = [
+            [line[c] if line[c] is not None else "" for c in SHOWN]
+            for line in [*body["lines"], body["total"]]
+        ]
+        header = [c.removeprefix("cost_").replace("_", " ") for c in SHOWN]
+        return html.Div(
+            [
+                html.P(
+                    f"{body['month']} by {body['group_by']}, in {body['currency']}",
+                    className="note",
+                ),
+                table("st-data", header, rows if body["lines"] else [], "No usage in this month."),
+            ]
+        )
+
+    @app.callback(
+        Output("st-download", "data"),
+        Input("st-download-button", "n_clicks"),
+        State("st-month", "value"),
+        State("st-group", "value"),
+        State("st-currency", "value"),
+        prevent_initial_call=True,
+    )
+    def download(clicks: int | None, month: str, group: str, currency: str | None) -> Any:
+        if not clicks:
+            raise PreventUpdate
+        try:
+            body = _statement(context, month, group, currency)
+        except StatementError:
+            raise PreventUpdate from None
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=[*COLUMNS, "currency"], extrasaction="ignore")
+        writer.writeheader()
+        for line in [*body["lines"], body["total"]]:
+            writer.writerow({**line, "currency": body["currency"]})
+        return {"content": out.getvalue(), "filename": f"statement-{month}-{group}.csv"}

@@ -1,0 +1,50 @@
+"""Pure statistics for the dashboard: histogram percentiles, TTFT fit, hit-rate regressions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from store.models import TTFT_EDGES_MS
+
+
+def percentile(counts: Mapping[int, int], q: float) -> float | None:
+    """The q-quantile (0..1) of a TTFT histogram {bucket: count}, interpolated within a bucket."""
+    total = sum(counts.values())
+    if total == 0:
+        return None
+    target = q * total
+    seen = 0
+    for bucket in sorted(counts):
+        count = counts[bucket]
+        if seen + count >= target and count:
+            low = TTFT_EDGES_MS[bucket - 1] if bucket > 0 else 0.0
+            high = TTFT_EDGES_MS[bucket] if bucket < len(TTFT_EDGES_MS) else low * 1.25
+            return low + (high - low) * (target - seen) / count
+        seen += count
+    return TTFT_EDGES_MS[-1]
+
+
+def ms_per_token(n: float, sx: float, sy: float, sxx: float, sxy: float) -> float | None:
+    """Least-squares slope of TTFT (ms) on uncached input tokens: the prefill time one cached
+    token saves. None without enough spread in the data."""
+    denominator = n * sxx - sx * sx
+    if n < 3 or denominator <= 0:
+        return None
+    return (n * sxy - sx * sy) / denominator
+
+
+def regressions(
+    points: Sequence[tuple[datetime, float | None]], window: int = 3, drop: float = 0.15
+) -> list[datetime]:
+    """Times where the hit rate fell by more than `drop` (absolute) below the mean of the
+    previous `window` points."""
+    found = []
+    history: list[float] = []
+    for moment, value in points:
+        if value is None:
+            continue
+        if len(history) >= window and value < sum(history[-window:]) / window - drop:
+            found.append(moment)
+        history.append(value)
+    return found

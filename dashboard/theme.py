@@ -1,0 +1,67 @@
+"""One light, consistent look: figure template, number formats, empty states."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import plotly.graph_objects as go
+
+COLORS = ["#1f5fa8", "#e07b39", "#3a9d5d", "#b8455b", "#7a5aa6", "#8c6d31", "#4aa3b5", "#c4a000"]
+PART_COLORS = {
+    "uncached input": "#9bb7d4",
+    "cache read": "#3a9d5d",
+    "cache write 5m": "#e0a339",
+    "cache write 1h": "#c46a2b",
+    "output": "#1f5fa8",
+    "storage": "#7a5aa6",
+}
+
+
+def base_figure(height: int = 340) -> go.Figure:
+    """An empty figure in the house style."""
+    figure = go.Figure()
+    figure.update_layout(
+        template="plotly_white",
+        height=height,
+        colorway=COLORS,
+        margin={"l": 60, "r": 30, "t": 30, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
+        font={"size": 12},
+    )
+    return figure
+
+
+def empty(message: str, height: int = 340) -> go.Figure:
+    """A figure that says why there is nothing to show."""
+    figure = base_figure(height)
+    figure.add_annotation(
+        text=message,
+        showarrow=False,
+        font={"size": 14, "color": "#666"},
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+    )
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return figure
+
+
+def money(value: Decimal | float | None, currency: str | None) -> str:
+    """1234.5 USD -> "1,234.50 USD"; small amounts keep significant digits."""
+    if value is None:
+        return "n/a"
+    amount = float(value)
+    digits = 2 if abs(amount) >= 1 or amount == 0 else 4
+    return f"{amount:,.{digits}f} {currency or ''}".strip()
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """0.4321 -> "43.2%"."""
+    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def ms(value: float | None) -> str:
+    """A duration in milliseconds."""
+    return "n/a" if value is None else f"{value:,.0f} ms"

@@ -1,0 +1,235 @@
+"""Dashboard queries. They read only the rollup tables (and the small cache_objects table),
+never usage_events, so a page costs the same at ten million events as at ten thousand."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, func, literal_column, select
+
+from store.models import CacheObject, PrefixDaily, TtftHourly, UsageHourly
+
+DIMENSIONS = ("provider", "model", "app", "team", "environment")
+SUMS = (
+    "requests",
+    "hit_requests",
+    "unpriced_requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "uncached_input_tokens",
+    "output_tokens",
+    "cost_uncached_input",
+    "cost_cache_read",
+    "cost_cache_write_5m",
+    "cost_cache_write_1h",
+    "cost_output",
+    "cost",
+    "nocache_cost",
+    "savings",
+    "write_premium",
+)
+MISS_COLUMNS = (
+    "miss_below_minimum",
+    "miss_first_write",
+    "miss_prefix_changed",
+    "miss_ttl_expired",
+    "miss_other",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """A dashboard view: [start, end) plus optional equality filters on each dimension."""
+
+    start: datetime
+    end: datetime
+    provider: str | None = None
+    model: str | None = None
+    app: str | None = None
+    team: str | None = None
+    environment: str | None = None
+
+
+def _where(table: Any, tenant_id: int, f: Filters, time_column: Any) -> Any:
+    conditions = [table.tenant_id == tenant_id, time_column >= f.start, time_column < f.end]
+    for dimension in DIMENSIONS:
+        value = getattr(f, dimension)
+        if value is not None and hasattr(table, dimension):
+            conditions.append(getattr(table, dimension) == value)
+    return and_(*conditions)
+
+
+def _sums(columns: Sequence[str]) -> list[Any]:
+    return [func.coalesce(func.sum(getattr(UsageHourly, c)), 0).label(c) for c in columns]
+
+
+def _trunc(bucket: str, column: Any) -> Any:
+    # Literal units (not bind parameters) so GROUP BY matches the selected expression.
+    if bucket not in ("hour", "day", "week", "month"):
+        raise ValueError(f"bucket must be hour, day, week or month, not {bucket!r}")
+    return func.date_trunc(literal_column(f"'{bucket}'"), column, literal_column("'UTC'"))
+
+
+def _bucket(bucket: str) -> Any:
+    return _trunc(bucket, UsageHourly.hour).label("bucket")
+
+
+def totals(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
+    """Sums per currency (NULL currency: unpriced requests) for the view."""
+    query: Select[Any] = (
+        select(UsageHourly.currency, *_sums(SUMS))
+        .where(_where(UsageHourly, tenant_id, f, UsageHourly.hour))
+        .group_by(UsageHourly.currency)
+    )
+    return conn.execute(query).all()
+
+
+def series(
+    conn: Connection, tenant_id: int, f: Filters, bucket: str = "day", group_by: str | None = None
+) -> Sequence[Any]:
+    """Sums per time bucket (hour or day), optionally per dimension, and per currency."""
+    time = _bucket(bucket)
+    keys = [time, UsageHourly.currency]
+    if group_by:
+        keys.append(getattr(UsageHourly, group_by).label("group"))
+    query = (
+        select(*keys, *_sums(SUMS))
+        .where(_where(UsageHourly, tenant_id, f, UsageHourly.hour))
+        .group_by(*keys)
+        .order_by(time)
+    )
+    return conn.execute(query).all()
+
+
+def top_groups(
+    conn: Connection, tenant_id: int, f: Filters, group_by: str, limit: int = 10
+) -> Sequence[Any]:
+    """The groups with the largest no-cache cost, with their sums per currency."""
+    group = getattr(UsageHourly, group_by).label("group")
+    return conn.execute(
+        select(group, UsageHourly.currency, *_sums(SUMS))
+        .where(_where(UsageHourly, tenant_id, f, UsageHourly.hour))
+        .group_by(group, UsageHourly.currency)
+        .order_by(
+            func.sum(UsageHourly.nocache_cost).desc().nulls_last(),
+            func.sum(UsageHourly.requests).desc(),
+        )
+        .limit(limit)
+    ).all()
+
+
+def misses(conn: Connection, tenant_id: int, f: Filters) -> dict[str, int]:
+    """Requests without a cache read, by likely cause."""
+    row = conn.execute(
+        select(*_sums(MISS_COLUMNS)).where(_where(UsageHourly, tenant_id, f, UsageHourly.hour))
+    ).one()
+    return {c.removeprefix("miss_"): int(getattr(row, c)) for c in MISS_COLUMNS}
+
+
+def heatmap(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
+    """Cache reads and input per (provider, ISO weekday, UTC hour of day)."""
+    dow = func.extract("isodow", func.timezone("UTC", UsageHourly.hour)).label("dow")
+    hour = func.extract("hour", func.timezone("UTC", UsageHourly.hour)).label("hour_of_day")
+    return conn.execute(
+        select(
+            UsageHourly.provider,
+            dow,
+            hour,
+            *_sums(("cache_read_tokens", "input_tokens", "requests")),
+        )
+        .where(_where(UsageHourly, tenant_id, f, UsageHourly.hour))
+        .group_by(UsageHourly.provider, dow, hour)
+    ).all()
+
+
+def latency_fit(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
+    """Per model: least-squares sums of TTFT (ms) against uncached input tokens."""
+    return conn.execute(
+        select(UsageHourly.model, *_sums(("fit_n", "fit_sx", "fit_sy", "fit_sxx", "fit_sxy")))
+        .where(_where(UsageHourly, tenant_id, f, UsageHourly.hour))
+        .group_by(UsageHourly.model)
+    ).all()
+
+
+def ttft_histogram(
+    conn: Connection,
+    tenant_id: int,
+    f: Filters,
+    *,
+    by_model: bool = False,
+    bucket: str | None = None,
+) -> Sequence[Any]:
+    """TTFT bucket counts per cache hit (and model, and day or hour when asked)."""
+    columns: list[Any] = [TtftHourly.cache_hit, TtftHourly.bucket]
+    if by_model:
+        columns.append(TtftHourly.model)
+    if bucket:
+        columns.append(_trunc(bucket, TtftHourly.hour).label("time"))
+    return conn.execute(
+        select(*columns, func.sum(TtftHourly.requests).label("requests"))
+        .where(_where(TtftHourly, tenant_id, f, TtftHourly.hour))
+        .group_by(*columns)
+    ).all()
+
+
+def top_prefixes(conn: Connection, tenant_id: int, f: Filters, limit: int = 10) -> Sequence[Any]:
+    """The busiest cache prefixes with their token and request hit counts."""
+    p = PrefixDaily
+    return conn.execute(
+        select(
+            p.app,
+            p.prefix,
+            p.provider,
+            p.model,
+            func.sum(p.requests).label("requests"),
+            func.sum(p.hit_requests).label("hit_requests"),
+            func.sum(p.input_tokens).label("input_tokens"),
+            func.sum(p.cache_read_tokens).label("cache_read_tokens"),
+            func.sum(p.cache_write_tokens).label("cache_write_tokens"),
+        )
+        .where(_where(p, tenant_id, f, p.day))
+        .group_by(p.app, p.prefix, p.provider, p.model)
+        .order_by(func.sum(p.input_tokens).desc())
+        .limit(limit)
+    ).all()
+
+
+def storage(conn: Connection, tenant_id: int, f: Filters, bucket: str = "day") -> Sequence[Any]:
+    """Explicit-cache storage cost per time bucket (by creation time) and currency."""
+    time = _trunc(bucket, CacheObject.created_at).label("bucket")
+    return conn.execute(
+        select(time, CacheObject.currency, func.sum(CacheObject.cost_storage).label("storage"))
+        .where(
+            _where(CacheObject, tenant_id, f, CacheObject.created_at),
+            CacheObject.cost_storage.is_not(None),
+        )
+        .group_by(time, CacheObject.currency)
+        .order_by(time)
+    ).all()
+
+
+def dimension_values(
+    conn: Connection, tenant_id: int, start: datetime, end: datetime
+) -> dict[str, list[str]]:
+    """The values each filter can take in a period."""
+    out = {}
+    for dimension in DIMENSIONS:
+        column = getattr(UsageHourly, dimension)
+        rows = conn.execute(
+            select(column)
+            .distinct()
+            .where(
+                UsageHourly.tenant_id == tenant_id,
+                UsageHourly.hour >= start,
+                UsageHourly.hour < end,
+                column.is_not(None),
+            )
+            .order_by(column)
+        )
+        out[dimension] = [r[0] for r in rows]
+    return out
