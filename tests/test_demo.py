@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from statistics import mean
+from typing import Any
 
 from cachemeter.demo import demo_records
 from ingest.detect import normalise_payload
@@ -66,3 +68,37 @@ def test_reloading_later_regenerates_overlapping_slots_identically() -> None:
     ]
     assert len(shared) > 0.9 * len(earlier)
     assert all(later.get(rid) == earlier[rid] for rid in shared)
+
+
+def test_demo_makes_every_dashboard_view_meaningful(engine: Any) -> None:
+    from prometheus_client import CollectorRegistry
+    from sqlalchemy import text
+
+    from cachemeter.demo import load_demo
+    from ingest.metrics import IngestMetrics
+    from ingest.service import Ingestor
+
+    totals = load_demo(
+        Ingestor(engine, IngestMetrics(CollectorRegistry())),
+        engine,
+        tenant_name="demo",
+        days=3,
+        now=NOW,
+    )
+    assert totals["rejected"] == 0
+    with engine.connect() as conn:
+        misses = conn.execute(
+            text(
+                "SELECT sum(miss_below_minimum), sum(miss_first_write), sum(miss_prefix_changed),"
+                " sum(miss_ttl_expired), sum(cache_write_1h_tokens), count(DISTINCT provider)"
+                " FROM usage_hourly"
+            )
+        ).one()
+        storage = conn.execute(text("SELECT count(*), sum(cost_storage) FROM cache_objects")).one()
+        ttft = conn.execute(text("SELECT count(DISTINCT cache_hit) FROM ttft_hourly")).scalar_one()
+    below, first_write, changed, expired, one_hour, providers = misses
+    assert below > 0 and first_write > 0 and changed > 0 and expired > 0
+    assert one_hour > 0 and providers >= 4
+    # Gemini 2.5 Flash storage: 50,000 tokens x 6 h x $1.00/MTok-h = $0.30 a day.
+    assert storage[0] == 3 and storage[1] == Decimal("0.9")
+    assert ttft == 2  # cached and uncached latencies both present
