@@ -226,10 +226,17 @@ def test_every_page_with_numbers_from_the_database(
     _shot(browser, "latency")
 
     browser.get(f"{live_server}/dashboard/spend")
+    # The stack is every charge line: request costs plus explicit-cache storage.
     cost = _db(
         engine,
         f"SELECT sum(cost) FROM usage_events WHERE tenant_id = {tenant}"
         " AND occurred_at >= :start AND occurred_at < :end",
+        **week,
+    )
+    cost += _db(
+        engine,
+        f"SELECT coalesce(sum(cost_storage), 0) FROM cache_objects WHERE tenant_id = {tenant}"
+        " AND created_at >= :start AND created_at < :end",
         **week,
     )
     stacked = _wait(
@@ -250,6 +257,13 @@ def test_every_page_with_numbers_from_the_database(
         f"SELECT sum(cost) FROM usage_events WHERE tenant_id = {tenant}"
         " AND occurred_at >= CAST(:month AS timestamptz)"
         " AND occurred_at < CAST(:month AS timestamptz) + interval '1 month'",
+        month=month,
+    )
+    total += _db(
+        engine,
+        f"SELECT coalesce(sum(cost_storage), 0) FROM cache_objects WHERE tenant_id = {tenant}"
+        " AND created_at >= CAST(:month AS timestamptz)"
+        " AND created_at < CAST(:month AS timestamptz) + interval '1 month'",
         month=month,
     )
     _wait(browser, lambda d: d.find_elements("css selector", "#st-data tbody tr"))
