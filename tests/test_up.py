@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -65,3 +66,28 @@ def test_up_serves_api_and_dashboard_with_demo_data(tmp_path: Path) -> None:
         proc.wait(timeout=60)
     assert proc.returncode == 0, log.read_text()
     assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
+
+
+def test_dashboard_runs_on_its_own(db_url: str, monkeypatch: Any) -> None:
+    from cachemeter.wsgi import dashboard_wsgi
+    from store.settings import get_settings
+    from tests.factories import tenant_with_key
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("CACHEMETER_SECRET_KEY", "standalone")
+    get_settings.cache_clear()
+    try:
+        server = dashboard_wsgi()
+        from sqlalchemy import create_engine
+
+        engine = create_engine(db_url)
+        _, key = tenant_with_key(engine)
+        engine.dispose()
+        client = server.test_client()
+        gate = client.get("/")
+        assert gate.status_code == 302 and "/dashboard/login" in gate.headers["Location"]
+        assert client.post("/login", data={"key": key}).status_code == 302
+        assert client.get("/").status_code == 200
+        assert client.post("/login", data={"key": "cm_wrong"}).status_code == 401
+    finally:
+        get_settings.cache_clear()
