@@ -19,7 +19,7 @@ from sqlalchemy import Connection, case, func, literal, select
 from billing.charge import MONEY_QUANTUM, money_text
 from billing.fx import FxTable, RateNotFound
 from store.fx import load_fx
-from store.models import CacheObject, FxRate, UsageEvent
+from store.models import CacheObject, FxRate, UsageEvent, UsageHourly
 
 STATEMENT_GROUPS = ("team", "app", "model", "provider", "environment")
 
@@ -49,9 +49,45 @@ def usage_sums(
     group_by: str,
     breakpoints: Sequence[datetime],
 ) -> Sequence[Any]:
-    """Usage totals per (group, currency, FX period) over [start, end)."""
+    """Usage totals per (group, currency, FX period) over [start, end).
+
+    Read from the hourly rollups when every bound falls on a whole hour (FX rates normally
+    change at midnight); otherwise from the events themselves. Both give the same sums.
+    """
     if group_by not in STATEMENT_GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(STATEMENT_GROUPS)}")
+    on_hours = all(t.minute == t.second == t.microsecond == 0 for t in (start, end, *breakpoints))
+    if on_hours:
+        r = UsageHourly
+        key = getattr(r, group_by).label("key")
+        segment = _segment(r.hour, breakpoints).label("segment")
+        sums: list[Any] = [
+            func.sum(r.requests).label("requests"),
+            func.sum(r.unpriced_requests).label("unpriced_requests"),
+            func.sum(r.input_tokens).label("input_tokens"),
+            func.sum(r.uncached_input_tokens).label("uncached_input_tokens"),
+            func.sum(r.cache_read_tokens).label("cache_read_tokens"),
+            func.sum(r.cache_write_tokens - r.cache_write_1h_tokens).label("cache_write_5m_tokens"),
+            func.sum(r.cache_write_1h_tokens).label("cache_write_1h_tokens"),
+            func.sum(r.output_tokens).label("output_tokens"),
+            *(
+                func.sum(getattr(r, f"cost_{p}")).label(p)
+                for p in (
+                    "uncached_input",
+                    "cache_read",
+                    "cache_write_5m",
+                    "cache_write_1h",
+                    "output",
+                )
+            ),
+            func.sum(r.nocache_cost).label("nocache_cost"),
+            func.sum(r.write_premium).label("write_premium"),
+        ]
+        return conn.execute(
+            select(key, r.currency, segment, *sums)
+            .where(r.tenant_id == tenant_id, r.hour >= start, r.hour < end)
+            .group_by(key, r.currency, segment)
+        ).all()
     key = getattr(UsageEvent, group_by).label("key")
     segment = _segment(UsageEvent.occurred_at, breakpoints).label("segment")
     e = UsageEvent
@@ -212,7 +248,9 @@ def statement(
     period_start: Sequence[datetime] = [start, *breakpoints]
     lines: dict[str | None, Line] = {}
     for row in usage:
-        line = Line(row.key, requests=row.requests, unpriced_requests=row.unpriced_requests)
+        line = Line(
+            row.key, requests=int(row.requests), unpriced_requests=int(row.unpriced_requests)
+        )
         for k in TOKENS:
             line.tokens[k] = int(getattr(row, k))
         at = period_start[row.segment]

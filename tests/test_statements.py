@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from billing.catalogue import PriceSpec
 from billing.fx import FxRate
@@ -228,3 +228,29 @@ def test_cli_statement_formats(
     assert table[-1].startswith("TOTAL")
     assert main(["report", "statement", "--month", "2026-11", "--tenant", "acme"]) == 2
     assert "choose a reporting currency" in capsys.readouterr().err
+
+
+def test_rollup_and_event_paths_agree(
+    client: TestClient, engine: Engine, auth: dict[str, str], month: None
+) -> None:
+    from store.statement import usage_sums
+
+    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    off_hour = [start.replace(microsecond=1)]  # forces the event path; segment 0 stays empty
+
+    def merged(rows: Any) -> dict[Any, tuple[Any, ...]]:
+        out: dict[Any, list[Any]] = {}
+        for row in rows:
+            values = [v for k, v in row._mapping.items() if k not in ("key", "currency", "segment")]
+            key = (row.key, row.currency)
+            out[key] = (
+                [a + b for a, b in zip(out[key], values, strict=True)] if key in out else values
+            )
+        return {k: tuple(v) for k, v in out.items()}
+
+    with engine.connect() as conn:
+        tenant_id = conn.execute(text("SELECT id FROM tenants WHERE name = 'acme'")).scalar_one()
+        for group in ("team", "provider", "model"):
+            rolled = merged(usage_sums(conn, tenant_id, start, end, group, []))
+            raw = merged(usage_sums(conn, tenant_id, start, end, group, off_hour))
+            assert rolled == raw
