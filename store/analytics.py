@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, literal_column, select
 
-from store.models import CacheObject, PrefixDaily, TtftHourly, UsageHourly
+from store.models import CacheObject, PrefixDaily, TtftDaily, UsageHourly
 
 DIMENSIONS = ("provider", "model", "app", "team", "environment")
 SUMS = (
@@ -164,15 +164,15 @@ def ttft_histogram(
     by_model: bool = False,
     bucket: str | None = None,
 ) -> Sequence[Any]:
-    """TTFT bucket counts per cache hit (and model, and day or hour when asked)."""
-    columns: list[Any] = [TtftHourly.cache_hit, TtftHourly.bucket]
+    """TTFT bucket counts per cache hit (and model, and per day or coarser when asked)."""
+    columns: list[Any] = [TtftDaily.cache_hit, TtftDaily.bucket]
     if by_model:
-        columns.append(TtftHourly.model)
+        columns.append(TtftDaily.model)
     if bucket:
-        columns.append(_trunc(bucket, TtftHourly.hour).label("time"))
+        columns.append(_trunc(bucket, TtftDaily.day).label("time"))
     return conn.execute(
-        select(*columns, func.sum(TtftHourly.requests).label("requests"))
-        .where(_where(TtftHourly, tenant_id, f, TtftHourly.hour))
+        select(*columns, func.sum(TtftDaily.requests).label("requests"))
+        .where(_where(TtftDaily, tenant_id, f, TtftDaily.day))
         .group_by(*columns)
     ).all()
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from store.models import Budget, UsageEvent
+from store.models import Budget, UsageHourly
 
 
 def set_budget(
@@ -53,18 +53,19 @@ def budgets(conn: Connection, tenant_id: int) -> Sequence[Any]:
 def spend(
     conn: Connection, tenant_id: int, scope: str, start: datetime, end: datetime
 ) -> dict[str, dict[str, Decimal]]:
-    """Spend per team or app, per currency, over [start, end): {name: {currency: cost}}."""
-    column = UsageEvent.team if scope == "team" else UsageEvent.app
+    """Spend per team or app, per currency, over the hours in [start, end) (from the hourly
+    rollups; an hour counts whole once it has begun): {name: {currency: cost}}."""
+    column = UsageHourly.team if scope == "team" else UsageHourly.app
     rows = conn.execute(
-        select(column.label("name"), UsageEvent.currency, func.sum(UsageEvent.cost).label("cost"))
+        select(column.label("name"), UsageHourly.currency, func.sum(UsageHourly.cost).label("cost"))
         .where(
-            UsageEvent.tenant_id == tenant_id,
-            UsageEvent.occurred_at >= start,
-            UsageEvent.occurred_at < end,
-            UsageEvent.cost.is_not(None),
+            UsageHourly.tenant_id == tenant_id,
+            UsageHourly.hour >= start,
+            UsageHourly.hour < end,
+            UsageHourly.currency.is_not(None),
             column.is_not(None),
         )
-        .group_by(column, UsageEvent.currency)
+        .group_by(column, UsageHourly.currency)
     )
     out: dict[str, dict[str, Decimal]] = {}
     for row in rows:

@@ -357,14 +357,15 @@ class UsageHourly(Base):
     )
 
 
-class TtftHourly(Base):
-    """Hourly TTFT histogram per dimension set and cache hit, for percentiles."""
+class TtftDaily(Base):
+    """Daily TTFT histogram per dimension set and cache hit, for percentiles (daily keeps it
+    small: every dashboard view is whole days)."""
 
-    __tablename__ = "ttft_hourly"
+    __tablename__ = "ttft_daily"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    hour: Mapped[datetime] = mapped_column(TZ)
+    day: Mapped[datetime] = mapped_column(TZ)
     provider: Mapped[str] = mapped_column(String(64))
     model: Mapped[str | None] = mapped_column(String(256))
     app: Mapped[str | None] = mapped_column(String(128))
@@ -376,15 +377,17 @@ class TtftHourly(Base):
 
     __table_args__ = (
         Index(
-            "uq_ttft_hourly_key",
-            *_ROLLUP_DIMENSIONS,
+            "uq_ttft_daily_key",
+            "tenant_id",
+            "day",
+            *_ROLLUP_DIMENSIONS[2:],
             "cache_hit",
             "bucket",
             unique=True,
             postgresql_nulls_not_distinct=True,
         ),
-        # Serves latency percentiles: a tenant's hours in a range.
-        Index("ix_ttft_hourly_tenant_hour", "tenant_id", "hour"),
+        # Serves latency percentiles: a tenant's days in a range.
+        Index("ix_ttft_daily_tenant_day", "tenant_id", "day"),
     )
 
 

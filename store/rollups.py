@@ -1,5 +1,5 @@
-"""Hourly rollups kept exact as events arrive: the dashboard and /metrics read these, never a
-full scan of usage_events.
+"""Rollups (hourly usage, daily TTFT histograms and prefixes) kept exact as events arrive:
+the dashboard reads these, never a full scan of usage_events.
 
 `apply_events` adds (or, with sign -1, removes) stored event rows in the same transaction that
 writes or re-prices them. Keys are upserted in sorted order so concurrent batches lock rollup
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import insert
 
-from store.models import TTFT_EDGES_MS, Base, PrefixDaily, TtftHourly, UsageHourly
+from store.models import TTFT_EDGES_MS, Base, PrefixDaily, TtftDaily, UsageHourly
 
 DIMENSIONS = ("provider", "model", "app", "team", "environment")
 TOKENS = (
@@ -153,7 +153,12 @@ def apply_events(
         for column, value in _contribution(row).items():
             sums[column] += sign * value
         if row.get("ttft_ms") is not None:
-            key = (hour, *dims, row["cache_read_tokens"] > 0, ttft_bucket(row["ttft_ms"]))
+            key = (
+                hour.replace(hour=0),
+                *dims,
+                row["cache_read_tokens"] > 0,
+                ttft_bucket(row["ttft_ms"]),
+            )
             ttft.setdefault(key, {"requests": 0})["requests"] += sign
         cache_key = row.get("prefix_hash") or row.get("prompt_cache_key")
         if cache_key:
@@ -165,7 +170,7 @@ def apply_events(
             for column in ("input_tokens", "cache_read_tokens", "cache_write_tokens"):
                 counts[column] += sign * row[column]
     _upsert(conn, UsageHourly, ("hour", *DIMENSIONS, "currency"), hourly, tenant_id)
-    _upsert(conn, TtftHourly, ("hour", *DIMENSIONS, "cache_hit", "bucket"), ttft, tenant_id)
+    _upsert(conn, TtftDaily, ("day", *DIMENSIONS, "cache_hit", "bucket"), ttft, tenant_id)
     _upsert(conn, PrefixDaily, ("day", "app", "prefix", "provider", "model"), prefix, tenant_id)
 
 
@@ -205,9 +210,9 @@ REBUILD_SQL = (
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     """,
     f"""
-    INSERT INTO ttft_hourly (tenant_id, hour, provider, model, app, team, environment, cache_hit,
+    INSERT INTO ttft_daily (tenant_id, day, provider, model, app, team, environment, cache_hit,
         bucket, requests)
-    SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), provider, model, app, team,
+    SELECT tenant_id, date_trunc('day', occurred_at, 'UTC'), provider, model, app, team,
         environment, cache_read_tokens > 0, width_bucket(ttft_ms, {_EDGES}), count(*)
     FROM usage_events
     WHERE ttft_ms IS NOT NULL AND occurred_at >= :start AND occurred_at < :end {{tenant}}
@@ -237,7 +242,7 @@ def rebuild(conn: Connection, start: datetime, end: datetime, tenant_id: int | N
     params = {"start": start, "end": end, "tenant_id": tenant_id}
     for table, column in (
         ("usage_hourly", "hour"),
-        ("ttft_hourly", "hour"),
+        ("ttft_daily", "day"),
         ("prefix_daily", "day"),
     ):
         conn.execute(

@@ -95,7 +95,7 @@ def test_demo_makes_every_dashboard_view_meaningful(engine: Any) -> None:
             )
         ).one()
         storage = conn.execute(text("SELECT count(*), sum(cost_storage) FROM cache_objects")).one()
-        ttft = conn.execute(text("SELECT count(DISTINCT cache_hit) FROM ttft_hourly")).scalar_one()
+        ttft = conn.execute(text("SELECT count(DISTINCT cache_hit) FROM ttft_daily")).scalar_one()
     below, first_write, changed, expired, one_hour, providers = misses
     assert below > 0 and first_write > 0 and changed > 0 and expired > 0
     assert one_hour > 0 and providers >= 4

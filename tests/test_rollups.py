@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select, text
 from billing.catalogue import PriceSpec
 from cachemeter.demo import demo_records
 from cachemeter.finance import reprice
-from store.models import TtftHourly, UsageEvent, UsageHourly
+from store.models import TtftDaily, UsageEvent, UsageHourly
 from store.prices import add_price
 from store.rollups import rebuild
 
@@ -63,8 +63,8 @@ def test_incremental_equals_rebuild_and_event_sums(
     hourly = _snapshot(engine, "usage_hourly", HOURLY_KEY)
     ttft = _snapshot(
         engine,
-        "ttft_hourly",
-        "tenant_id, hour, provider, model, app, team, environment, cache_hit, bucket",
+        "ttft_daily",
+        "tenant_id, day, provider, model, app, team, environment, cache_hit, bucket",
     )
     prefix = _snapshot(engine, "prefix_daily", "tenant_id, day, app, prefix, provider, model")
     with engine.begin() as conn:
@@ -74,8 +74,8 @@ def test_incremental_equals_rebuild_and_event_sums(
         ttft,
         _snapshot(
             engine,
-            "ttft_hourly",
-            "tenant_id, hour, provider, model, app, team, environment, cache_hit, bucket",
+            "ttft_daily",
+            "tenant_id, day, provider, model, app, team, environment, cache_hit, bucket",
         ),
     )
     _assert_same(
@@ -98,7 +98,7 @@ def test_incremental_equals_rebuild_and_event_sums(
                 func.sum(UsageHourly.fit_n),
             )
         ).one()
-        histogram = conn.execute(select(func.sum(TtftHourly.requests))).scalar_one()
+        histogram = conn.execute(select(func.sum(TtftDaily.requests))).scalar_one()
     assert tuple(rolled) == tuple(events)
     assert histogram == events[3]
     misses = sum(

@@ -1,4 +1,4 @@
-"""Hourly rollups (usage, TTFT histogram), daily prefix sums, and per-key prefix state.
+"""Rollups: hourly usage, daily TTFT histograms, daily prefix sums, and per-key prefix state.
 
 Reviewed by hand. The upgrade fills the rollups from the events already stored, with the same
 rules as store.rollups (copied here, as migrations must not change when the code does).
@@ -69,10 +69,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "app", "cache_key", name=op.f("pk_prefix_state")),
     )
     op.create_table(
-        "ttft_hourly",
+        "ttft_daily",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
-        sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("day", sa.DateTime(timezone=True), nullable=False),
         sa.Column("provider", sa.String(length=64), nullable=False),
         sa.Column("model", sa.String(length=256), nullable=True),
         sa.Column("app", sa.String(length=128), nullable=True),
@@ -84,20 +84,18 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
-            name=op.f("fk_ttft_hourly_tenant_id_tenants"),
+            name=op.f("fk_ttft_daily_tenant_id_tenants"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ttft_hourly")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ttft_daily")),
     )
+    op.create_index("ix_ttft_daily_tenant_day", "ttft_daily", ["tenant_id", "day"], unique=False)
     op.create_index(
-        "ix_ttft_hourly_tenant_hour", "ttft_hourly", ["tenant_id", "hour"], unique=False
-    )
-    op.create_index(
-        "uq_ttft_hourly_key",
-        "ttft_hourly",
+        "uq_ttft_daily_key",
+        "ttft_daily",
         [
             "tenant_id",
-            "hour",
+            "day",
             "provider",
             "model",
             "app",
@@ -204,10 +202,10 @@ def upgrade() -> None:
     )
     op.execute(
         """
-        INSERT INTO ttft_hourly (tenant_id, hour, provider, model, app, team, environment,
+        INSERT INTO ttft_daily (tenant_id, day, provider, model, app, team, environment,
         cache_hit,
         bucket, requests)
-        SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), provider, model, app, team,
+        SELECT tenant_id, date_trunc('day', occurred_at, 'UTC'), provider, model, app, team,
         environment, cache_read_tokens > 0, width_bucket(ttft_ms, ARRAY[
             10.0, 12.5, 15.625, 19.531, 24.414, 30.518, 38.147, 47.684, 59.605,
             74.506, 93.132, 116.415, 145.519, 181.899, 227.374, 284.217, 355.271,
@@ -243,11 +241,9 @@ def downgrade() -> None:
     )
     op.drop_index("ix_usage_hourly_tenant_hour", table_name="usage_hourly")
     op.drop_table("usage_hourly")
-    op.drop_index(
-        "uq_ttft_hourly_key", table_name="ttft_hourly", postgresql_nulls_not_distinct=True
-    )
-    op.drop_index("ix_ttft_hourly_tenant_hour", table_name="ttft_hourly")
-    op.drop_table("ttft_hourly")
+    op.drop_index("uq_ttft_daily_key", table_name="ttft_daily", postgresql_nulls_not_distinct=True)
+    op.drop_index("ix_ttft_daily_tenant_day", table_name="ttft_daily")
+    op.drop_table("ttft_daily")
     op.drop_table("prefix_state")
     op.drop_index(
         "uq_prefix_daily_key", table_name="prefix_daily", postgresql_nulls_not_distinct=True
