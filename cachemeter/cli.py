@@ -170,7 +170,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             )
         if args.demo:
             print("loading demo data …", file=sys.stderr)
-            result = _load_demo(engine, settings.dashboard_tenant, 4)
+            result = _load_demo(engine, settings.demo_tenant, 4)
             print(json.dumps(result), file=sys.stderr)
         print(
             f"cachemeter: API http://{host}:{port}/docs  dashboard http://{host}:{port}/dashboard/",

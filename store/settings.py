@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     max_batch: int = Field(default=1000, ge=1, le=100_000)
     default_tenant: str = "default"
-    dashboard_tenant: str = "default"
+    demo_tenant: str = "default"
     log_level: str = "info"
     # Signs dashboard session cookies; set it (same value on every replica) in production.
     secret_key: str | None = None
