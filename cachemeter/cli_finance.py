@@ -79,8 +79,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from cachemeter.economics import cache_economics
-    from cachemeter.reports import statement_csv
-    from store.statement import StatementError, statement
+    from store.statement import StatementError, statement, statement_csv
     from store.tenants import find_tenant
 
     with database() as engine, engine.connect() as conn:

@@ -17,7 +17,7 @@ from cachemeter.economics import cache_economics
 from cachemeter.reconciliation import reconciliation
 from ingest.api import TenantDep
 from store.queries import GroupSummary, summary
-from store.statement import COLUMNS, StatementError, statement
+from store.statement import StatementError, statement, statement_csv
 
 router = APIRouter(tags=["reports"])
 
@@ -162,16 +162,6 @@ async def get_statement(
             },
         )
     return JSONResponse(body)
-
-
-def statement_csv(body: dict[str, Any]) -> str:
-    """A statement as CSV: one row per group, then the TOTAL row; currency in every row."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[*COLUMNS, "currency"], extrasaction="ignore")
-    writer.writeheader()
-    for line in [*body["lines"], body["total"]]:
-        writer.writerow({**line, "currency": body["currency"]})
-    return out.getvalue()
 
 
 @router.get("/v1/reports/reconciliation")

@@ -8,6 +8,8 @@ converted one by one.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -289,3 +291,13 @@ COLUMNS = (
     "effective_discount_pct",
     "write_premium",
 )
+
+
+def statement_csv(body: dict[str, Any]) -> str:
+    """A statement as CSV: one row per group, then the TOTAL row; currency in every row."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*COLUMNS, "currency"], extrasaction="ignore")
+    writer.writeheader()
+    for line in [*body["lines"], body["total"]]:
+        writer.writerow({**line, "currency": body["currency"]})
+    return out.getvalue()

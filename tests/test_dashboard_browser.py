@@ -31,6 +31,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
+DOWNLOADS = Path(tempfile.mkdtemp(prefix="cachemeter-downloads-"))
 SCREENSHOTS = Path(
     os.environ.get("CACHEMETER_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output")
 )
@@ -98,6 +99,10 @@ def browser() -> Iterator[Any]:
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(DOWNLOADS), "download.prompt_for_download": False},
+    )
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     yield driver
     driver.quit()
@@ -273,6 +278,10 @@ def test_every_page_with_numbers_from_the_database(
     assert last_row[0].text == "TOTAL"
     assert Decimal(last_row[8].text) == total  # the "cost" column
     _shot(browser, "statements")
+    browser.find_element("id", "st-download-button").click()
+    csv_file = _wait(browser, lambda d: next(iter(DOWNLOADS.glob("statement-*.csv")), None))
+    rows = csv_file.read_text().splitlines()
+    assert rows[0].startswith("group,requests") and rows[-1].startswith("TOTAL,")
 
     browser.get(f"{live_server}/dashboard/prices")
     # Claude Sonnet 4.5: write 1.25x, read 0.1x input: (1.25 - 1) / (1 - 0.1) = 0.28 reads.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +10,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.context import Context
 from dashboard.pages.common import table
-from store.statement import COLUMNS, STATEMENT_GROUPS, StatementError, statement
+from store.statement import STATEMENT_GROUPS, StatementError, statement, statement_csv
 
 PATH, TITLE, NAME = "/statements", "Statements", "statements"
 SHOWN = (
@@ -149,9 +147,4 @@ def register(app: Dash, context: Context) -> None:
             body = _statement(context, month, group, currency)
         except StatementError:
             raise PreventUpdate from None
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=[*COLUMNS, "currency"], extrasaction="ignore")
-        writer.writeheader()
-        for line in [*body["lines"], body["total"]]:
-            writer.writerow({**line, "currency": body["currency"]})
-        return {"content": out.getvalue(), "filename": f"statement-{month}-{group}.csv"}
+        return {"content": statement_csv(body), "filename": f"statement-{month}-{group}.csv"}
