@@ -79,7 +79,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from cachemeter.economics import cache_economics
-    from store.statement import StatementError, statement, statement_csv
+    from store.statement import SUMMARY_COLUMNS, StatementError, statement, statement_csv
     from store.tenants import find_tenant
 
     with database() as engine, engine.connect() as conn:
@@ -101,21 +101,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         sys.stdout.write(statement_csv(body))
     else:
-        columns = [
-            "group",
-            "requests",
-            "cost_uncached_input",
-            "cost_cache_read",
-            "cost_cache_write_5m",
-            "cost_cache_write_1h",
-            "cost_output",
-            "cost_storage",
-            "cost",
-            "nocache_cost",
-            "savings",
-            "effective_discount_pct",
-            "write_premium",
-        ]
+        columns = list(SUMMARY_COLUMNS)
         print(f"statement {body['month']} by {body['group_by']}, in {body['currency']}")
         print(_table([*body["lines"], body["total"]], columns))
     return 0

@@ -11,28 +11,10 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, func, literal_column, select
 
 from store.models import CacheObject, PrefixDaily, TtftDaily, UsageHourly
+from store.rollups import MONEY, TOKENS
 
 DIMENSIONS = ("provider", "model", "app", "team", "environment")
-SUMS = (
-    "requests",
-    "hit_requests",
-    "unpriced_requests",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "uncached_input_tokens",
-    "output_tokens",
-    "cost_uncached_input",
-    "cost_cache_read",
-    "cost_cache_write_5m",
-    "cost_cache_write_1h",
-    "cost_output",
-    "cost",
-    "nocache_cost",
-    "savings",
-    "write_premium",
-)
+SUMS = ("requests", "hit_requests", "unpriced_requests", *TOKENS, *MONEY, "write_premium")
 MISS_COLUMNS = (
     "miss_below_minimum",
     "miss_first_write",

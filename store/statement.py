@@ -59,63 +59,46 @@ def usage_sums(
     if group_by not in STATEMENT_GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(STATEMENT_GROUPS)}")
     on_hours = all(t.minute == t.second == t.microsecond == 0 for t in (start, end, *breakpoints))
+    # The same sums from either source: a rollup row counts many requests, an event one.
+    table: Any = UsageHourly if on_hours else UsageEvent
+    time = UsageHourly.hour if on_hours else UsageEvent.occurred_at
+    requests: Any
+    unpriced: Any
+    premium: Any
     if on_hours:
-        r = UsageHourly
-        key = getattr(r, group_by).label("key")
-        segment = _segment(r.hour, breakpoints).label("segment")
-        sums: list[Any] = [
-            func.sum(r.requests).label("requests"),
-            func.sum(r.unpriced_requests).label("unpriced_requests"),
-            func.sum(r.input_tokens).label("input_tokens"),
-            func.sum(r.uncached_input_tokens).label("uncached_input_tokens"),
-            func.sum(r.cache_read_tokens).label("cache_read_tokens"),
-            func.sum(r.cache_write_tokens - r.cache_write_1h_tokens).label("cache_write_5m_tokens"),
-            func.sum(r.cache_write_1h_tokens).label("cache_write_1h_tokens"),
-            func.sum(r.output_tokens).label("output_tokens"),
-            *(
-                func.sum(getattr(r, f"cost_{p}")).label(p)
-                for p in (
-                    "uncached_input",
-                    "cache_read",
-                    "cache_write_5m",
-                    "cache_write_1h",
-                    "output",
-                )
-            ),
-            func.sum(r.nocache_cost).label("nocache_cost"),
-            func.sum(r.write_premium).label("write_premium"),
-        ]
-        return conn.execute(
-            select(key, r.currency, segment, *sums)
-            .where(r.tenant_id == tenant_id, r.hour >= start, r.hour < end)
-            .group_by(key, r.currency, segment)
-        ).all()
-    key = getattr(UsageEvent, group_by).label("key")
-    segment = _segment(UsageEvent.occurred_at, breakpoints).label("segment")
-    e = UsageEvent
+        requests = func.sum(UsageHourly.requests)
+        unpriced = func.sum(UsageHourly.unpriced_requests)
+        premium = UsageHourly.write_premium
+    else:
+        requests = func.count()
+        unpriced = func.count().filter(UsageEvent.cost.is_(None))
+        premium = UsageEvent.cost_write_premium
+    key = getattr(table, group_by).label("key")
+    segment = _segment(time, breakpoints).label("segment")
+    sums = [
+        requests.label("requests"),
+        unpriced.label("unpriced_requests"),
+        *(
+            func.sum(getattr(table, c)).label(c)
+            for c in (
+                "input_tokens",
+                "uncached_input_tokens",
+                "cache_read_tokens",
+                "cache_write_1h_tokens",
+                "output_tokens",
+                "nocache_cost",
+            )
+        ),
+        func.sum(table.cache_write_tokens - table.cache_write_1h_tokens).label(
+            "cache_write_5m_tokens"
+        ),
+        *(func.sum(getattr(table, f"cost_{p}")).label(p) for p in PARTS[:-1]),
+        func.sum(premium).label("write_premium"),
+    ]
     return conn.execute(
-        select(
-            key,
-            e.currency,
-            segment,
-            func.count().label("requests"),
-            func.count().filter(e.cost.is_(None)).label("unpriced_requests"),
-            func.sum(e.input_tokens).label("input_tokens"),
-            func.sum(e.uncached_input_tokens).label("uncached_input_tokens"),
-            func.sum(e.cache_read_tokens).label("cache_read_tokens"),
-            func.sum(e.cache_write_tokens - e.cache_write_1h_tokens).label("cache_write_5m_tokens"),
-            func.sum(e.cache_write_1h_tokens).label("cache_write_1h_tokens"),
-            func.sum(e.output_tokens).label("output_tokens"),
-            func.sum(e.cost_uncached_input).label("uncached_input"),
-            func.sum(e.cost_cache_read).label("cache_read"),
-            func.sum(e.cost_cache_write_5m).label("cache_write_5m"),
-            func.sum(e.cost_cache_write_1h).label("cache_write_1h"),
-            func.sum(e.cost_output).label("output"),
-            func.sum(e.nocache_cost).label("nocache_cost"),
-            func.sum(e.cost_write_premium).label("write_premium"),
-        )
-        .where(e.tenant_id == tenant_id, e.occurred_at >= start, e.occurred_at < end)
-        .group_by(key, e.currency, segment)
+        select(key, table.currency, segment, *sums)
+        .where(table.tenant_id == tenant_id, time >= start, time < end)
+        .group_by(key, table.currency, segment)
     ).all()
 
 
@@ -279,6 +262,22 @@ def statement(
     }
 
 
+# The columns a statement table shows people (the CSV has every column).
+SUMMARY_COLUMNS = (
+    "group",
+    "requests",
+    "cost_uncached_input",
+    "cost_cache_read",
+    "cost_cache_write_5m",
+    "cost_cache_write_1h",
+    "cost_output",
+    "cost_storage",
+    "cost",
+    "nocache_cost",
+    "savings",
+    "effective_discount_pct",
+    "write_premium",
+)
 COLUMNS = (
     "group",
     "requests",

@@ -10,24 +10,15 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.context import Context
 from dashboard.pages.common import table
-from store.statement import STATEMENT_GROUPS, StatementError, statement, statement_csv
+from store.statement import (
+    STATEMENT_GROUPS,
+    SUMMARY_COLUMNS,
+    StatementError,
+    statement,
+    statement_csv,
+)
 
 PATH, TITLE, NAME = "/statements", "Statements", "statements"
-SHOWN = (
-    "group",
-    "requests",
-    "cost_uncached_input",
-    "cost_cache_read",
-    "cost_cache_write_5m",
-    "cost_cache_write_1h",
-    "cost_output",
-    "cost_storage",
-    "cost",
-    "nocache_cost",
-    "savings",
-    "effective_discount_pct",
-    "write_premium",
-)
 
 
 def _months() -> list[str]:
@@ -118,10 +109,10 @@ def register(app: Dash, context: Context) -> None:
         except StatementError as exc:
             return html.Div(str(exc), className="note", id="st-error")
         rows = [
-            [line[c] if line[c] is not None else "" for c in SHOWN]
+            [line[c] if line[c] is not None else "" for c in SUMMARY_COLUMNS]
             for line in [*body["lines"], body["total"]]
         ]
-        header = [c.removeprefix("cost_").replace("_", " ") for c in SHOWN]
+        header = [c.removeprefix("cost_").replace("_", " ") for c in SUMMARY_COLUMNS]
         return html.Div(
             [
                 html.P(
