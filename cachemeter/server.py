@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import genai_prices
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
@@ -19,9 +23,10 @@ from starlette.concurrency import run_in_threadpool
 from cachemeter import budget_api, reports
 from dashboard.app import create_dashboard
 from ingest import api
-from ingest.metrics import IngestMetrics
+from ingest.metrics import IngestMetrics, LabelBounds
 from ingest.service import Ingestor
 from store.db import database_url, make_engine
+from store.prices import catalogue_changed_at
 from store.queries import ping
 from store.settings import Settings, get_settings
 
@@ -52,7 +57,11 @@ def create_app(
     """Build the app; without an engine, one is created at startup from the settings."""
     settings = settings or get_settings()
     registry = registry or CollectorRegistry()
-    metrics = IngestMetrics(registry)
+    bounds = LabelBounds(
+        settings.metrics_label_cap,
+        {label: frozenset(values) for label, values in settings.metrics_allow.items()},
+    )
+    metrics = IngestMetrics(registry, bounds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +86,32 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.registry = registry
+    app.state.metrics = metrics
+
+    @app.middleware("http")
+    async def http_metrics(request: Request, call_next: Any) -> Any:
+        began = time.perf_counter()
+        response = await call_next(request)
+        # The matched route's template (e.g. /v1/usage), never the raw path.
+        route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+        metrics.http_requests.labels(request.method, route, str(response.status_code)).inc()
+        metrics.http_duration.labels(request.method, route).observe(time.perf_counter() - began)
+        return response
+
+    def catalogue_age() -> float:
+        try:
+            with app.state.engine.connect() as conn:
+                changed = catalogue_changed_at(conn)
+        except DBAPIError:
+            return float("nan")
+        if changed is None:
+            # Nothing stored or synced: the installed genai-prices data's age.
+            changed = datetime.fromtimestamp(
+                Path(genai_prices.__file__).with_name("data.py").stat().st_mtime, UTC
+            )
+        return (datetime.now(UTC) - changed).total_seconds()
+
+    metrics.catalogue_age.set_function(catalogue_age)
     app.include_router(api.router)
     app.include_router(reports.router)
     app.include_router(budget_api.router)

@@ -1,59 +1,195 @@
-"""Prometheus counters for ingest, on a registry the app owns (tests use a private one)."""
+"""Prometheus metrics for ingest, on a registry the app owns (tests use a private one).
+
+Counters move only after the batch's transaction commits and only for stored records, so a
+duplicate never counts twice. They count at ingest time: a backfill of old events shows as a
+burst "now" (read history from the dashboard or reports, which use each event's own time).
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+import threading
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ingest.pricing import PricedRecord
 
-TOKEN_KINDS = ("uncached", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+TOKEN_KINDS = ("uncached", "cache_read", "cache_write_5m", "cache_write_1h")
+DIMENSIONS = ("provider", "model", "app", "team", "environment")
+MISS_CAUSES = ("below_minimum_length", "first_write", "prefix_changed", "ttl_expired")
+TTFT_BUCKETS = (
+    0.05,
+    0.1,
+    0.2,
+    0.3,
+    0.5,
+    0.75,
+    1.0,
+    1.5,
+    2.0,
+    3.0,
+    5.0,
+    7.5,
+    10.0,
+    15.0,
+    20.0,
+    30.0,
+)
+OTHER = "other"
+
+
+class LabelBounds:
+    """Keeps label values to bounded sets: an allow-list per label where configured, else the
+    first `cap` values seen; anything beyond folds into "other"."""
+
+    def __init__(self, cap: int = 50, allow: Mapping[str, frozenset[str]] | None = None) -> None:
+        self.cap = cap
+        self.allow = dict(allow or {})
+        self._seen: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def value(self, label: str, raw: str | None) -> str:
+        """The exported value of one label."""
+        if raw is None or raw == "":
+            return "none"
+        allowed = self.allow.get(label)
+        if allowed is not None:
+            return raw if raw in allowed else OTHER
+        with self._lock:
+            seen = self._seen.setdefault(label, set())
+            if raw in seen:
+                return raw
+            if len(seen) < self.cap:
+                seen.add(raw)
+                return raw
+        return OTHER
+
+
+def unpriced_reason(reason: str) -> str:
+    """A bounded category for an unpriced event's free-text reason."""
+    return "no_model" if reason.startswith("no model") else "unknown_model"
 
 
 class IngestMetrics:
-    """Counters updated only for records actually stored, so duplicates never count twice."""
+    """The exporter's metrics; label values go through `LabelBounds`."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, bounds: LabelBounds | None = None) -> None:
         self.registry = registry
+        self.bounds = bounds or LabelBounds()
+        dims = list(DIMENSIONS)
         self.records = Counter(
             "cachemeter_ingest_records",
             "Usage records received, by result (accepted, duplicate, rejected).",
             ["result"],
             registry=registry,
         )
-        self.tokens = Counter(
-            "cachemeter_tokens",
-            "Tokens of stored requests by kind (input split by cache use, and output).",
-            ["kind", "provider"],
-            registry=registry,
-        )
         self.requests = Counter(
             "cachemeter_requests",
-            "Stored LLM requests, and whether they read from the cache.",
-            ["provider", "cache_hit"],
+            "Stored LLM requests, by whether they read from the cache.",
+            [*dims, "cache_hit"],
+            registry=registry,
+        )
+        self.input_tokens = Counter(
+            "cachemeter_input_tokens",
+            "Input tokens of stored requests, by kind: uncached, cache_read, "
+            "cache_write_5m, cache_write_1h.",
+            [*dims, "kind"],
+            registry=registry,
+        )
+        self.output_tokens = Counter(
+            "cachemeter_output_tokens", "Output tokens of stored requests.", dims, registry=registry
+        )
+        self.cost = Counter(
+            "cachemeter_cost",
+            "What stored requests cost, in `currency`.",
+            [*dims, "currency"],
+            registry=registry,
+        )
+        self.nocache_cost = Counter(
+            "cachemeter_nocache_cost",
+            "What stored requests would have cost without caching, in `currency`. "
+            "Savings = nocache_cost - cost.",
+            [*dims, "currency"],
             registry=registry,
         )
         self.unpriced = Counter(
             "cachemeter_unpriced_events",
-            "Stored events for which no price was found (re-priceable later).",
-            ["provider"],
+            "Stored events without a price, by reason.",
+            ["provider", "reason"],
+            registry=registry,
+        )
+        self.misses = Counter(
+            "cachemeter_cache_misses",
+            "Stored requests that read nothing from the cache, by cause.",
+            ["provider", "app", "cause"],
+            registry=registry,
+        )
+        self.ttft = Histogram(
+            "cachemeter_ttft_seconds",
+            "Time to first token reported with stored requests.",
+            ["provider", "model", "cache_hit"],
+            buckets=TTFT_BUCKETS,
+            registry=registry,
+        )
+        self.catalogue_age = Gauge(
+            "cachemeter_price_catalogue_age_seconds",
+            "Seconds since the price data in force last changed (sync or price added).",
+            registry=registry,
+        )
+        self.regression_open = Gauge(
+            "cachemeter_regression_open",
+            "1 while a regression is open, per kind (hit_rate, ttft), app and model.",
+            ["kind", "app", "model"],
+            registry=registry,
+        )
+        self.http_requests = Counter(
+            "cachemeter_http_requests",
+            "HTTP requests served, by route template.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.http_duration = Histogram(
+            "cachemeter_http_request_duration_seconds",
+            "HTTP request latency by route template.",
+            ["method", "route"],
             registry=registry,
         )
 
     def observe_stored(self, priced: PricedRecord) -> None:
         """Count one stored (not duplicate) record."""
-        usage, provider = priced.record.usage, priced.record.provider
-        counts = (
-            usage.uncached_input_tokens,
-            usage.cache_read_tokens,
-            usage.cache_write_5m_tokens,
-            usage.cache_write_1h_tokens,
-            usage.output_tokens,
-        )
-        for kind, value in zip(TOKEN_KINDS, counts, strict=True):
+        record, usage, charge = priced.record, priced.record.usage, priced.charge
+        bound = self.bounds.value
+        dims = {d: bound(d, getattr(record, d)) for d in DIMENSIONS}
+        hit = usage.cache_read_tokens > 0
+        self.requests.labels(**dims, cache_hit=str(hit).lower()).inc()
+        for kind, value in zip(
+            TOKEN_KINDS,
+            (
+                usage.uncached_input_tokens,
+                usage.cache_read_tokens,
+                usage.cache_write_5m_tokens,
+                usage.cache_write_1h_tokens,
+            ),
+            strict=True,
+        ):
             if value:
-                self.tokens.labels(kind=kind, provider=provider).inc(value)
-        self.requests.labels(
-            provider=provider, cache_hit=str(usage.cache_read_tokens > 0).lower()
-        ).inc()
-        if priced.charge is None:
-            self.unpriced.labels(provider=provider).inc()
+                self.input_tokens.labels(**dims, kind=kind).inc(value)
+        if usage.output_tokens:
+            self.output_tokens.labels(**dims).inc(usage.output_tokens)
+        if charge is not None:
+            # Prometheus counters are floats: fine for rates; the books stay in Decimal.
+            self.cost.labels(**dims, currency=charge.currency).inc(float(charge.cost))
+            self.nocache_cost.labels(**dims, currency=charge.currency).inc(
+                float(charge.nocache_cost)
+            )
+        elif priced.unpriced_reason:
+            self.unpriced.labels(
+                provider=dims["provider"], reason=unpriced_reason(priced.unpriced_reason)
+            ).inc()
+        if not hit:
+            cause = priced.miss_hint if priced.miss_hint in MISS_CAUSES else "unknown"
+            self.misses.labels(provider=dims["provider"], app=dims["app"], cause=cause).inc()
+        if record.ttft_ms is not None:
+            self.ttft.labels(
+                provider=dims["provider"], model=dims["model"], cache_hit=str(hit).lower()
+            ).observe(record.ttft_ms / 1000)

@@ -209,3 +209,11 @@ def update_price(
     stamp = f"{before['note'] + '; ' if before['note'] else ''}{note}"
     conn.execute(update(PriceRow).where(PriceRow.id == price_id).values(**changes, note=stamp))
     return before
+
+
+def catalogue_changed_at(conn: Connection) -> datetime | None:
+    """When the price data in force last changed: the latest stored price or sync."""
+    priced = conn.execute(select(func.max(PriceRow.created_at))).scalar_one()
+    synced = conn.execute(select(func.max(GenaiPriceSync.synced_at))).scalar_one()
+    times = [t for t in (priced, synced) if t is not None]
+    return max(times) if times else None

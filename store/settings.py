@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     default_tenant: str = "default"
     demo_tenant: str = "default"
     log_level: str = "info"
+    # /metrics label bounds: at most this many values per label, or an allow-list per label
+    # ({"app": ["search", "chat"]}); other values are exported as "other".
+    metrics_label_cap: int = Field(default=50, ge=1, le=10_000)
+    metrics_allow: dict[str, list[str]] = Field(default_factory=dict)
     # Signs dashboard session cookies; set it (same value on every replica) in production.
     secret_key: str | None = None
 

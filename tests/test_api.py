@@ -219,16 +219,9 @@ def test_summary_rejects_bad_dates(client: TestClient, auth: dict[str, str]) -> 
     assert client.get("/v1/reports/summary?group_by=colour", headers=auth).status_code == 422
 
 
-def test_health_ready_metrics_openapi(client: TestClient, auth: dict[str, str]) -> None:
+def test_health_ready_openapi(client: TestClient, auth: dict[str, str]) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
-    client.post("/v1/usage", json=anthropic_record(plain=100, read=2048, output=7), headers=auth)
-    client.post("/v1/usage", json=anthropic_record(plain=100, read=2048, output=7), headers=auth)
-    metrics = client.get("/metrics").text
-    assert 'cachemeter_tokens_total{kind="cache_read",provider="anthropic"} 2048.0' in metrics
-    assert 'cachemeter_tokens_total{kind="uncached",provider="anthropic"} 100.0' in metrics
-    assert 'cachemeter_ingest_records_total{result="accepted"} 1.0' in metrics
-    assert 'cachemeter_ingest_records_total{result="duplicate"} 1.0' in metrics
     spec = client.get("/openapi.json").json()
     assert "/v1/usage" in spec["paths"] and "RecordIn" in spec["components"]["schemas"]
 
