@@ -46,7 +46,7 @@ def test_up_serves_api_and_dashboard_with_demo_data(tmp_path: Path) -> None:
                 pass
             assert time.monotonic() < deadline, "cachemeter up did not become ready"
             time.sleep(0.3)
-        assert "cachemeter_tokens_total" in httpx.get(f"{base}/metrics", timeout=10).text
+        assert "cachemeter_input_tokens_total" in httpx.get(f"{base}/metrics", timeout=10).text
         # The first start printed the default tenant's key once; the demo data is its data.
         key = next(line for line in log.read_text().splitlines() if line.startswith("cm_"))
         with httpx.Client(base_url=base, timeout=10) as browser:
