@@ -63,7 +63,7 @@ def create_app(
     settings = settings or get_settings()
     registry = registry or CollectorRegistry()
     # `_created` series double the exposition and no dashboard uses them.
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client
     bounds = LabelBounds(
         settings.metrics_label_cap,
         {label: frozenset(values) for label, values in settings.metrics_allow.items()},
