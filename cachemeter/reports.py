@@ -17,6 +17,7 @@ from cachemeter.economics import cache_economics
 from cachemeter.reconciliation import reconciliation
 from ingest.api import TenantDep
 from store.queries import GroupSummary, summary
+from store.regressions import list_regressions
 from store.statement import StatementError, statement, statement_csv
 
 router = APIRouter(tags=["reports"])
@@ -208,3 +209,26 @@ async def get_cache_economics(
             return cache_economics(conn, tenant, start_at, end_at)
 
     return JSONResponse(await run_in_threadpool(run))
+
+
+@router.get("/v1/regressions")
+async def get_regressions(
+    request: Request,
+    tenant: TenantDep,
+    status: Literal["open", "closed", "all"] = "all",
+    start: Annotated[
+        str | None, Query(description="ISO date or time; default: 30 days before end")
+    ] = None,
+    end: Annotated[
+        str | None, Query(description="ISO date or time, exclusive; default: now")
+    ] = None,
+) -> JSONResponse:
+    """Detected hit-rate and cached-TTFT regressions overlapping [start, end), newest first,
+    with their likely cause."""
+    start_at, end_at = time_range(start, end)
+
+    def run() -> list[dict[str, Any]]:
+        with request.app.state.engine.connect() as conn:
+            return list_regressions(conn, tenant.id, start_at, end_at, status)
+
+    return JSONResponse({"regressions": await run_in_threadpool(run)})

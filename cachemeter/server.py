@@ -26,9 +26,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from cachemeter import budget_api, reports
+from cachemeter.monitor import Event, Monitor
+from cachemeter.notify import Webhook, message
 from dashboard.app import create_dashboard
 from ingest import api
 from ingest.metrics import IngestMetrics, LabelBounds
+from ingest.regressions import DetectorConfig
 from ingest.service import Ingestor
 from store.db import database_url, make_engine
 from store.prices import catalogue_changed_at
@@ -54,6 +57,33 @@ def session_secret(settings: Settings) -> str:
         return secrets.token_hex(32)
 
 
+def detector_config(settings: Settings) -> DetectorConfig:
+    """Detection thresholds from the settings."""
+    return DetectorConfig(
+        window_minutes=settings.regression_window_minutes,
+        baseline_hours=settings.regression_baseline_hours,
+        min_requests=settings.regression_min_requests,
+        min_drop=settings.regression_min_drop,
+    )
+
+
+def publish(events: list[Event], metrics: IngestMetrics, webhook: Webhook | None) -> None:
+    """Gauges follow open regressions; the webhook hears of every opening and closing."""
+    for action, regression in events:
+        labels = (
+            regression["kind"],
+            metrics.bounds.value("app", regression["app"]),
+            metrics.bounds.value("model", regression["model"]),
+        )
+        metrics.regression_open.labels(*labels).set(1 if action == "opened" else 0)
+        if webhook is not None:
+            webhook.send(message(action, {k: _plain(v) for k, v in regression.items()}))
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
@@ -76,11 +106,26 @@ def create_app(
         if owned:
             app.state.engine = make_engine(database_url(settings))
         app.state.ingestor = Ingestor(app.state.engine, metrics)
+        webhook = Webhook(settings.webhook_url) if settings.webhook_url else None
+        monitor = None
+        if settings.regression_interval_seconds > 0:
+            monitor = Monitor(
+                app.state.engine,
+                detector_config(settings),
+                settings.regression_interval_seconds,
+                lambda events: publish(events, metrics, webhook),
+                lambda: datetime.now(UTC),
+            )
+            monitor.start()
         dash_app = create_dashboard(app.state.engine, secret_key=session_secret(settings))
         app.mount("/dashboard", WSGIMiddleware(dash_app.server))  # type: ignore[arg-type]
         try:
             yield
         finally:
+            if monitor is not None:
+                monitor.stop()
+            if webhook is not None:
+                webhook.close()
             if owned:
                 app.state.engine.dispose()
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -437,3 +438,44 @@ class PrefixState(Base):
     last_seen: Mapped[datetime] = mapped_column(TZ)
 
     __table_args__ = (PrimaryKeyConstraint("tenant_id", "app", "cache_key"),)
+
+
+class Regression(Base):
+    """A detected hit-rate or cached-TTFT regression, open until it recovers."""
+
+    __tablename__ = "regressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(16))
+    app: Mapped[str] = mapped_column(String(128))
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(256))
+    cache_key: Mapped[str] = mapped_column(String(256))
+    opened_at: Mapped[datetime] = mapped_column(TZ)
+    closed_at: Mapped[datetime | None] = mapped_column(TZ)
+    baseline: Mapped[float] = mapped_column(Double)
+    recent: Mapped[float] = mapped_column(Double)
+    cause: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('hit_rate', 'ttft')", name="kind"),
+        CheckConstraint("scope IN ('app_model', 'cache_key')", name="scope"),
+        # At most one open regression per key.
+        Index(
+            "uq_regressions_open",
+            "tenant_id",
+            "kind",
+            "scope",
+            "app",
+            "provider",
+            "model",
+            "cache_key",
+            unique=True,
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        # Serves GET /v1/regressions and the dashboard markers: a tenant's regressions by time.
+        Index("ix_regressions_tenant_opened", "tenant_id", "opened_at"),
+    )

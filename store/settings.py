@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     # ({"app": ["search", "chat"]}); other values are exported as "other".
     metrics_label_cap: int = Field(default=50, ge=1, le=10_000)
     metrics_allow: dict[str, list[str]] = Field(default_factory=dict)
+    # Regression detection: how often to check (0 = never in this process), thresholds.
+    regression_interval_seconds: float = Field(default=60, ge=0)
+    regression_window_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    regression_baseline_hours: int = Field(default=24, ge=1, le=24 * 30)
+    regression_min_requests: int = Field(default=20, ge=5)
+    regression_min_drop: float = Field(default=0.2, gt=0, lt=1)
+    # Called with a JSON body (Slack-compatible "text") when a regression opens or closes.
+    webhook_url: str | None = None
     # Signs dashboard session cookies; set it (same value on every replica) in production.
     secret_key: str | None = None
 

@@ -1,0 +1,166 @@
+"""Traffic windows for regression detection, and the regressions table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from store.models import Regression, UsageEvent
+
+Key = tuple[str, str, str, str]  # (app, provider, model, cache key) — "" where absent
+SCOPES = ("app_model", "cache_key")
+_CAUSES = ("prefix_changed", "below_minimum_length", "ttl_expired")
+
+
+def _key_columns(scope: str) -> list[Any]:
+    e = UsageEvent
+    cache_key = (
+        func.coalesce(e.prompt_cache_key, e.prefix_hash, literal(""))
+        if scope == "cache_key"
+        else literal("")
+    )
+    return [
+        func.coalesce(e.app, literal("")).label("app"),
+        e.provider.label("provider"),
+        func.coalesce(e.model, literal("")).label("model"),
+        cache_key.label("cache_key"),
+    ]
+
+
+def _scope_filter(scope: str) -> Any:
+    e = UsageEvent
+    return (
+        (e.prompt_cache_key.is_not(None) | e.prefix_hash.is_not(None))
+        if scope == "cache_key"
+        else literal(True)
+    )
+
+
+def active_tenants(conn: Connection, start: datetime, end: datetime) -> list[int]:
+    """Tenants with traffic in [start, end)."""
+    rows = conn.execute(
+        select(UsageEvent.tenant_id)
+        .distinct()
+        .where(UsageEvent.occurred_at >= start, UsageEvent.occurred_at < end)
+    )
+    return [r[0] for r in rows]
+
+
+def windows(
+    conn: Connection, tenant_id: int, start: datetime, end: datetime, scope: str
+) -> dict[Key, dict[str, Any]]:
+    """Per key over [start, end): requests, hits, miss causes, cached TTFT median and count."""
+    e = UsageEvent
+    keys = _key_columns(scope)
+    hit = e.cache_read_tokens > 0
+    cached_ttft = and_(hit, e.ttft_ms.is_not(None))
+    rows = conn.execute(
+        select(
+            *keys,
+            func.count().label("requests"),
+            func.count().filter(hit).label("hits"),
+            *(func.count().filter(and_(~hit, e.miss_hint == c)).label(c) for c in _CAUSES),
+            func.percentile_cont(0.5).within_group(e.ttft_ms).filter(cached_ttft).label("ttft_p50"),
+            func.count().filter(cached_ttft).label("ttft_count"),
+        )
+        .where(
+            e.tenant_id == tenant_id,
+            e.occurred_at >= start,
+            e.occurred_at < end,
+            _scope_filter(scope),
+        )
+        .group_by(*keys)
+    ).all()
+    return {(r.app, r.provider, r.model, r.cache_key): dict(r._mapping) for r in rows}
+
+
+def new_prefixes(
+    conn: Connection,
+    tenant_id: int,
+    baseline: tuple[datetime, datetime],
+    recent: tuple[datetime, datetime],
+    scope: str,
+) -> dict[Key, int]:
+    """Per key: recent requests whose prefix_hash the baseline never saw for that key."""
+    e = UsageEvent
+    keys = _key_columns(scope)
+
+    def seen(start: datetime, end: datetime) -> Sequence[Any]:
+        return conn.execute(
+            select(*keys, e.prefix_hash, func.count().label("n"))
+            .where(
+                e.tenant_id == tenant_id,
+                e.occurred_at >= start,
+                e.occurred_at < end,
+                e.prefix_hash.is_not(None),
+                _scope_filter(scope),
+            )
+            .group_by(*keys, e.prefix_hash)
+        ).all()
+
+    known = {(r.app, r.provider, r.model, r.cache_key, r.prefix_hash) for r in seen(*baseline)}
+    out: dict[Key, int] = {}
+    for r in seen(*recent):
+        if (r.app, r.provider, r.model, r.cache_key, r.prefix_hash) not in known:
+            key = (r.app, r.provider, r.model, r.cache_key)
+            out[key] = out.get(key, 0) + int(r.n)
+    return out
+
+
+def open_regressions(conn: Connection, tenant_id: int) -> list[Any]:
+    """The tenant's open regressions."""
+    return list(
+        conn.execute(
+            select(Regression.__table__).where(
+                Regression.tenant_id == tenant_id, Regression.closed_at.is_(None)
+            )
+        )
+    )
+
+
+def open_regression(conn: Connection, values: dict[str, Any]) -> int | None:
+    """Record a new regression; None when the key already has an open one."""
+    statement = (
+        insert(Regression).values(**values).on_conflict_do_nothing().returning(Regression.id)
+    )
+    found = conn.execute(statement).scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+def close_regression(
+    conn: Connection, regression_id: int, closed_at: datetime, details: dict[str, Any]
+) -> None:
+    """Mark a regression recovered."""
+    conn.execute(
+        update(Regression)
+        .where(Regression.id == regression_id)
+        .values(closed_at=closed_at, details=Regression.details.op("||")(details))
+    )
+
+
+def list_regressions(
+    conn: Connection, tenant_id: int, start: datetime, end: datetime, status: str = "all"
+) -> list[dict[str, Any]]:
+    """Regressions overlapping [start, end), newest first; status: open, closed or all."""
+    query = select(Regression.__table__).where(
+        Regression.tenant_id == tenant_id,
+        Regression.opened_at < end,
+        Regression.closed_at.is_(None) | (Regression.closed_at >= start),
+    )
+    if status == "open":
+        query = query.where(Regression.closed_at.is_(None))
+    elif status == "closed":
+        query = query.where(Regression.closed_at.is_not(None))
+    rows = conn.execute(query.order_by(Regression.opened_at.desc()))
+    return [
+        {
+            **row._mapping,
+            "opened_at": row.opened_at.isoformat(),
+            "closed_at": row.closed_at.isoformat() if row.closed_at else None,
+        }
+        for row in rows
+    ]
