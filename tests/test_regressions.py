@@ -173,3 +173,23 @@ def test_detector_rules() -> None:
     assert z_score(base, Window(requests=40, hits=10)) == pytest.approx(9.836, abs=0.001)
     recent = Window(requests=40, hits=10, causes={"below_minimum_length": 25})
     assert likely_cause(base, recent, provider_wide=True) == "below_minimum_length"
+
+
+def test_api_lists_the_tenants_regressions(
+    client: Any, engine: Engine, auth: dict[str, str]
+) -> None:
+    minutes = 40 * 60
+    _ingest(engine, _stream("broken", minutes, _broken, seed=2))
+    _run(engine, timedelta(hours=36, minutes=20), timedelta(hours=36, minutes=40))
+    body = client.get("/v1/regressions?start=2026-11-10&end=2026-11-13", headers=auth).json()
+    assert [
+        (r["app"], r["cause"], r["closed_at"])
+        for r in body["regressions"]
+        if r["scope"] == "app_model"
+    ] == [("broken", "prefix_changed", None)]
+    assert (
+        client.get(
+            "/v1/regressions?status=closed&start=2026-11-10&end=2026-11-13", headers=auth
+        ).json()["regressions"]
+        == []
+    )
