@@ -182,6 +182,40 @@ def cmd_budgets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_regressions(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from cachemeter.monitor import check_regressions
+    from ingest.regressions import DetectorConfig
+    from store.regressions import list_regressions
+    from store.tenants import find_tenant
+
+    with database() as engine:
+        if args.regressions_command == "check":
+            at = parse_time(args.at, "--at") if args.at else datetime.now(UTC)
+            events = check_regressions(
+                engine, at, DetectorConfig(window_minutes=args.window_minutes)
+            )
+            print(
+                json.dumps(
+                    [{"action": action, **regression} for action, regression in events],
+                    indent=2,
+                    default=str,
+                )
+            )
+            return 0
+        with engine.connect() as conn:
+            tenant = find_tenant(conn, args.tenant)
+            if tenant is None:
+                raise CliError(f"no tenant named {args.tenant!r}")
+            now = datetime.now(UTC)
+            rows = list_regressions(
+                conn, tenant.id, now - timedelta(days=args.days), now, args.status
+            )
+    print(json.dumps(rows, indent=2, default=str))
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add the finance commands to the top-level parser."""
     rep = sub.add_parser(
@@ -224,6 +258,21 @@ def register(sub: Any) -> None:
     status.add_argument("--month", help="YYYY-MM (default: this month)")
     status.add_argument("--tenant", default="default")
     bud.set_defaults(func=cmd_budgets)
+
+    reg = sub.add_parser("regressions", help="detect and list hit-rate / TTFT regressions")
+    gsub = reg.add_subparsers(dest="regressions_command", required=True)
+    check = gsub.add_parser(
+        "check", help="run one detection pass now (or --at a time), e.g. from cron"
+    )
+    check.add_argument("--at", help="the time the recent window ends (default: now)")
+    check.add_argument(
+        "--window-minutes", type=int, default=30, choices=range(5, 24 * 60 + 1), metavar="M"
+    )
+    listing = gsub.add_parser("list", help="regressions of a tenant")
+    listing.add_argument("--tenant", default="default")
+    listing.add_argument("--status", default="all", choices=("open", "closed", "all"))
+    listing.add_argument("--days", type=int, default=30)
+    reg.set_defaults(func=cmd_regressions)
 
     report = sub.add_parser("report", help="finance reports")
     rsub = report.add_subparsers(dest="report_command", required=True)

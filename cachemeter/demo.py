@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from cachemeter.monitor import check_regressions
+from ingest.regressions import DetectorConfig
 from ingest.service import Ingestor
 from store.tenants import ensure_tenant
 
@@ -79,10 +81,10 @@ def _support_chats(start: datetime, hours: int, seed: int) -> Iterator[dict[str,
 def _code_review(
     start: datetime, hours: int, change_at: datetime, seed: int
 ) -> Iterator[dict[str, Any]]:
-    first = _slot(start, 15)
-    for n in range(first, first + hours * 4):
+    first = _slot(start, 5)
+    for n in range(first, first + hours * 12):
         rng = _rng(seed, "review", n)
-        at = start + timedelta(minutes=(n - first) * 15 + rng.randint(0, 10))
+        at = start + timedelta(minutes=(n - first) * 5 + rng.randint(0, 3))
         prompt = rng.randint(7_000, 12_000)
         # After the prompt change a timestamp sits at the top of the prompt: nothing matches.
         cached = 0 if at >= change_at and rng.random() < 0.93 else (6_144 // 128) * 128
@@ -315,4 +317,16 @@ def load_demo(
         totals["rejected"] += len(result.rejected)
     caches = ingestor.ingest_caches(tenant, demo_caches(now, days), now)
     totals["rejected"] += len(caches["rejected"])
+    # Replay regression checks every 30 minutes over the loaded period (after a day of
+    # baseline), as a running service would have done, so the prefix regression shows. Demo
+    # traffic is sparse (a request every few minutes per app), hence a 2-hour window.
+    config = DetectorConfig(window_minutes=120)
+    at = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
+    opened = 0
+    while at <= now:
+        opened += sum(
+            1 for action, _ in check_regressions(engine, at, config) if action == "opened"
+        )
+        at += timedelta(minutes=30)
+    totals["regressions_opened"] = opened
     return totals

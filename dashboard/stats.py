@@ -1,9 +1,8 @@
-"""Pure statistics for the dashboard: histogram percentiles, TTFT fit, hit-rate regressions."""
+"""Pure statistics for the dashboard: histogram percentiles and the TTFT fit."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 
 from store.models import TTFT_EDGES_MS
 
@@ -32,19 +31,3 @@ def ms_per_token(n: float, sx: float, sy: float, sxx: float, sxy: float) -> floa
     if n < 3 or denominator <= 0:
         return None
     return (n * sxy - sx * sy) / denominator
-
-
-def regressions(
-    points: Sequence[tuple[datetime, float | None]], window: int = 3, drop: float = 0.15
-) -> list[datetime]:
-    """Times where the hit rate fell by more than `drop` (absolute) below the mean of the
-    previous `window` points."""
-    found = []
-    history: list[float] = []
-    for moment, value in points:
-        if value is None:
-            continue
-        if len(history) >= window and value < sum(history[-window:]) / window - drop:
-            found.append(moment)
-        history.append(value)
-    return found

@@ -102,3 +102,34 @@ def test_demo_makes_every_dashboard_view_meaningful(engine: Any) -> None:
     # Gemini 2.5 Flash storage: 50,000 tokens x 6 h x $1.00/MTok-h = $0.30 a day.
     assert storage[0] == 3 and storage[1] == Decimal("0.9")
     assert ttft == 2  # cached and uncached latencies both present
+
+
+def test_demo_prefix_regression_is_detected(engine: Any) -> None:
+    from prometheus_client import CollectorRegistry
+    from sqlalchemy import text
+
+    from cachemeter.demo import load_demo
+    from ingest.metrics import IngestMetrics
+    from ingest.service import Ingestor
+
+    load_demo(
+        Ingestor(engine, IngestMetrics(CollectorRegistry())),
+        engine,
+        tenant_name="demo",
+        days=3,
+        now=NOW,
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT app, cause, opened_at FROM regressions WHERE kind = 'hit_rate'"
+                " AND scope = 'app_model'"
+            )
+        ).all()
+    change = NOW.replace(minute=0, hour=0) - timedelta(
+        days=1
+    )  # midnight UTC of the day before the last
+    review = [r for r in rows if r.app == "code-review"]
+    assert len(review) == 1 and review[0].cause == "prefix_changed"
+    assert change < review[0].opened_at <= change + timedelta(hours=2)  # within the replay's window
+    assert {r.app for r in rows} == {"code-review"}  # no other app regresses in the demo

@@ -193,3 +193,21 @@ def test_api_lists_the_tenants_regressions(
         ).json()["regressions"]
         == []
     )
+
+
+def test_cli_check_and_list(cli_db: str, engine: Engine, capsys: Any) -> None:
+    import json
+
+    from cachemeter.cli import main
+
+    _ingest(engine, _stream("broken", 37 * 60, _broken, seed=2))
+    assert (
+        main(["regressions", "check", "--at", (T0 + timedelta(hours=36, minutes=30)).isoformat()])
+        == 0
+    )
+    events = json.loads(capsys.readouterr().out)
+    assert {(e["action"], e["app"], e["cause"]) for e in events} == {
+        ("opened", "broken", "prefix_changed")
+    }
+    assert main(["regressions", "list", "--tenant", "acme", "--days", "400"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2  # the app/model and the cache-key scope

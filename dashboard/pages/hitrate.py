@@ -12,8 +12,8 @@ from dash import Dash, Input, Output, dcc, html
 from dashboard import theme
 from dashboard.context import Context
 from dashboard.pages.common import table
-from dashboard.stats import regressions
 from store.analytics import Filters, heatmap, misses, series, top_prefixes
+from store.regressions import list_regressions
 
 PATH, TITLE, NAME = "/hit-rate", "Hit rate", "hitrate"
 GROUPS = ("provider", "model", "app", "team", "environment")
@@ -64,7 +64,12 @@ def layout(values: dict[str, str]) -> html.Div:
                 className="filter-bar",
             ),
             html.Div(
-                [html.H3("Hit rate per day (▼ marks a regression)"), dcc.Graph(id="hit-series")],
+                [
+                    html.H3(
+                        "Hit rate per day (▼ a regression the service detected, with its cause)"
+                    ),
+                    dcc.Graph(id="hit-series"),
+                ],
                 className="panel",
             ),
             html.Div(
@@ -116,19 +121,6 @@ def by_group(conn: Any, tenant_id: int, f: Filters, group: str, measure: str) ->
         figure.add_trace(
             go.Scatter(x=days, y=[p[1] for p in points], mode="lines+markers", name=str(key))
         )
-        drops = regressions(points)
-        if drops:
-            figure.add_trace(
-                go.Scatter(
-                    x=drops,
-                    y=[dict(points)[d] for d in drops],
-                    mode="markers",
-                    showlegend=False,
-                    name=f"{key}: regression",
-                    marker={"symbol": "triangle-down", "size": 14, "color": "#b8455b"},
-                    hovertemplate=f"{key}: hit rate dropped<extra></extra>",
-                )
-            )
     label = (
         "cache-read tokens / input tokens"
         if measure == "token"
@@ -137,6 +129,25 @@ def by_group(conn: Any, tenant_id: int, f: Filters, group: str, measure: str) ->
     figure.update_yaxes(title_text=label, tickformat=".0%", range=[0, 1.02])
     figure.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
     return figure
+
+
+def _mark_regressions(conn: Any, tenant_id: int, f: Filters, figure: go.Figure) -> None:
+    """A red line where the service opened a hit-rate regression, with its cause."""
+    for regression in list_regressions(conn, tenant_id, f.start, f.end):
+        if regression["kind"] != "hit_rate" or regression["scope"] != "app_model":
+            continue
+        if any(getattr(f, d) not in (None, regression[d]) for d in ("provider", "model", "app")):
+            continue
+        figure.add_vline(x=regression["opened_at"], line={"color": "#b8455b", "dash": "dot"})
+        figure.add_annotation(
+            x=regression["opened_at"],
+            y=1.0,
+            yref="paper",
+            showarrow=False,
+            yanchor="bottom",
+            text=f"▼ {regression['app']}: {regression['cause'].replace('_', ' ')}",
+            font={"color": "#b8455b", "size": 11},
+        )
 
 
 def miss_figure(conn: Any, tenant_id: int, f: Filters) -> go.Figure:
