@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: up demo test lint bench browser clean
+.PHONY: up demo test lint bench tools clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,10 +22,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-browser:
-	@bash scripts/ensure-browser
+tools:
+	@bash scripts/ensure-tools
 
-test: $(STAMP) browser lint
+test: $(STAMP) tools lint
 	$(VENV)/bin/pytest $(ARGS)
 
 bench: $(STAMP)
