@@ -24,6 +24,7 @@ from store.regressions import (
     SCOPES,
     Key,
     active_tenants,
+    all_open,
     close_regression,
     new_prefixes,
     open_regression,
@@ -148,9 +149,10 @@ class Monitor:
         interval: float,
         on_events: Callable[[list[Event]], None],
         clock: Callable[[], datetime],
+        on_open: Callable[[list[Any]], None] | None = None,
     ) -> None:
         self.engine, self.config, self.interval = engine, config, interval
-        self.on_events, self.clock = on_events, clock
+        self.on_events, self.clock, self.on_open = on_events, clock, on_open
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cachemeter-monitor", daemon=True)
 
@@ -167,6 +169,10 @@ class Monitor:
         while not self._stop.wait(self.interval):
             try:
                 self.on_events(check_regressions(self.engine, self.clock(), self.config))
+                if self.on_open is not None:
+                    # What is open in the table, so the gauge is right after a restart too.
+                    with self.engine.connect() as conn:
+                        self.on_open(all_open(conn))
             except DBAPIError as exc:
                 log.warning(
                     "regression check skipped: database unavailable (%s)", type(exc).__name__

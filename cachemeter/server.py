@@ -80,6 +80,15 @@ def publish(events: list[Event], metrics: IngestMetrics, webhook: Webhook | None
             webhook.send(message(action, {k: _plain(v) for k, v in regression.items()}))
 
 
+def open_gauges(rows: list[Any], metrics: IngestMetrics) -> None:
+    """Set cachemeter_regression_open to exactly the open regressions."""
+    metrics.regression_open.clear()
+    for row in rows:
+        metrics.regression_open.labels(
+            row.kind, metrics.bounds.value("app", row.app), metrics.bounds.value("model", row.model)
+        ).set(1)
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -115,6 +124,7 @@ def create_app(
                 settings.regression_interval_seconds,
                 lambda events: publish(events, metrics, webhook),
                 lambda: datetime.now(UTC),
+                lambda rows: open_gauges(rows, metrics),
             )
             monitor.start()
         dash_app = create_dashboard(app.state.engine, secret_key=session_secret(settings))

@@ -122,6 +122,17 @@ def open_regressions(conn: Connection, tenant_id: int) -> list[Any]:
     )
 
 
+def all_open(conn: Connection) -> list[Any]:
+    """Every tenant's open regressions (kind, app, model), for the gauge."""
+    return list(
+        conn.execute(
+            select(Regression.kind, Regression.app, Regression.model).where(
+                Regression.closed_at.is_(None)
+            )
+        )
+    )
+
+
 def open_regression(conn: Connection, values: dict[str, Any]) -> int | None:
     """Record a new regression; None when the key already has an open one."""
     statement = (

@@ -211,3 +211,42 @@ def test_cli_check_and_list(cli_db: str, engine: Engine, capsys: Any) -> None:
     }
     assert main(["regressions", "list", "--tenant", "acme", "--days", "400"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 2  # the app/model and the cache-key scope
+
+
+def test_server_monitor_sets_the_gauge_from_open_regressions(engine: Engine) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+    from prometheus_client import CollectorRegistry
+
+    from cachemeter.server import create_app
+    from store.regressions import open_regression
+    from store.settings import Settings
+
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, "acme")
+        open_regression(
+            conn,
+            {
+                "tenant_id": tenant.id,
+                "kind": "hit_rate",
+                "scope": "app_model",
+                "app": "review",
+                "provider": "openai",
+                "model": "gpt-5.1",
+                "cache_key": "",
+                "opened_at": T0,
+                "baseline": 0.9,
+                "recent": 0.1,
+                "cause": "prefix_changed",
+                "details": {},
+            },
+        )
+    settings = Settings(secret_key="x", regression_interval_seconds=0.2)
+    app = create_app(settings, engine=engine, registry=CollectorRegistry())
+    line = 'cachemeter_regression_open{app="review",kind="hit_rate",model="gpt-5.1"} 1.0'
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 10
+        while line not in client.get("/metrics").text:
+            assert time.monotonic() < deadline, "the monitor never set the gauge"
+            time.sleep(0.1)
