@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from billing.charge import money_text
@@ -21,6 +23,7 @@ from store.regressions import list_regressions
 from store.statement import StatementError, statement, statement_csv
 
 router = APIRouter(tags=["reports"])
+T = TypeVar("T")
 
 FIELDS = (
     "group",
@@ -49,6 +52,16 @@ def _moment(value: str | None, name: str, default: datetime) -> datetime:
     except ValueError:
         raise HTTPException(422, f"{name}: not an ISO date or time: {value!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def read(request: Request, query: Callable[[Connection], T]) -> T:
+    """Run a read query on a pooled connection, off the event loop."""
+
+    def run() -> T:
+        with request.app.state.engine.connect() as conn:
+            return query(conn)
+
+    return await run_in_threadpool(run)
 
 
 def time_range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
@@ -107,11 +120,12 @@ async def get_summary(
     """Requests, tokens, cost, no-cache cost, savings and hit rates per group over [start, end)."""
     start_at, end_at = time_range(start, end)
 
-    def run() -> list[GroupSummary]:
-        with request.app.state.engine.connect() as conn:
-            return summary(conn, tenant.id, start_at, end_at, group_by)
-
-    groups = [group_json(g) for g in await run_in_threadpool(run)]
+    groups = [
+        group_json(g)
+        for g in await read(
+            request, lambda conn: summary(conn, tenant.id, start_at, end_at, group_by)
+        )
+    ]
     if format == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
@@ -146,12 +160,10 @@ async def get_statement(
     """A month's finance statement: cost by part (incl. explicit-cache storage), no-cache
     cost, savings, effective discount and write premium per group; totals = sum of groups."""
 
-    def run() -> dict[str, Any]:
-        with request.app.state.engine.connect() as conn:
-            return statement(conn, tenant.id, month, group_by, currency)
-
     try:
-        body = await run_in_threadpool(run)
+        body = await read(
+            request, lambda conn: statement(conn, tenant.id, month, group_by, currency)
+        )
     except StatementError as exc:
         raise HTTPException(422, str(exc)) from None
     if format == "csv":
@@ -182,11 +194,14 @@ async def get_reconciliation(
     `usage.cost`, LiteLLM `response_cost`, or a record's `reported_cost`), with the likely cause."""
     start_at, end_at = time_range(start, end)
 
-    def run() -> dict[str, Any]:
-        with request.app.state.engine.connect() as conn:
-            return reconciliation(conn, tenant, start_at, end_at, tolerance_pct, tolerance_abs)
-
-    return JSONResponse(await run_in_threadpool(run))
+    return JSONResponse(
+        await read(
+            request,
+            lambda conn: reconciliation(
+                conn, tenant, start_at, end_at, tolerance_pct, tolerance_abs
+            ),
+        )
+    )
 
 
 @router.get("/v1/reports/cache-economics")
@@ -204,11 +219,9 @@ async def get_cache_economics(
     savings; prefixes where caching loses money; what 1-hour writes would have changed."""
     start_at, end_at = time_range(start, end)
 
-    def run() -> dict[str, Any]:
-        with request.app.state.engine.connect() as conn:
-            return cache_economics(conn, tenant, start_at, end_at)
-
-    return JSONResponse(await run_in_threadpool(run))
+    return JSONResponse(
+        await read(request, lambda conn: cache_economics(conn, tenant, start_at, end_at))
+    )
 
 
 @router.get("/v1/regressions")
@@ -227,8 +240,10 @@ async def get_regressions(
     with their likely cause."""
     start_at, end_at = time_range(start, end)
 
-    def run() -> list[dict[str, Any]]:
-        with request.app.state.engine.connect() as conn:
-            return list_regressions(conn, tenant.id, start_at, end_at, status)
-
-    return JSONResponse({"regressions": await run_in_threadpool(run)})
+    return JSONResponse(
+        {
+            "regressions": await read(
+                request, lambda conn: list_regressions(conn, tenant.id, start_at, end_at, status)
+            )
+        }
+    )
