@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.concurrency import run_in_threadpool
 
 from ingest.caches import CacheIn
 from ingest.envelope import BatchIn, RecordIn
+from ingest.errors import PayloadError
+from ingest.otlp import decode, to_record
 from ingest.service import Ingestor
 from store.tenants import TenantRef, tenant_for_key
 
@@ -156,3 +159,39 @@ async def post_caches(request: Request, tenant: TenantDep) -> JSONResponse:
     result = await run_in_threadpool(ingestor.ingest_caches, tenant, items, datetime.now(UTC))
     status = 422 if result["rejected"] and not (result["stored"] or result["updated"]) else 200
     return JSONResponse(result, status_code=status)
+
+
+@router.post("/v1/traces", tags=["ingest"])
+async def post_traces(request: Request, tenant: TenantDep) -> Response:
+    """OTLP/HTTP trace receiver: GenAI spans become usage records; other spans are ignored.
+
+    Accepts application/x-protobuf or application/json, optionally gzip; answers in kind,
+    with partialSuccess counting rejected GenAI spans.
+    """
+    content_type = request.headers.get("content-type", "")
+    try:
+        spans = decode(await request.body(), content_type, request.headers.get("content-encoding"))
+    except PayloadError as exc:
+        raise HTTPException(400, str(exc)) from None
+    records = [r for r in (to_record(s) for s in spans) if r is not None]
+    ingestor: Ingestor = request.app.state.ingestor
+    limit = request.app.state.settings.max_batch
+    errors: list[str] = []
+    for start in range(0, len(records), limit):
+        result = await run_in_threadpool(
+            ingestor.ingest,
+            tenant,
+            records[start : start + limit],
+            source="otlp",
+            received_at=datetime.now(UTC),
+        )
+        errors.extend(r.error for r in result.rejected)
+    message = "; ".join(errors[:3])
+    if content_type.startswith("application/json"):
+        partial = {"rejectedSpans": str(len(errors)), "errorMessage": message}
+        return JSONResponse({"partialSuccess": partial} if errors else {})
+    response = ExportTraceServiceResponse()
+    if errors:
+        response.partial_success.rejected_spans = len(errors)
+        response.partial_success.error_message = message
+    return Response(response.SerializeToString(), media_type="application/x-protobuf")

@@ -28,6 +28,7 @@ from ingest.shapes import (
     openai_chat,
     openai_responses,
     openrouter,
+    otel,
     stepfun,
     venice,
     xai,
@@ -109,6 +110,8 @@ def _from_list(events: Sequence[Any], hint: str | None) -> Normalised:
 
 
 def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
+    if otel.is_genai(payload):
+        return otel.normalise(payload)
     kind = payload.get("type")
     if kind in _ANTHROPIC_EVENTS:
         return anthropic.normalise_events([payload])

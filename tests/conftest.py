@@ -128,3 +128,33 @@ def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
     yield db_url
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def live_url(engine: Engine) -> Iterator[str]:
+    """The whole app served by uvicorn on a free loopback port, on this test's database."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    app = create_app(
+        Settings(secret_key="live", regression_interval_seconds=0),
+        engine=engine,
+        registry=CollectorRegistry(),
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -10,7 +10,7 @@ from billing.aliases import canonical_provider
 from ingest.detect import normalise_payload
 from tests.fixtures import load_fixtures
 
-FIXTURES = load_fixtures()
+FIXTURES = load_fixtures(include_otel=True)
 
 
 def _counts(payload: Any, provider: str | None, model: str | None) -> dict[str, int]:
@@ -40,6 +40,7 @@ def test_fixture_set_covers_every_required_shape() -> None:
         "stepfun.chat",
         "groq.chat.chunk",
         "litellm.usage",
+        "otel.genai",
     } <= shapes
 
 
