@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cachemeter import cli_finance, cli_prices
-from cachemeter.inputs import CliError, iter_records, read_json, read_price_specs
+from cachemeter.inputs import CliError, read_json, read_price_specs
 from cachemeter.runtime import database, parse_time
 
 MAX_BATCH = 1000
@@ -76,44 +76,64 @@ def _ingestor(engine: Any) -> Any:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from tqdm import tqdm
 
+    from cachemeter.importer import import_file
+    from store.settings import get_settings
     from store.tenants import ensure_tenant
 
-    totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "unpriced": 0}
-    rejected_lines: list[str] = []
+    reports = []
     with database() as engine:
         with engine.begin() as conn:
             tenant = ensure_tenant(conn, args.tenant)
         ingestor = _ingestor(engine)
-        progress = tqdm(unit="rec", desc="ingest", file=sys.stderr, disable=args.quiet)
-
-        def flush(batch: list[tuple[str, Any]]) -> None:
-            result = ingestor.ingest(
-                tenant, [r for _, r in batch], source="file", received_at=datetime.now(UTC)
+        for name in args.files:
+            path = Path(name)
+            bar = tqdm(
+                total=path.stat().st_size if path.exists() else None,
+                unit="B",
+                unit_scale=True,
+                desc=path.name,
+                file=sys.stderr,
+                disable=args.quiet,
             )
-            totals["accepted"] += result.accepted
-            totals["duplicates"] += result.duplicates
-            totals["unpriced"] += result.unpriced
-            totals["rejected"] += len(result.rejected)
-            rejected_lines.extend(f"{batch[r.index][0]}: {r.error}" for r in result.rejected)
-            progress.update(len(batch))
 
-        for path in args.files:
-            batch: list[tuple[str, Any]] = []
-            for location, record in iter_records(path):
-                batch.append((location, record))
-                if len(batch) >= args.batch:
-                    flush(batch)
-                    batch = []
-            if batch:
-                flush(batch)
-        progress.close()
-    for line in rejected_lines[:50]:
-        print(f"rejected {line}", file=sys.stderr)
-    if len(rejected_lines) > 50:
-        print(f"… and {len(rejected_lines) - 50} more rejected", file=sys.stderr)
-    print(json.dumps(totals))
+            def progress(done: int, total: int, bar: Any = bar) -> None:
+                bar.update(max(0, done - bar.n))
+
+            try:
+                report = import_file(
+                    ingestor,
+                    tenant,
+                    path,
+                    batch=args.batch,
+                    checkpoints=get_settings().data_dir / "imports",
+                    restart=args.restart,
+                    progress=progress,
+                )
+            finally:
+                bar.close()
+            if report.resumed_after:
+                print(f"{path}: resumed after line {report.resumed_after:,}", file=sys.stderr)
+            reports.append(report)
+    rejected = [line for r in reports for line in r.rejected_lines]
+    for location, error in rejected[:50]:
+        print(f"rejected {location}: {error}", file=sys.stderr)
+    if len(rejected) > 50:
+        print(
+            f"… and {len(rejected) - 50} more rejected (--rejects FILE lists all)", file=sys.stderr
+        )
+    if args.rejects:
+        with open(args.rejects, "w", encoding="utf-8") as out:
+            for location, error in rejected:
+                out.write(json.dumps({"line": location, "error": error}) + "\n")
+    totals = {
+        k: sum(r.as_dict()[k] for r in reports)
+        for k in ("accepted", "duplicates", "rejected", "unpriced")
+    }
+    print(json.dumps({**totals, "files": [r.as_dict() for r in reports]}))
     return 2 if totals["rejected"] else 0
 
 
@@ -204,8 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--at", help="request time, ISO 8601 (default: now)")
     ex.set_defaults(func=cmd_explain)
 
-    ing = sub.add_parser("ingest", help="import records from JSON or JSONL files")
+    ing = sub.add_parser(
+        "ingest", help="import records from JSONL, JSON or CSV files (optionally gzip)"
+    )
     ing.add_argument("files", nargs="+")
+    ing.add_argument(
+        "--restart", action="store_true", help="ignore checkpoints: start files from the top"
+    )
+    ing.add_argument("--rejects", help="write every rejected line (location and error) as JSONL")
     ing.add_argument("--tenant", default="default")
     ing.add_argument("--batch", type=int, default=MAX_BATCH, choices=range(1, 10_001), metavar="N")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")

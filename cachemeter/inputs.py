@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,42 +41,6 @@ def read_json(source: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise _invalid(source, exc) from None
-
-
-def iter_records(source: str) -> Iterator[tuple[str, Any]]:
-    """(location, record) pairs from JSONL, or from a JSON object, list or {"records": [...]}.
-
-    `.jsonl`/`.ndjson` files are streamed line by line, so their size does not matter.
-    """
-    if source.endswith((".jsonl", ".ndjson")):
-        try:
-            with open(source, encoding="utf-8") as handle:
-                yield from _jsonl(source, handle)
-        except OSError as exc:
-            raise CliError(f"cannot read {source}: {exc.strerror or exc}") from None
-        return
-    text = _read_text(source)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":  # several documents: JSON Lines without the extension
-            yield from _jsonl(source, io.StringIO(text))
-            return
-        raise _invalid(source, exc) from None
-    if isinstance(data, dict) and isinstance(data.get("records"), list):
-        data = data["records"]
-    for index, item in enumerate(data if isinstance(data, list) else [data]):
-        yield f"{source}[{index}]", item
-
-
-def _jsonl(source: str, lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield f"{source}:{number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CliError(f"{source}:{number}: invalid JSON: {exc.msg}") from None
 
 
 def read_price_specs(path: str) -> list[PriceSpec]:

@@ -19,6 +19,7 @@ from ingest.fields import dig
 from ingest.shapes import (
     anthropic,
     bedrock,
+    canonical,
     deepseek,
     gemini,
     groq,
@@ -128,6 +129,8 @@ def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
     usage = payload.get("usage", payload)
     if not isinstance(usage, Mapping):
         raise PayloadError("usage", f"must be an object, got {type(usage).__name__}")
+    if canonical.is_canonical(usage):
+        return canonical.normalise(usage)
     if "prompt_tokens" in usage or "completion_tokens" in usage:
         model = payload.get("model")
         return _chat_normaliser(payload, usage, model if isinstance(model, str) else None, hint)(

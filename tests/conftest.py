@@ -121,9 +121,10 @@ def auth(engine: Engine) -> dict[str, str]:
 
 
 @pytest.fixture
-def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Point every CLI command at this test's database."""
+def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """Point every CLI command at this test's database (and a data dir of its own)."""
     monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("CACHEMETER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CACHEMETER_ACTOR", "finance-bot")
     get_settings.cache_clear()
     yield db_url

@@ -159,7 +159,11 @@ def test_ingest_jsonl_twice_stores_once(
     )
     assert main(["ingest", "--quiet", "--tenant", "acme", str(path)]) == 0
     assert json.loads(capsys.readouterr().out)["accepted"] == 7
+    # Run again, the checkpoint says the file is done: nothing is sent.
     assert main(["ingest", "--quiet", "--tenant", "acme", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["files"][0]["resumed_after_line"] == 7
+    # From the top, every record is a duplicate: still stored once.
+    assert main(["ingest", "--quiet", "--restart", "--tenant", "acme", str(path)]) == 0
     assert json.loads(capsys.readouterr().out)["duplicates"] == 7
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(UsageEvent)).scalar_one() == 7
@@ -182,7 +186,7 @@ def test_ingest_reports_bad_records_and_exits_2(
     assert main(["ingest", "--quiet", str(path)]) == 2
     captured = capsys.readouterr()
     assert json.loads(captured.out)["accepted"] == 1
-    assert f"{path}[1]" in captured.err and "output_tokens" in captured.err
+    assert f"{path}:2" in captured.err and "output_tokens" in captured.err  # record 2 of the file
 
 
 def test_keys_create_prints_key_last(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:

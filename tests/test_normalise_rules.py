@@ -349,3 +349,20 @@ def test_openrouter_cost_is_kept_exactly() -> None:
     }
     result = normalise_payload(payload)
     assert (result.provider, str(result.reported_cost)) == ("openrouter", "0.95")
+
+
+def test_canonical_counts() -> None:
+    usage = normalise_payload(
+        {
+            "input_tokens": 5000,
+            "cache_read_tokens": 4000,
+            "cache_write_tokens": 500,
+            "cache_write_1h_tokens": 200,
+            "output_tokens": 30,
+        },
+        "anthropic",
+        "claude-sonnet-4-5",
+    ).usage
+    assert (usage.uncached_input_tokens, usage.cache_write_5m_tokens) == (500, 300)
+    with pytest.raises(PayloadError, match="exceed total input"):
+        normalise_payload({"input_tokens": 10, "cache_read_tokens": 11})
