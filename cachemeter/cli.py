@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -137,6 +137,84 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 2 if totals["rejected"] else 0
 
 
+def _litellm_file_rows(path: str) -> Iterator[dict[str, Any]]:
+    import csv as csv_module
+
+    if path.lower().endswith(".csv"):
+        try:
+            with open(path, encoding="utf-8", newline="") as handle:
+                yield from csv_module.DictReader(handle)
+        except OSError as exc:
+            raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return
+    data = read_json(path) if path.lower().endswith(".json") else None
+    if data is not None:
+        yield from (data if isinstance(data, list) else [data])
+        return
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise CliError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def cmd_ingest_litellm(args: argparse.Namespace) -> int:
+    from cachemeter.litellm import record_from_log, spend_log_rows
+    from store.tenants import ensure_tenant
+
+    if bool(args.dsn) == bool(args.files):
+        raise CliError("give either --dsn (LiteLLM's Postgres) or spend-log export files")
+    since = parse_time(args.since, "--since") if args.since else None
+    totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "skipped_cache_hits": 0}
+    with database() as engine:
+        with engine.begin() as conn:
+            tenant = ensure_tenant(conn, args.tenant)
+        ingestor = _ingestor(engine)
+        rows: Iterator[dict[str, Any]] = (
+            spend_log_rows(args.dsn, since)
+            if args.dsn
+            else (row for path in args.files for row in _litellm_file_rows(path))
+        )
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            result = ingestor.ingest(tenant, batch, source="litellm", received_at=datetime.now(UTC))
+            totals["accepted"] += result.accepted
+            totals["duplicates"] += result.duplicates
+            totals["rejected"] += len(result.rejected)
+            for rejection in result.rejected[:20]:
+                print(
+                    f"rejected {batch[rejection.index].get('request_id')}: {rejection.error}",
+                    file=sys.stderr,
+                )
+            batch.clear()
+
+        try:
+            for row in rows:
+                record = record_from_log(row)
+                if record is None:
+                    totals["skipped_cache_hits"] += 1
+                    continue
+                batch.append(record)
+                if len(batch) >= args.batch:
+                    flush()
+            if batch:
+                flush()
+        except Exception as exc:  # psycopg errors reading the DSN: one clear line
+            if type(exc).__module__.startswith("psycopg"):
+                raise CliError(
+                    f"cannot read LiteLLM spend logs: {str(exc).splitlines()[0]}"
+                ) from None
+            raise
+    print(json.dumps(totals))
+    return 2 if totals["rejected"] else 0
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from store.tenants import create_key, ensure_tenant, revoke_key
 
@@ -236,6 +314,16 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--batch", type=int, default=MAX_BATCH, choices=range(1, 10_001), metavar="N")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
     ing.set_defaults(func=cmd_ingest)
+
+    lit = sub.add_parser(
+        "ingest-litellm", help="import LiteLLM spend logs (its Postgres table or exports)"
+    )
+    lit.add_argument("files", nargs="*", help="exported spend logs: JSON, JSONL or CSV")
+    lit.add_argument("--dsn", help="LiteLLM's Postgres, e.g. postgresql://user@host/litellm")
+    lit.add_argument("--since", help="only rows that started at or after this time")
+    lit.add_argument("--tenant", default="default")
+    lit.add_argument("--batch", type=int, default=MAX_BATCH, choices=range(1, 10_001), metavar="N")
+    lit.set_defaults(func=cmd_ingest_litellm)
 
     cli_prices.register(sub)
     cli_finance.register(sub)
