@@ -216,6 +216,57 @@ def cmd_regressions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from cachemeter.collect import collect
+    from ingest.collectors.usage_apis import APIS
+    from ingest.errors import PayloadError
+    from store.provider_usage import compare
+    from store.tenants import ensure_tenant
+
+    with database() as engine:
+        with engine.begin() as conn:
+            tenant = ensure_tenant(conn, args.tenant)
+        if args.source == "compare":
+            if not (args.start and args.end):
+                raise CliError("collect compare needs --start and --end")
+            with engine.connect() as conn:
+                rows = compare(
+                    conn,
+                    tenant.id,
+                    parse_time(args.start, "--start"),
+                    parse_time(args.end, "--end"),
+                )
+            print(json.dumps([dict(r._mapping) for r in rows], indent=2, default=str))
+            return 0
+        env = {"openai": "OPENAI_ADMIN_KEY", "anthropic": "ANTHROPIC_ADMIN_KEY"}[args.source]
+        key = args.admin_key or os.environ.get(env)
+        if not key:
+            raise CliError(f"an admin API key is needed: --admin-key or {env}")
+        base = (
+            args.base_url
+            or {"openai": "https://api.openai.com", "anthropic": "https://api.anthropic.com"}[
+                args.source
+            ]
+        )
+        try:
+            result = collect(
+                engine,
+                tenant.id,
+                APIS[args.source],
+                base_url=base,
+                key=key,
+                now=datetime.now(UTC),
+                width=args.bucket,
+                since=parse_time(args.since, "--since") if args.since else None,
+            )
+        except PayloadError as exc:
+            raise CliError(str(exc)) from None
+    print(json.dumps(result))
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add the finance commands to the top-level parser."""
     rep = sub.add_parser(
@@ -273,6 +324,21 @@ def register(sub: Any) -> None:
     listing.add_argument("--status", default="all", choices=("open", "closed", "all"))
     listing.add_argument("--days", type=int, default=30)
     reg.set_defaults(func=cmd_regressions)
+
+    col = sub.add_parser(
+        "collect", help="pull provider usage APIs (run on a schedule), or compare with pushed data"
+    )
+    col.add_argument("source", choices=("openai", "anthropic", "compare"))
+    col.add_argument(
+        "--admin-key", help="provider admin key (or OPENAI_ADMIN_KEY / ANTHROPIC_ADMIN_KEY)"
+    )
+    col.add_argument("--base-url", help="the provider API base URL (default: the provider's)")
+    col.add_argument("--bucket", default="1h", choices=("1m", "1h", "1d"))
+    col.add_argument("--since", help="first run only: collect from this time (default: 7 days ago)")
+    col.add_argument("--start", help="compare: from")
+    col.add_argument("--end", help="compare: until")
+    col.add_argument("--tenant", default="default")
+    col.set_defaults(func=cmd_collect)
 
     report = sub.add_parser("report", help="finance reports")
     rsub = report.add_subparsers(dest="report_command", required=True)

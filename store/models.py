@@ -479,3 +479,46 @@ class Regression(Base):
         # Serves GET /v1/regressions and the dashboard markers: a tenant's regressions by time.
         Index("ix_regressions_tenant_opened", "tenant_id", "opened_at"),
     )
+
+
+class ProviderUsageBucket(Base):
+    """Provider-reported usage for one time bucket (the provider-side truth to reconcile
+    pushed events against), upserted so a re-fetched bucket replaces, never adds."""
+
+    __tablename__ = "provider_usage_buckets"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(64))
+    bucket_start: Mapped[datetime] = mapped_column(TZ)
+    bucket_end: Mapped[datetime] = mapped_column(TZ)
+    model: Mapped[str] = mapped_column(String(256))
+    # Other grouping the provider reports (project, workspace, API key, tier), "" if none.
+    scope: Mapped[str] = mapped_column(String(256))
+    requests: Mapped[int | None] = mapped_column(BigInteger)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_write_1h_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+    raw: Mapped[Any] = mapped_column(JSONB)
+    fetched_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "provider", "bucket_start", "model", "scope"),
+        # Serves the comparison with pushed events by time range.
+        Index("ix_provider_usage_buckets_tenant_start", "tenant_id", "bucket_start"),
+    )
+
+
+class CollectorCursor(Base):
+    """Where a pull collector stopped: buckets before `collected_until` are complete."""
+
+    __tablename__ = "collector_cursors"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    collector: Mapped[str] = mapped_column(String(64))
+    collected_until: Mapped[datetime] = mapped_column(TZ)
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "collector"),)

@@ -1,0 +1,1 @@
+"""Pull collectors: provider usage APIs read on a schedule."""
