@@ -300,7 +300,17 @@ TTFT_EDGES_MS: tuple[float, ...] = tuple(round(10 * 1.25**i, 3) for i in range(4
 _ROLLUP_DIMENSIONS = ("tenant_id", "hour", "provider", "model", "app", "team", "environment")
 
 
-class UsageHourly(Base):
+class RollupDimensions:
+    """The dimensions every rollup is kept per (mixed into the rollup tables)."""
+
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(256))
+    app: Mapped[str | None] = mapped_column(String(128))
+    team: Mapped[str | None] = mapped_column(String(128))
+    environment: Mapped[str | None] = mapped_column(String(128))
+
+
+class UsageHourly(RollupDimensions, Base):
     """Hourly sums of usage_events per dimension set; kept exact by ingest and reprice."""
 
     __tablename__ = "usage_hourly"
@@ -308,11 +318,6 @@ class UsageHourly(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     hour: Mapped[datetime] = mapped_column(TZ)
-    provider: Mapped[str] = mapped_column(String(64))
-    model: Mapped[str | None] = mapped_column(String(256))
-    app: Mapped[str | None] = mapped_column(String(128))
-    team: Mapped[str | None] = mapped_column(String(128))
-    environment: Mapped[str | None] = mapped_column(String(128))
     currency: Mapped[str | None] = mapped_column(String(3))
     requests: Mapped[int] = mapped_column(BigInteger)
     hit_requests: Mapped[int] = mapped_column(BigInteger)
@@ -358,7 +363,7 @@ class UsageHourly(Base):
     )
 
 
-class TtftDaily(Base):
+class TtftDaily(RollupDimensions, Base):
     """Daily TTFT histogram per dimension set and cache hit, for percentiles (daily keeps it
     small: every dashboard view is whole days)."""
 
@@ -367,11 +372,6 @@ class TtftDaily(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     day: Mapped[datetime] = mapped_column(TZ)
-    provider: Mapped[str] = mapped_column(String(64))
-    model: Mapped[str | None] = mapped_column(String(256))
-    app: Mapped[str | None] = mapped_column(String(128))
-    team: Mapped[str | None] = mapped_column(String(128))
-    environment: Mapped[str | None] = mapped_column(String(128))
     cache_hit: Mapped[bool] = mapped_column(Boolean)
     bucket: Mapped[int] = mapped_column(Integer)
     requests: Mapped[int] = mapped_column(BigInteger)
