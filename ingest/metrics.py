@@ -8,7 +8,9 @@ burst "now" (read history from the dashboard or reports, which use each event's 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -155,41 +157,51 @@ class IngestMetrics:
             registry=registry,
         )
 
-    def observe_stored(self, priced: PricedRecord) -> None:
-        """Count one stored (not duplicate) record."""
-        record, usage, charge = priced.record, priced.record.usage, priced.charge
+    def observe_stored(self, batch: Iterable[PricedRecord]) -> None:
+        """Count a batch of stored (not duplicate) records.
+
+        Sums per label set first and moves each counter once: a 1,000-record batch touches a
+        handful of series, and `labels()` per record was the exporter's main ingest cost."""
         bound = self.bounds.value
-        dims = {d: bound(d, getattr(record, d)) for d in DIMENSIONS}
-        hit = usage.cache_read_tokens > 0
-        self.requests.labels(**dims, cache_hit=str(hit).lower()).inc()
-        for kind, value in zip(
-            TOKEN_KINDS,
-            (
-                usage.uncached_input_tokens,
-                usage.cache_read_tokens,
-                usage.cache_write_5m_tokens,
-                usage.cache_write_1h_tokens,
-            ),
-            strict=True,
-        ):
-            if value:
-                self.input_tokens.labels(**dims, kind=kind).inc(value)
-        if usage.output_tokens:
-            self.output_tokens.labels(**dims).inc(usage.output_tokens)
-        if charge is not None:
-            # Prometheus counters are floats: fine for rates; the books stay in Decimal.
-            self.cost.labels(**dims, currency=charge.currency).inc(float(charge.cost))
-            self.nocache_cost.labels(**dims, currency=charge.currency).inc(
-                float(charge.nocache_cost)
-            )
-        elif priced.unpriced_reason:
-            self.unpriced.labels(
-                provider=dims["provider"], reason=unpriced_reason(priced.unpriced_reason)
-            ).inc()
-        if not hit:
-            cause = priced.miss_hint if priced.miss_hint in MISS_CAUSES else "unknown"
-            self.misses.labels(provider=dims["provider"], app=dims["app"], cause=cause).inc()
-        if record.ttft_ms is not None:
-            self.ttft.labels(
-                provider=dims["provider"], model=dims["model"], cache_hit=str(hit).lower()
-            ).observe(record.ttft_ms / 1000)
+        sums: dict[tuple[Counter, tuple[str, ...]], float] = defaultdict(float)
+        money: dict[tuple[Counter, tuple[str, ...]], Decimal] = defaultdict(Decimal)
+        dims_of: dict[tuple[str | None, ...], tuple[str, ...]] = {}
+        for priced in batch:
+            record, usage, charge = priced.record, priced.record.usage, priced.charge
+            raw = tuple(getattr(record, d) for d in DIMENSIONS)
+            dims = dims_of.get(raw)
+            if dims is None:
+                dims = dims_of[raw] = tuple(
+                    bound(d, v) for d, v in zip(DIMENSIONS, raw, strict=True)
+                )
+            hit = "true" if usage.cache_read_tokens > 0 else "false"
+            sums[self.requests, (*dims, hit)] += 1
+            for kind, value in zip(
+                TOKEN_KINDS,
+                (
+                    usage.uncached_input_tokens,
+                    usage.cache_read_tokens,
+                    usage.cache_write_5m_tokens,
+                    usage.cache_write_1h_tokens,
+                ),
+                strict=True,
+            ):
+                if value:
+                    sums[self.input_tokens, (*dims, kind)] += value
+            if usage.output_tokens:
+                sums[self.output_tokens, dims] += usage.output_tokens
+            if charge is not None:
+                money[self.cost, (*dims, charge.currency)] += charge.cost
+                money[self.nocache_cost, (*dims, charge.currency)] += charge.nocache_cost
+            elif priced.unpriced_reason:
+                sums[self.unpriced, (dims[0], unpriced_reason(priced.unpriced_reason))] += 1
+            if hit == "false":
+                cause = priced.miss_hint if priced.miss_hint in MISS_CAUSES else "unknown"
+                sums[self.misses, (dims[0], dims[2], cause)] += 1
+            if record.ttft_ms is not None:
+                self.ttft.labels(dims[0], dims[1], hit).observe(record.ttft_ms / 1000)
+        for (counter, labels), amount in sums.items():
+            counter.labels(*labels).inc(amount)
+        # Prometheus counters are floats: fine for rates; the books stay in Decimal.
+        for (counter, labels), total in money.items():
+            counter.labels(*labels).inc(float(total))

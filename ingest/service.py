@@ -202,14 +202,12 @@ class Ingestor:
                 apply_events(
                     conn, tenant.id, [r for r, new in zip(rows, stored, strict=True) if new]
                 )
-            for (_, priced), was_stored in zip(accepted, stored, strict=True):
-                if not was_stored:
-                    result.duplicates += 1
-                    continue
-                result.accepted += 1
-                result.without_request_id += priced.record.request_id is None
-                result.unpriced += priced.charge is None
-                self.metrics.observe_stored(priced)
+            new_records = [p for (_, p), new in zip(accepted, stored, strict=True) if new]
+            result.duplicates += len(accepted) - len(new_records)
+            result.accepted += len(new_records)
+            result.without_request_id += sum(p.record.request_id is None for p in new_records)
+            result.unpriced += sum(p.charge is None for p in new_records)
+            self.metrics.observe_stored(new_records)
         self.metrics.records.labels(result="accepted").inc(result.accepted)
         self.metrics.records.labels(result="duplicate").inc(result.duplicates)
         self.metrics.records.labels(result="rejected").inc(len(result.rejected))

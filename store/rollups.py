@@ -13,10 +13,11 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, TextClause, text
+from sqlalchemy.engine import Dialect
 
 from store.models import TTFT_EDGES_MS, Base, PrefixDaily, TtftDaily, UsageHourly
 
@@ -115,6 +116,26 @@ def _contribution(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+@cache
+def _upsert_sql(
+    dialect: Dialect, model: type[Base], keys: tuple[str, ...], counts: tuple[str, ...]
+) -> TextClause:
+    """INSERT ... SELECT FROM unnest(one array per column) ... ON CONFLICT add: one fixed
+    statement per table, compiled once, whatever the number of keys in a batch."""
+    table = model.__table__
+    name_ = model.__tablename__
+    arrays = ", ".join(
+        f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])"
+        for name in (*keys, *counts)
+    )
+    updates = ", ".join(f"{c} = {name_}.{c} + excluded.{c}" for c in counts)
+    return text(
+        f"INSERT INTO {name_} (tenant_id, {', '.join((*keys, *counts))})"
+        f" SELECT :tenant_id, * FROM unnest({arrays})"
+        f" ON CONFLICT (tenant_id, {', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
 def _upsert(
     conn: Connection,
     model: type[Base],
@@ -124,19 +145,15 @@ def _upsert(
 ) -> None:
     if not sums:
         return
-    table = model.__table__
-    values = [
-        {"tenant_id": tenant_id, **dict(zip(keys, key, strict=True)), **counts}
-        for key, counts in sorted(sums.items(), key=lambda kv: tuple(str(k) for k in kv[0]))
-    ]
-    statement = insert(model).values(values)
-    columns = [c for c in values[0] if c not in ("tenant_id", *keys)]
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["tenant_id", *keys],
-            set_={c: table.c[c] + statement.excluded[c] for c in columns},
-        )
-    )
+    # Sorted so concurrent batches lock rollup rows in one order (unnest keeps array order).
+    ordered = sorted(sums.items(), key=lambda kv: tuple(str(k) for k in kv[0]))
+    counts = tuple(ordered[0][1])
+    params: dict[str, Any] = {"tenant_id": tenant_id}
+    for position, name in enumerate(keys):
+        params[name] = [key[position] for key, _ in ordered]
+    for name in counts:
+        params[name] = [sums_[name] for _, sums_ in ordered]
+    conn.execute(_upsert_sql(conn.dialect, model, keys, counts), params)
 
 
 def apply_events(
