@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -48,8 +48,8 @@ TenantDep = Annotated[TenantRef, Depends(current_tenant)]
 async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
     """The items of a body that is one object or {key: [objects]}, within the batch limit."""
     try:
-        body: Any = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body: Any = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
         raise HTTPException(400, f"body is not valid JSON: {exc}") from None
     if isinstance(body, dict) and key in body:
         if set(body) != {key} or not isinstance(body[key], list):

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -85,4 +86,13 @@ def _copy_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     statement = f"COPY usage_events ({', '.join(_COLUMNS)}) FROM STDIN"
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([json.dumps(row.get(c)) if c in _JSON else row.get(c) for c in _COLUMNS])
+            copy.write_row([_json_text(row.get(c)) if c in _JSON else row.get(c) for c in _COLUMNS])
+
+
+def _json_text(value: Any) -> str:
+    """JSON for a JSONB column: orjson (several times faster), stdlib json for what orjson
+    refuses (integers past 64 bits, which a JSON document may carry)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)

@@ -137,6 +137,9 @@ def test_single_bad_record_is_422_and_stores_nothing(
     ("body", "status", "text"),
     [
         ("not json", 400, "not valid JSON"),
+        # Neither can be stored as JSONB: refused at the door, not by the database later.
+        ('{"usage": {"prompt_tokens": NaN}}', 400, "not valid JSON"),
+        ('{"usage": {"prompt_tokens": 1}, "tags": {"x": "\\ud800"}}', 400, "not valid JSON"),
         ([1, 2], 422, "record object"),
         ({"records": []}, 422, "empty batch"),
         ({"records": [anthropic_record()] * 1001}, 413, "limit is 1000"),
