@@ -1,7 +1,7 @@
 """Bulk pricing: totals over many records, exact, with prices resolved once per time bucket.
 
-A price is resolved once per (provider, model, tenant, half-hour) and reused only when the
-price at the bucket's first and last instant is the same one; otherwise every record of that
+A price is resolved once per (provider, model, tenant, half-hour) and reused only when no
+price can change inside the bucket (`PriceBook.stable`); otherwise every record of that
 bucket is resolved on its own. Rates with at most nine decimals are applied as integers
 (units of 1e-15), so totals are exact and need no Decimal work per record.
 """
@@ -16,9 +16,9 @@ from decimal import Decimal
 from billing.charge import price_usage
 from billing.price import Price, PriceNotFound, Rates
 from billing.pricebook import PriceBook
+from billing.pricecache import BUCKET_SECONDS, bucket_start
 from billing.usage import Usage
 
-BUCKET_SECONDS = 1800
 SCALE = 10**9  # rates per MTok as integers: 1e-9 per MTok = 1e-15 per token
 UNIT = Decimal(10) ** -15
 
@@ -43,19 +43,6 @@ def _scaled(rates: Rates) -> tuple[int, int, int, int, int] | None:
         return None  # more than nine decimals (e.g. a discounted rate): price with Decimals
     p_in, p_read, p_write, p_write_1h, p_out = (int(s) for s in scaled)
     return p_in, p_read, p_write, p_write_1h, p_out
-
-
-def _same(a: Price | None, b: Price | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return (a.source, a.source_id, a.ref, a.currency, a.rates, a.tiers) == (
-        b.source,
-        b.source_id,
-        b.ref,
-        b.currency,
-        b.rates,
-        b.tiers,
-    )
 
 
 _SPLIT = object()  # the bucket's price changes inside it: resolve each record
@@ -105,10 +92,11 @@ class BulkPricer:
 
     def _bucket(self, provider: str, model: str | None, bucket: int) -> object:
         """The bucket's plan (None: unpriced), or _SPLIT when its price changes inside."""
-        start = datetime.fromtimestamp(bucket * BUCKET_SECONDS, UTC)
-        first = self._resolve(provider, model, start)
-        last = self._resolve(provider, model, start + timedelta(seconds=BUCKET_SECONDS - 1e-6))
-        return self._plan(first) if _same(first, last) else _SPLIT
+        start = bucket_start(bucket)
+        end = start + timedelta(seconds=BUCKET_SECONDS)
+        if not self._book.stable(provider, model, start, end, self._tenant):
+            return _SPLIT
+        return self._plan(self._resolve(provider, model, start))
 
     def totals(self, rows: Iterable[Row]) -> BulkTotals:
         """Exact cost and no-cache cost per currency over `rows` (valid canonical counts)."""

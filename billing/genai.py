@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from genai_prices import __version__ as GENAI_PRICES_VERSION
 from genai_prices.data_snapshot import DataSnapshot, find_provider_by_id, get_snapshot
-from genai_prices.types import ModelInfo, ModelPrice, Provider, TieredPrices
+from genai_prices.types import (
+    ModelInfo,
+    ModelPrice,
+    Provider,
+    StartDateConstraint,
+    TieredPrices,
+    TimeOfDateConstraint,
+)
 
 from billing.aliases import bedrock_base
 from billing.price import Price, PriceNotFound, Rates, Tier
@@ -122,6 +129,33 @@ class GenaiPrices:
                 return vendor_provider, found
         return None
 
+    def changes_within(self, provider: str, model: str, start: datetime, end: datetime) -> bool:
+        """Whether the model's genai-prices price can change at an instant inside (start, end):
+        a dated price starting (at midnight UTC) or a time-of-day price (off-peak) switching."""
+        try:
+            _, info = self._find(provider, model)
+        except PriceNotFound:
+            return False
+        if isinstance(info.prices, ModelPrice):
+            return False
+        for conditional in info.prices:
+            constraint = conditional.constraint
+            if isinstance(constraint, StartDateConstraint):
+                moments = [datetime.combine(constraint.start_date, time(0), UTC)]
+            elif isinstance(constraint, TimeOfDateConstraint):
+                days = range((end.date() - start.date()).days + 2)
+                first = start.astimezone(UTC).date() - timedelta(days=1)
+                moments = [
+                    datetime.combine(first + timedelta(days=d), _utc(t))
+                    for d in days
+                    for t in (constraint.start_time, constraint.end_time)
+                ]
+            else:
+                continue
+            if any(start < moment < end for moment in moments):
+                return True
+        return False
+
     def resolve(self, provider: str, model: str, at: datetime) -> Price:
         """The genai-prices price of `model` at `at`, or PriceNotFound."""
         found_provider, info = self._find(provider, model)
@@ -155,3 +189,10 @@ class GenaiPrices:
         )
         self._converted[key] = price
         return price
+
+
+def _utc(moment: time) -> time:
+    """A time of day in UTC; genai-prices reads a naive time as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return datetime.combine(date(1970, 1, 1), moment).astimezone(UTC).timetz()

@@ -102,6 +102,27 @@ class PriceBook:
             return self._apply(entry, "catalogue", canonical, model, at, below_tenant=False)
         return self._list_price(canonical, model, at)
 
+    def stable(
+        self,
+        provider: str,
+        model: str | None,
+        start: datetime,
+        end: datetime,
+        tenant: str | None = None,
+    ) -> bool:
+        """Whether `resolve` gives one answer for every instant of [start, end): no catalogue
+        entry starts or ends inside it and no genai-prices price switches inside it."""
+        if not model:
+            return True
+        canonical = _canonical(provider)
+        for layer in (tenant, None) if tenant is not None else (None,):
+            for model_key in _model_keys(model):
+                for entry in self._entries.get((layer, canonical, model_key), ()):
+                    for moment in (entry.effective_from, entry.effective_to):
+                        if moment is not None and start < moment < end:
+                            return False
+        return self._genai is None or not self._genai.changes_within(canonical, model, start, end)
+
     def trace(
         self, provider: str, model: str, at: datetime, tenant: str | None = None
     ) -> list[str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from billing import Charge, Price, PriceBook, PriceNotFound, price_usage
+from billing import Charge, Price, PriceNotFound, price_usage
+from billing.pricecache import PriceResolver
 from ingest.misses import miss_hint
 from ingest.record import UsageRecord
 
@@ -20,7 +21,7 @@ class PricedRecord:
     miss_hint: str | None
 
 
-def price_record(record: UsageRecord, book: PriceBook, tenant: str | None) -> PricedRecord:
+def price_record(record: UsageRecord, book: PriceResolver, tenant: str | None) -> PricedRecord:
     """Resolve the price at the request's time and compute its charge."""
     hint = miss_hint(record.provider, record.model, record.usage)
     try:

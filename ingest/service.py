@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 
 from billing import Charge, Price, PriceBook
+from billing.pricecache import PriceCache
 from ingest.caches import CacheIn, build_cache
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
@@ -158,25 +159,29 @@ class Ingestor:
         self.engine = engine
         self.metrics = metrics
         self._lock = threading.Lock()
-        self._book: PriceBook | None = None
+        self._prices: PriceCache | None = None
         self._book_version: tuple[int, int, int] | None = None
 
-    def price_book(self) -> PriceBook:
-        """The price book, rebuilt when the stored catalogue changed."""
+    def prices(self) -> PriceCache:
+        """The price book (behind its half-hour cache), rebuilt when the catalogue changed."""
         with self.engine.connect() as conn:
             version = catalogue_state(conn)
             with self._lock:
-                if self._book is None or version != self._book_version:
-                    self._book = load_price_book(conn)
+                if self._prices is None or version != self._book_version:
+                    self._prices = PriceCache(load_price_book(conn))
                     self._book_version = version
-                return self._book
+                return self._prices
+
+    def price_book(self) -> PriceBook:
+        """The price book in force (rebuilt when the stored catalogue changed)."""
+        return self.prices().book
 
     def ingest(
         self, tenant: TenantRef, raws: Sequence[Any], *, source: str, received_at: datetime
     ) -> IngestResult:
         """Validate, normalise, price and store a batch of raw record dicts."""
         result = IngestResult()
-        book = self.price_book()
+        prices = self.prices()
         accepted: list[tuple[int, PricedRecord]] = []
         for index, raw in enumerate(raws):
             try:
@@ -192,7 +197,7 @@ class Ingestor:
             except PayloadError as exc:
                 result.rejected.append(Rejection(index, str(exc)))
                 continue
-            accepted.append((index, price_record(record, book, tenant.name)))
+            accepted.append((index, price_record(record, prices, tenant.name)))
         if accepted:
             ensure_partitions(self.engine, {month_of(p.record.occurred_at) for _, p in accepted})
             with self.engine.begin() as conn:
