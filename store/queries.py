@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, literal_column, select, text
+from sqlalchemy import Connection, and_, func, literal_column, or_, select, text, union_all
 
-from store.models import UsageEvent
+from store.models import UsageEvent, UsageHourly
 
 GROUPS: tuple[str, ...] = ("provider", "model", "app", "team", "environment", "day")
 
@@ -50,52 +50,121 @@ class GroupSummary:
         return self.hit_requests / self.requests if self.requests else None
 
 
-def _group_expr(group_by: str) -> Any:
+def _group_expr(table: Any, time_column: Any, group_by: str) -> Any:
     if group_by == "day":
-        return func.to_char(
-            func.timezone("UTC", UsageEvent.occurred_at), literal_column("'YYYY-MM-DD'")
-        )
+        return func.to_char(func.timezone("UTC", time_column), literal_column("'YYYY-MM-DD'"))
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
-    return getattr(UsageEvent, group_by)
+    return getattr(table, group_by)
+
+
+def _ceil_hour(moment: datetime) -> datetime:
+    floor = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def _event_part(group_by: str, ranges: list[tuple[datetime, datetime]], tenant_id: int) -> Any:
+    e = UsageEvent
+    return (
+        select(
+            _group_expr(e, e.occurred_at, group_by).label("key"),
+            e.currency,
+            func.count().label("requests"),
+            func.count().filter(e.cache_read_tokens > 0).label("hit_requests"),
+            func.count().filter(e.cost.is_(None)).label("unpriced"),
+            func.sum(e.input_tokens).label("input_tokens"),
+            func.sum(e.cache_read_tokens).label("cache_read_tokens"),
+            func.sum(e.cache_write_tokens).label("cache_write_tokens"),
+            func.sum(e.cache_write_1h_tokens).label("cache_write_1h_tokens"),
+            func.sum(e.output_tokens).label("output_tokens"),
+            func.sum(e.cost).label("cost"),
+            func.sum(e.nocache_cost).label("nocache_cost"),
+            func.sum(e.savings).label("savings"),
+        )
+        .where(
+            e.tenant_id == tenant_id,
+            or_(*[and_(e.occurred_at >= lo, e.occurred_at < hi) for lo, hi in ranges]),
+        )
+        .group_by(literal_column("1"), e.currency)
+    )
+
+
+def _rollup_part(group_by: str, start: datetime, end: datetime, tenant_id: int) -> Any:
+    h = UsageHourly
+    return (
+        select(
+            _group_expr(h, h.hour, group_by).label("key"),
+            h.currency,
+            func.sum(h.requests).label("requests"),
+            func.sum(h.hit_requests).label("hit_requests"),
+            func.sum(h.unpriced_requests).label("unpriced"),
+            func.sum(h.input_tokens).label("input_tokens"),
+            func.sum(h.cache_read_tokens).label("cache_read_tokens"),
+            func.sum(h.cache_write_tokens).label("cache_write_tokens"),
+            func.sum(h.cache_write_1h_tokens).label("cache_write_1h_tokens"),
+            func.sum(h.output_tokens).label("output_tokens"),
+            # Unpriced events add 0 here; they carry no currency, so their group is skipped.
+            func.sum(h.cost).label("cost"),
+            func.sum(h.nocache_cost).label("nocache_cost"),
+            func.sum(h.savings).label("savings"),
+        )
+        .where(h.tenant_id == tenant_id, h.hour >= start, h.hour < end)
+        .group_by(literal_column("1"), h.currency)
+    )
 
 
 def summary(
     conn: Connection, tenant_id: int, start: datetime, end: datetime, group_by: str
 ) -> list[GroupSummary]:
-    """Totals per group over [start, end), ordered by group key."""
-    key = _group_expr(group_by).label("key")
-    priced = UsageEvent.cost.is_not(None)
+    """Totals per group over [start, end), ordered by group key.
+
+    Whole hours come from the hourly rollups; only the partial hours at either end (when a
+    bound is not on the hour) are read from the events, so the cost does not grow with the
+    number of events in the range.
+    """
+    first, last = _ceil_hour(start), end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    parts = []
+    if first < last:
+        parts.append(_rollup_part(group_by, first, last, tenant_id))
+        edges = [(lo, hi) for lo, hi in ((start, first), (last, end)) if lo < hi]
+    else:
+        edges = [(start, end)] if start < end else []
+    if edges:
+        parts.append(_event_part(group_by, edges, tenant_id))
+    if not parts:
+        return []
+    both = union_all(*parts).subquery()
     rows = conn.execute(
         select(
-            key,
-            UsageEvent.currency,
-            func.count().label("requests"),
-            func.count().filter(UsageEvent.cache_read_tokens > 0).label("hit_requests"),
-            func.count().filter(~priced).label("unpriced"),
-            func.sum(UsageEvent.input_tokens).label("input_tokens"),
-            func.sum(UsageEvent.cache_read_tokens).label("cache_read_tokens"),
-            func.sum(UsageEvent.cache_write_tokens).label("cache_write_tokens"),
-            func.sum(UsageEvent.cache_write_1h_tokens).label("cache_write_1h_tokens"),
-            func.sum(UsageEvent.output_tokens).label("output_tokens"),
-            func.sum(UsageEvent.cost).label("cost"),
-            func.sum(UsageEvent.nocache_cost).label("nocache_cost"),
-            func.sum(UsageEvent.savings).label("savings"),
+            both.c.key,
+            both.c.currency,
+            *[
+                func.sum(both.c[name]).label(name)
+                for name in (
+                    "requests",
+                    "hit_requests",
+                    "unpriced",
+                    "input_tokens",
+                    "cache_read_tokens",
+                    "cache_write_tokens",
+                    "cache_write_1h_tokens",
+                    "output_tokens",
+                    "cost",
+                    "nocache_cost",
+                    "savings",
+                )
+            ],
         )
-        .where(
-            UsageEvent.tenant_id == tenant_id,
-            UsageEvent.occurred_at >= start,
-            UsageEvent.occurred_at < end,
-        )
-        .group_by(key, UsageEvent.currency)
-        .order_by(key.asc().nulls_last(), UsageEvent.currency)
+        .group_by(both.c.key, both.c.currency)
+        .order_by(both.c.key.asc().nulls_last(), both.c.currency)
     ).all()
     groups: dict[str | None, GroupSummary] = {}
     for row in rows:
         group = groups.setdefault(row.key, GroupSummary(key=row.key))
-        group.requests += row.requests
-        group.hit_requests += row.hit_requests
-        group.unpriced_requests += row.unpriced
+        # sum() over bigint is numeric in PostgreSQL: counts come back as Decimal.
+        group.requests += int(row.requests)
+        group.hit_requests += int(row.hit_requests)
+        group.unpriced_requests += int(row.unpriced)
         group.input_tokens += int(row.input_tokens)
         group.cache_read_tokens += int(row.cache_read_tokens)
         group.cache_write_tokens += int(row.cache_write_tokens)

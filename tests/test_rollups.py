@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -133,3 +133,72 @@ def test_reprice_keeps_rollups_exact(
     with engine.begin() as conn:
         rebuild(conn, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
     _assert_same(incremental, _snapshot(engine, "usage_hourly", HOURLY_KEY))
+
+
+def _reference_summary(
+    engine: Engine, start: datetime, end: datetime, group_by: str
+) -> dict[Any, Any]:
+    """The summary computed in Python from every event row in [start, end)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(UsageEvent.__table__).where(
+                UsageEvent.occurred_at >= start, UsageEvent.occurred_at < end
+            )
+        ).all()
+        out: dict[Any, Any] = {}
+        for e in rows:
+            key = (
+                e.occurred_at.astimezone(UTC).date().isoformat()
+                if group_by == "day"
+                else getattr(e, group_by)
+            )
+            group = out.setdefault(
+                key, {"requests": 0, "hits": 0, "unpriced": 0, "read": 0, "money": {}}
+            )
+            group["requests"] += 1
+            group["hits"] += e.cache_read_tokens > 0
+            group["unpriced"] += e.cost is None
+            group["read"] += e.cache_read_tokens
+            if e.cost is not None:
+                cost, savings = group["money"].get(e.currency, (Decimal(0), Decimal(0)))
+                group["money"][e.currency] = (cost + e.cost, savings + e.savings)
+    return out
+
+
+@pytest.mark.parametrize("group_by", ["model", "app", "day"])
+def test_summary_from_rollups_equals_the_events(
+    client: TestClient, engine: Engine, auth: dict[str, str], group_by: str
+) -> None:
+    from store.queries import summary
+
+    _load_demo(client, auth)
+    with engine.connect() as conn:
+        tenant_id = conn.execute(select(UsageEvent.tenant_id).limit(1)).scalar_one()
+    day = NOW.replace(hour=0) - timedelta(days=1)
+    ranges = [
+        (day, day + timedelta(days=2)),  # whole hours: rollups only
+        (day + timedelta(hours=3, minutes=17), day + timedelta(hours=20, minutes=48)),
+        (day + timedelta(hours=5, minutes=5), day + timedelta(hours=5, minutes=50)),  # one hour
+        (day + timedelta(hours=5, minutes=5), day + timedelta(hours=6, minutes=40)),  # two edges
+        (day + timedelta(hours=7), day + timedelta(hours=7)),  # empty
+    ]
+    for start, end in ranges:
+        want = _reference_summary(engine, start, end, group_by)
+        with engine.connect() as conn:
+            got = summary(conn, tenant_id, start, end, group_by)
+        assert {g.key for g in got} == set(want), (start, end)
+        for g in got:
+            ref = want[g.key]
+            assert (g.requests, g.hit_requests, g.unpriced_requests, g.cache_read_tokens) == (
+                ref["requests"],
+                ref["hits"],
+                ref["unpriced"],
+                ref["read"],
+            )
+            assert {m.currency: (m.cost, m.savings) for m in g.money} == ref["money"]
+    # The partial hours at both ends hold events, so reading them matters to the result.
+    for lo, hi in (
+        (ranges[1][0], day + timedelta(hours=4)),
+        (day + timedelta(hours=20), ranges[1][1]),
+    ):
+        assert _reference_summary(engine, lo, hi, group_by)
