@@ -11,14 +11,19 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from cachemeter.economics import cache_economics
+from cachemeter.reconciliation import reconciliation
 from dashboard.filters import filters_from
 from dashboard.pages import hitrate, latency, overview, spend
 from store.analytics import dimension_values
+from store.budget_status import budget_status
 from store.partitions import ensure_partitions, month_of
 from store.prices import list_prices, load_price_book
+from store.queries import summary
+from store.regressions import list_regressions
 from store.rollups import rebuild
 from store.statement import statement
-from store.tenants import ensure_tenant
+from store.tenants import TenantRef, ensure_tenant
 
 MODELS = [
     ("anthropic", "claude-sonnet-4-5"),
@@ -153,6 +158,19 @@ def callbacks(
         "statements": run(
             lambda c, f: statement(c, tenant_id, today.strftime("%Y-%m"), "team", None)
         ),
+        # The report endpoints' bodies (GET /v1/reports/*, /v1/regressions, /v1/budgets).
+        "report: summary": run(lambda c, f: summary(c, tenant_id, f.start, f.end, "model")),
+        "report: statement": run(
+            lambda c, f: statement(c, tenant_id, today.strftime("%Y-%m"), "model", None)
+        ),
+        "report: reconciliation": run(
+            lambda c, f: reconciliation(c, TenantRef(tenant_id, "dashboard-bench"), f.start, f.end)
+        ),
+        "report: cache economics": run(
+            lambda c, f: cache_economics(c, TenantRef(tenant_id, "dashboard-bench"), f.start, f.end)
+        ),
+        "report: regressions": run(lambda c, f: list_regressions(c, tenant_id, f.start, f.end)),
+        "report: budgets": run(lambda c, f: budget_status(c, tenant_id, datetime.now(UTC))),
         "prices": run(
             lambda c, f: (
                 list_prices(c),

@@ -1,34 +1,36 @@
-"""`make bench`: raw Postgres COPY of event-shaped rows vs end-to-end HTTP batch ingest.
+"""`make bench`: every performance figure of cachemeter in one run, against one Postgres.
 
-Both run in one process tree on the same server (embedded Postgres unless DATABASE_URL is
-set), so their ratio is meaningful even though absolute numbers drift between machines.
-Prints a table and writes it as JSON (bench/results.json) for comparison between runs.
+Raw psycopg COPY (the yardstick), HTTP batch ingest through the server as deployed, single
+record latency at a fixed rate, the server's memory while ingesting, file import memory, bulk
+pricing vs genai-prices, and dashboard/report queries at 10M events. Everything runs in one
+process tree against one server (embedded Postgres unless DATABASE_URL is set), so the ratios
+hold even though absolute numbers drift between machines. Prints a table with PASS/FAIL per
+target and writes it as JSON (bench/results.json) for comparison between runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import operator
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
+from import_bench import import_memory
 from psycopg import sql
+from server_bench import batch_ingest, running_server, single_record_latency
 
 from store.db import make_engine, migrate
 from store.embedded import start_embedded, to_sqlalchemy_url
-from store.tenants import create_key, ensure_tenant
 
 COPY_COLUMNS = (
     "tenant_id int, occurred_at timestamptz, source text, request_id text, provider text, "
@@ -104,117 +106,6 @@ def bench_copy(url: str, rows: int) -> float:
                 )
         conn.commit()
         return rows / (time.perf_counter() - began)
-
-
-def _record(i: int, at: datetime) -> dict[str, Any]:
-    if i % 2:
-        return {
-            "provider": "anthropic",
-            "model": "claude-sonnet-4-5",
-            "request_id": f"b-{i}",
-            "occurred_at": at.isoformat(),
-            "app": f"app-{i % 7}",
-            "team": f"team-{i % 3}",
-            "ttft_ms": 300.0,
-            "usage": {
-                "input_tokens": 50,
-                "cache_read_input_tokens": 4000,
-                "cache_creation_input_tokens": i % 500,
-                "output_tokens": 200,
-            },
-        }
-    return {
-        "request_id": f"b-{i}",
-        "occurred_at": at.isoformat(),
-        "app": f"app-{i % 7}",
-        "response": {
-            "id": f"chatcmpl-{i}",
-            "object": "chat.completion",
-            "model": "gpt-5.1",
-            "usage": {
-                "prompt_tokens": 3000,
-                "completion_tokens": 150,
-                "prompt_tokens_details": {"cached_tokens": 2048},
-            },
-        },
-    }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def bench_http(url: str, events: int, batch: int, clients: int) -> float:
-    """Events per second through POST /v1/usage with `clients` concurrent senders."""
-    engine = make_engine(url, pool_size=1)
-    with engine.begin() as conn:
-        key = create_key(conn, ensure_tenant(conn, "bench"))
-    engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "CACHEMETER_MAX_BATCH": str(batch)}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "cachemeter.server:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not become ready")
-            time.sleep(0.2)
-        at = datetime.now(UTC) - timedelta(days=1)
-        batches = [
-            [_record(i, at) for i in range(s, min(s + batch, events))]
-            for s in range(0, events, batch)
-        ]
-        accepted = [0]
-        lock = threading.Lock()
-
-        def send(my_batches: list[list[dict[str, Any]]]) -> None:
-            with httpx.Client(
-                base_url=base, timeout=120, headers={"Authorization": f"Bearer {key}"}
-            ) as client:
-                for body in my_batches:
-                    response = client.post("/v1/usage", json={"records": body})
-                    response.raise_for_status()
-                    with lock:
-                        accepted[0] += response.json()["accepted"]
-
-        threads = [
-            threading.Thread(target=send, args=(batches[c::clients],)) for c in range(clients)
-        ]
-        began = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - began
-        if accepted[0] != events:
-            raise RuntimeError(f"only {accepted[0]} of {events} events accepted")
-        return events / elapsed
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 PRICING_MODELS = [
@@ -293,23 +184,69 @@ def bench_pricing(records: int, genai_records: int) -> dict[str, Any]:
         "genai_prices_calc_price_records_per_s": round(genai_rate),
         "ratio_bulk_to_genai_prices": round(bulk_rate / genai_rate, 1),
         "pricing_totals_identical": True,
-        "pricing_target_50x_met": bulk_rate / genai_rate >= 50,
     }
+
+
+GOALS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+TARGETS: list[tuple[str, str, str, float]] = [
+    # (label, measured key, comparison, threshold): the targets of the performance issue
+    ("HTTP batch ingest / raw COPY", "ratio_http_to_copy", ">=", 0.4),
+    ("bulk pricing / genai-prices", "ratio_bulk_to_genai_prices", ">=", 50),
+    ("slowest query p95 at 10M (ms)", "dashboard_slowest_p95_ms", "<", 300),
+    ("server RSS end / after a tenth", "rss_growth_ratio", "<=", 1.2),
+    ("import peak RSS 4x file / 1x", "import_rss_ratio", "<=", 1.2),
+]
+
+
+def _print(results: dict[str, Any]) -> None:
+    width = max(len(k) for k in results)
+    print("cachemeter bench")
+    for name, value in results.items():
+        if name == "targets":
+            continue
+        if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+            print(f"  {name}:")
+            for page, timing in value.items():
+                print(f"    {page:<28} p50 {timing['p50_ms']:>7} ms   p95 {timing['p95_ms']:>7} ms")
+        else:
+            print(f"  {name:<{width}}  {value}")
+    print("targets (same run):")
+    for line in results["targets"]:
+        print(
+            f"  {line['target']:<32} {line['measured']!s:>10}  {line['goal']:<8} {line['result']}"
+        )
+
+
+def log(line: str) -> None:
+    """Progress, on stderr (the table goes to stdout)."""
+    print(line, file=sys.stderr)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--copy-rows", type=int, default=200_000)
-    parser.add_argument("--events", type=int, default=40_000)
+    parser.add_argument("--copy-rows", type=int, default=500_000)
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=1_000_000,
+        help="events sent in batches; RSS is compared after a tenth and at the end",
+    )
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--single-rate", type=float, default=50.0, help="single POSTs per s")
+    parser.add_argument("--single-requests", type=int, default=1_000)
     parser.add_argument("--pricing-records", type=int, default=1_000_000)
     parser.add_argument("--genai-records", type=int, default=20_000)
+    parser.add_argument("--import-lines", type=int, default=50_000)
     parser.add_argument(
         "--dashboard-events",
         type=int,
         default=10_000_000,
-        help="events for the dashboard callback timings (0 skips them)",
+        help="events for the dashboard and report timings (0 skips them)",
     )
     parser.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
     args = parser.parse_args()
@@ -317,56 +254,66 @@ def main() -> int:
     try:
         url = _fresh_database(server_url)
         migrate(url)
+        log(f"raw COPY of {args.copy_rows:,} rows …")
         copy_rate = bench_copy(url, args.copy_rows)
-        http_rate = bench_http(url, args.events, args.batch, args.clients)
+        with running_server(url, args.batch) as api:
+            log(f"single-record POSTs at {args.single_rate}/s …")
+            single = single_record_latency(api, args.single_rate, args.single_requests)
+            log(f"{args.events:,} events in batches of {args.batch} from {args.clients} clients …")
+            ingest = batch_ingest(api, args.events, args.batch, args.clients)
+        log(f"file import of {args.import_lines:,} and {4 * args.import_lines:,} lines …")
+        imports = import_memory(url, args.import_lines) if args.import_lines else {}
         dashboard: dict[str, Any] = {}
         if args.dashboard_events:
             from dashboard_bench import measure, seed
 
-            print(
-                f"seeding {args.dashboard_events:,} events for the dashboard timings …",
-                file=sys.stderr,
-            )
+            log(f"seeding {args.dashboard_events:,} events for the query timings …")
             engine = make_engine(url, pool_size=2)
-            tenant_id = seed(
-                engine,
-                args.dashboard_events,
-                datetime.now(UTC),
-                lambda line: print(line, file=sys.stderr),
-            )
+            tenant_id = seed(engine, args.dashboard_events, datetime.now(UTC), log)
             dashboard = measure(engine, tenant_id)
             engine.dispose()
     finally:
         if server is not None:
             server.cleanup()
-    results = {
+    log("pricing …")
+    results: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "raw_copy_rows_per_s": round(copy_rate),
-        "http_batch_ingest_events_per_s": round(http_rate),
-        "ratio_http_to_copy": round(http_rate / copy_rate, 3),
+        "http_batch_ingest_events_per_s": round(ingest["events_per_s"]),
+        "ratio_http_to_copy": round(ingest["events_per_s"] / copy_rate, 3),
+        "single_record_post": single,
         **bench_pricing(args.pricing_records, args.genai_records),
+        "server_rss_mib_after_tenth": ingest["rss_mib_after_tenth"],
+        "server_rss_mib_at_end": ingest["rss_mib_at_end"],
+        "server_rss_mib_peak": ingest["rss_mib_peak"],
+        "rss_growth_ratio": round(ingest["rss_mib_at_end"] / ingest["rss_mib_after_tenth"], 3),
+        **imports,
         "copy_rows": args.copy_rows,
         "http_events": args.events,
         "batch": args.batch,
         "clients": args.clients,
     }
+    if imports:
+        results["import_rss_ratio"] = round(
+            imports["import_peak_rss_mib_large"] / imports["import_peak_rss_mib_small"], 3
+        )
     if dashboard:
         results["dashboard_events"] = args.dashboard_events
         results["dashboard_callbacks"] = dashboard
-        slowest = max(v["p95_ms"] for v in dashboard.values())
-        results["dashboard_slowest_p95_ms"] = slowest
-        results["dashboard_target_300ms_met"] = slowest < 300
-    width = max(len(k) for k in results)
-    print("cachemeter bench")
-    for name, value in results.items():
-        if isinstance(value, dict):
-            print(f"  {name}:")
-            for page, timing in value.items():
-                print(f"    {page:<24} p50 {timing['p50_ms']:>7} ms   p95 {timing['p95_ms']:>7} ms")
-        else:
-            print(f"  {name:<{width}}  {value}")
+        results["dashboard_slowest_p95_ms"] = max(v["p95_ms"] for v in dashboard.values())
+    results["targets"] = [
+        {
+            "target": label,
+            "measured": results[key],
+            "goal": f"{comparison} {threshold}",
+            "result": "PASS" if GOALS[comparison](results[key], threshold) else "FAIL",
+        }
+        for label, key, comparison, threshold in TARGETS
+        if key in results
+    ]
+    _print(results)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
