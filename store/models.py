@@ -178,7 +178,7 @@ class UsageEvent(Base):
     miss_hint: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        PrimaryKeyConstraint("id", "occurred_at"),
+        PrimaryKeyConstraint("tenant_id", "id", "occurred_at"),
         # Serves every report: tenant-scoped time ranges.
         Index("ix_usage_events_tenant_occurred", "tenant_id", "occurred_at"),
         {"postgresql_partition_by": "RANGE (occurred_at)"},
@@ -230,8 +230,10 @@ class CacheObject(Base):
 
     __tablename__ = "cache_objects"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
     provider: Mapped[str] = mapped_column(String(64))
     model: Mapped[str] = mapped_column(String(256))
     name: Mapped[str] = mapped_column(String(256))
@@ -251,6 +253,8 @@ class CacheObject(Base):
     received_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
     __table_args__ = (
+        # Tenant first in every key: the distribution column if sharded (README).
+        PrimaryKeyConstraint("tenant_id", "id"),
         # The idempotency key: a cache re-sent (e.g. with a longer TTL) is updated, not added.
         UniqueConstraint("tenant_id", "provider", "name"),
         # Serves statements: a tenant's caches by creation month.
@@ -263,8 +267,10 @@ class Budget(Base):
 
     __tablename__ = "budgets"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
     scope: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(128))
     amount: Mapped[Decimal] = mapped_column(Money)
@@ -273,6 +279,8 @@ class Budget(Base):
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
     __table_args__ = (
+        # Tenant first in every key: the distribution column if sharded (README).
+        PrimaryKeyConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "scope", "name"),
         CheckConstraint("scope IN ('team', 'app')", name="scope"),
         CheckConstraint("amount > 0", name="positive"),
@@ -315,8 +323,10 @@ class UsageHourly(RollupDimensions, Base):
 
     __tablename__ = "usage_hourly"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
     hour: Mapped[datetime] = mapped_column(TZ)
     currency: Mapped[str | None] = mapped_column(String(3))
     requests: Mapped[int] = mapped_column(BigInteger)
@@ -350,6 +360,8 @@ class UsageHourly(RollupDimensions, Base):
     fit_sxy: Mapped[float] = mapped_column(Double)
 
     __table_args__ = (
+        # Tenant first in every key: the distribution column if sharded (README).
+        PrimaryKeyConstraint("tenant_id", "id"),
         # The upsert key; NULL dimensions are one group (PostgreSQL 15+).
         Index(
             "uq_usage_hourly_key",
@@ -369,14 +381,18 @@ class TtftDaily(RollupDimensions, Base):
 
     __tablename__ = "ttft_daily"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
     day: Mapped[datetime] = mapped_column(TZ)
     cache_hit: Mapped[bool] = mapped_column(Boolean)
     bucket: Mapped[int] = mapped_column(Integer)
     requests: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (
+        # Tenant first in every key: the distribution column if sharded (README).
+        PrimaryKeyConstraint("tenant_id", "id"),
         Index(
             "uq_ttft_daily_key",
             "tenant_id",
@@ -397,8 +413,10 @@ class PrefixDaily(Base):
 
     __tablename__ = "prefix_daily"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
     day: Mapped[datetime] = mapped_column(TZ)
     app: Mapped[str | None] = mapped_column(String(128))
     prefix: Mapped[str] = mapped_column(String(256))
@@ -411,6 +429,8 @@ class PrefixDaily(Base):
     cache_write_tokens: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (
+        # Tenant first in every key: the distribution column if sharded (README).
+        PrimaryKeyConstraint("tenant_id", "id"),
         Index(
             "uq_prefix_daily_key",
             "tenant_id",
@@ -445,8 +465,10 @@ class Regression(Base):
 
     __tablename__ = "regressions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
     kind: Mapped[str] = mapped_column(String(16))
     scope: Mapped[str] = mapped_column(String(16))
     app: Mapped[str] = mapped_column(String(128))
@@ -461,6 +483,8 @@ class Regression(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
     __table_args__ = (
+        # Tenant first in every key: the distribution column if sharded (README).
+        PrimaryKeyConstraint("tenant_id", "id"),
         CheckConstraint("kind IN ('hit_rate', 'ttft')", name="kind"),
         CheckConstraint("scope IN ('app_model', 'cache_key')", name="scope"),
         # At most one open regression per key.
@@ -487,8 +511,10 @@ class ProviderUsageBucket(Base):
 
     __tablename__ = "provider_usage_buckets"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
     provider: Mapped[str] = mapped_column(String(64))
     bucket_start: Mapped[datetime] = mapped_column(TZ)
     bucket_end: Mapped[datetime] = mapped_column(TZ)
@@ -505,6 +531,8 @@ class ProviderUsageBucket(Base):
     fetched_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
     __table_args__ = (
+        # Tenant first in every key: the distribution column if sharded (README).
+        PrimaryKeyConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "provider", "bucket_start", "model", "scope"),
         # Serves the comparison with pushed events by time range.
         Index("ix_provider_usage_buckets_tenant_start", "tenant_id", "bucket_start"),

@@ -90,3 +90,34 @@ def test_price_rows_need_rates_or_a_discount(db_url: str) -> None:
             text("INSERT INTO prices (provider, model, currency) VALUES ('x', 'y', 'USD')")
         )
     eng.dispose()
+
+
+def test_every_tenant_key_leads_with_tenant_id(db_url: str) -> None:
+    """Primary keys and unique indexes of tenant-owned tables start with tenant_id: the
+    column a sharded deployment distributes on (api_keys are looked up across tenants, and
+    prices and reprice runs may be global: those would be reference tables)."""
+    eng = create_engine(db_url)
+    with eng.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT c.relname AS tbl, i.relname AS idx, a.attname AS first_column
+                FROM pg_index x
+                JOIN pg_class c ON c.oid = x.indrelid
+                JOIN pg_class i ON i.oid = x.indexrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = x.indkey[0]
+                WHERE (x.indisunique OR x.indisprimary) AND n.nspname = current_schema()
+                  AND EXISTS (SELECT 1 FROM pg_attribute t
+                              WHERE t.attrelid = c.oid AND t.attname = 'tenant_id'
+                                AND t.attnotnull)
+                  AND c.relname NOT IN ('api_keys')
+                  AND c.relkind IN ('r', 'p')
+                """
+            )
+        ).all()
+    eng.dispose()
+    tables = {r.tbl for r in rows}
+    assert {"usage_events", "usage_hourly", "usage_keys", "budgets", "regressions"} <= tables
+    wrong = [(r.tbl, r.idx, r.first_column) for r in rows if r.first_column != "tenant_id"]
+    assert wrong == []
