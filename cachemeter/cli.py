@@ -71,8 +71,45 @@ def _ingestor(engine: Any) -> Any:
 
     from ingest.metrics import IngestMetrics
     from ingest.service import Ingestor
+    from store.settings import get_settings
 
-    return Ingestor(engine, IngestMetrics(CollectorRegistry()))
+    return Ingestor(engine, IngestMetrics(CollectorRegistry()), get_settings().retention_months)
+
+
+def _non_negative(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{number} is negative")
+    return number
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from store.retention import apply_retention
+    from store.settings import get_settings
+
+    settings = get_settings()
+    months = args.months if args.months is not None else settings.retention_months
+    raw_days = args.raw_days if args.raw_days is not None else settings.retention_raw_days
+    with database() as engine:
+        report = apply_retention(
+            engine,
+            datetime.now(UTC),
+            months=months,
+            raw_days=raw_days,
+            ahead=settings.partitions_ahead,
+            dry_run=args.dry_run,
+        )
+    print(
+        json.dumps(
+            {"dry_run": args.dry_run, "months": months, "raw_days": raw_days, **asdict(report)}
+        )
+    )
+    return 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -293,6 +330,25 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_up)
 
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+
+    ret = sub.add_parser(
+        "retention",
+        help="create partitions ahead; drop counts and empty raw payloads past retention",
+    )
+    ret.add_argument(
+        "--months",
+        type=_non_negative,
+        metavar="N",
+        help="keep N whole months before the current one (default CACHEMETER_RETENTION_MONTHS)",
+    )
+    ret.add_argument(
+        "--raw-days",
+        type=_non_negative,
+        metavar="D",
+        help="empty raw payloads older than D days (default CACHEMETER_RETENTION_RAW_DAYS)",
+    )
+    ret.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    ret.set_defaults(func=cmd_retention)
 
     ex = sub.add_parser("explain", help="normalise and price one payload (no database)")
     ex.add_argument("file", nargs="?", default="-", help="JSON payload file, or - for stdin")

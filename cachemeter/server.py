@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from cachemeter import budget_api, reports
+from cachemeter.lifecycle import LifecycleWorker
 from cachemeter.monitor import Event, Monitor
 from cachemeter.notify import Webhook, message
 from dashboard.app import create_dashboard
@@ -114,7 +115,11 @@ def create_app(
         owned = app.state.engine is None
         if owned:
             app.state.engine = make_engine(database_url(settings))
-        app.state.ingestor = Ingestor(app.state.engine, metrics)
+        app.state.ingestor = Ingestor(app.state.engine, metrics, settings.retention_months)
+        lifecycle = None
+        if settings.retention_interval_hours > 0:
+            lifecycle = LifecycleWorker(app.state.engine, settings)
+            lifecycle.start()
         webhook = Webhook(settings.webhook_url) if settings.webhook_url else None
         monitor = None
         if settings.regression_interval_seconds > 0:
@@ -134,6 +139,8 @@ def create_app(
         finally:
             if monitor is not None:
                 monitor.stop()
+            if lifecycle is not None:
+                lifecycle.stop()
             if webhook is not None:
                 webhook.close()
             if owned:

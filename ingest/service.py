@@ -29,6 +29,7 @@ from store.events import insert_events
 from store.partitions import ensure_partitions, month_of
 from store.prefixes import Key, lock_states, save_states
 from store.prices import catalogue_state, load_price_book
+from store.retention import counts_horizon
 from store.rollups import apply_events
 from store.tenants import TenantRef
 
@@ -155,9 +156,13 @@ def _explain_misses(
 class Ingestor:
     """Stores batches for tenants; keeps the price book in step with the catalogue table."""
 
-    def __init__(self, engine: Engine, metrics: IngestMetrics) -> None:
+    def __init__(
+        self, engine: Engine, metrics: IngestMetrics, retention_months: int | None = None
+    ) -> None:
         self.engine = engine
         self.metrics = metrics
+        # Records older than the counts horizon are refused: their month may be dropped.
+        self.retention_months = retention_months
         self._lock = threading.Lock()
         self._prices: PriceCache | None = None
         self._book_version: tuple[int, int, int] | None = None
@@ -191,6 +196,15 @@ class Ingestor:
                 record = build_record(
                     record_in, tenant=tenant.name, source=source, received_at=received_at
                 )
+                if self.retention_months is not None:
+                    horizon = counts_horizon(received_at, self.retention_months)
+                    if record.occurred_at < horizon:
+                        raise PayloadError(
+                            "occurred_at",
+                            f"{record.occurred_at.isoformat()} is before the retention horizon"
+                            f" {horizon.isoformat()} (CACHEMETER_RETENTION_MONTHS="
+                            f"{self.retention_months})",
+                        )
             except ValidationError as exc:
                 result.rejected.append(Rejection(index, describe_validation_error(exc.errors())))
                 continue

@@ -52,3 +52,10 @@ def ensure_partitions(engine: Engine, months: Iterable[date]) -> None:
             if not found:
                 raise
         _known.add((key, month))
+
+
+def forget_partitions(engine: Engine, months: Iterable[date]) -> None:
+    """Let `ensure_partitions` create these months again (after they were dropped)."""
+    key = engine.url.render_as_string(hide_password=True)
+    for month in months:
+        _known.discard((key, month))

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     regression_baseline_hours: int = Field(default=24, ge=1, le=24 * 30)
     regression_min_requests: int = Field(default=20, ge=5)
     regression_min_drop: float = Field(default=0.2, gt=0, lt=1)
+    # Data lifecycle (None keeps forever): event partitions, their idempotency keys and rollup
+    # rows older than this many whole months before the current one are dropped, and records
+    # older than that are refused; raw payloads are emptied after retention_raw_days.
+    retention_months: int | None = Field(default=None, ge=0, le=1200)
+    retention_raw_days: int | None = Field(default=None, ge=0)
+    partitions_ahead: int = Field(default=2, ge=0, le=24)
+    retention_interval_hours: float = Field(default=6, ge=0)
     # Called with a JSON body (Slack-compatible "text") when a regression opens or closes.
     webhook_url: str | None = None
     # Signs dashboard session cookies; set it (same value on every replica) in production.
