@@ -59,3 +59,16 @@ def forget_partitions(engine: Engine, months: Iterable[date]) -> None:
     key = engine.url.render_as_string(hide_password=True)
     for month in months:
         _known.discard((key, month))
+
+
+def event_partitions(engine: Engine) -> list[str]:
+    """Names of the existing monthly partitions of usage_events, oldest first."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                    " WHERE i.inhparent = 'usage_events'::regclass ORDER BY c.relname"
+                )
+            ).scalars()
+        )

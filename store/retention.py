@@ -13,7 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
-from store.partitions import ensure_partitions, forget_partitions, month_of, partition_name
+from store.partitions import (
+    ensure_partitions,
+    event_partitions,
+    forget_partitions,
+    month_of,
+    partition_name,
+)
 
 ROLLUPS = (("usage_hourly", "hour"), ("ttft_daily", "day"), ("prefix_daily", "day"))
 
@@ -46,18 +52,6 @@ def _month_of_name(name: str) -> date:
     return date(int(year), int(month), 1)
 
 
-def _partitions(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return list(
-            conn.execute(
-                text(
-                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                    " WHERE i.inhparent = 'usage_events'::regclass ORDER BY c.relname"
-                )
-            ).scalars()
-        )
-
-
 def apply_retention(
     engine: Engine,
     now: datetime,
@@ -70,7 +64,7 @@ def apply_retention(
     """Create the next `ahead` monthly partitions and apply both retention horizons
     (None keeps forever)."""
     report = RetentionReport()
-    existing = set(_partitions(engine))
+    existing = set(event_partitions(engine))
     upcoming = [_add_months(month_of(now), n) for n in range(ahead + 1)]
     report.created_ahead = [
         partition_name(m) for m in upcoming if partition_name(m) not in existing

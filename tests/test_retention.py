@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from store.models import UsageEvent, UsageHourly, UsageKey
+from store.partitions import event_partitions
 from store.retention import apply_retention, counts_horizon
 from store.tenants import ensure_tenant
 
@@ -27,18 +28,6 @@ def _record(request_id: str, at: datetime) -> dict[str, Any]:
         "occurred_at": at.isoformat(),
         "usage": {"input_tokens": 10, "cache_read_input_tokens": 2000, "output_tokens": 5},
     }
-
-
-def _partitions(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return list(
-            conn.execute(
-                text(
-                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                    " WHERE i.inhparent = 'usage_events'::regclass ORDER BY 1"
-                )
-            ).scalars()
-        )
 
 
 def _count(engine: Engine, column: Any) -> int:
@@ -78,7 +67,7 @@ def test_retention_drops_old_months_and_empties_old_payloads(engine: Engine) -> 
     assert report.created_ahead == ["usage_events_p2026_12", "usage_events_p2027_01"]
     assert report.dropped_partitions == dry.dropped_partitions
     assert report.rollup_rows_deleted == 2 and report.raw_payloads_cleared == 2
-    parts = _partitions(engine)
+    parts = event_partitions(engine)
     assert "usage_events_p2026_07" not in parts and "usage_events_p2026_08" not in parts
     assert {"usage_events_p2026_09", "usage_events_p2026_12", "usage_events_p2027_01"} <= set(parts)
     with engine.connect() as conn:
@@ -97,7 +86,7 @@ def test_retention_drops_old_months_and_empties_old_payloads(engine: Engine) -> 
     late = guarded.ingest(tenant, [_record("late", times["july"])], source="push", received_at=NOW)
     assert late.accepted == 0
     assert "before the retention horizon 2026-09-01" in late.rejected[0].error
-    assert "usage_events_p2026_07" not in _partitions(engine)
+    assert "usage_events_p2026_07" not in event_partitions(engine)
     # A second pass has nothing left to do.
     again = apply_retention(engine, NOW, months=2, raw_days=7)
     assert (again.dropped_partitions, again.raw_payloads_cleared, again.created_ahead) == (
