@@ -187,6 +187,11 @@ class Ingestor:
         """Validate, normalise, price and store a batch of raw record dicts."""
         result = IngestResult()
         prices = self.prices()
+        horizon = (
+            counts_horizon(received_at, self.retention_months)
+            if self.retention_months is not None
+            else None
+        )
         accepted: list[tuple[int, PricedRecord]] = []
         for index, raw in enumerate(raws):
             try:
@@ -196,15 +201,13 @@ class Ingestor:
                 record = build_record(
                     record_in, tenant=tenant.name, source=source, received_at=received_at
                 )
-                if self.retention_months is not None:
-                    horizon = counts_horizon(received_at, self.retention_months)
-                    if record.occurred_at < horizon:
-                        raise PayloadError(
-                            "occurred_at",
-                            f"{record.occurred_at.isoformat()} is before the retention horizon"
-                            f" {horizon.isoformat()} (CACHEMETER_RETENTION_MONTHS="
-                            f"{self.retention_months})",
-                        )
+                if horizon is not None and record.occurred_at < horizon:
+                    raise PayloadError(
+                        "occurred_at",
+                        f"{record.occurred_at.isoformat()} is before the retention horizon"
+                        f" {horizon.isoformat()} (CACHEMETER_RETENTION_MONTHS="
+                        f"{self.retention_months})",
+                    )
             except ValidationError as exc:
                 result.rejected.append(Rejection(index, describe_validation_error(exc.errors())))
                 continue
