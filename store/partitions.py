@@ -17,13 +17,21 @@ def month_of(moment: datetime) -> date:
     return date(utc.year, utc.month, 1)
 
 
-def _next(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+def add_months(month: date, count: int) -> date:
+    """The first day of the month `count` months after (or, negative, before) `month`."""
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def partition_name(month: date) -> str:
     """usage_events_p2026_11 for November 2026."""
     return f"usage_events_p{month.year:04d}_{month.month:02d}"
+
+
+def partition_month(name: str) -> date:
+    """The month of a partition name (the inverse of `partition_name`)."""
+    year, month = name.removeprefix("usage_events_p").split("_")
+    return date(int(year), int(month), 1)
 
 
 def ensure_partitions(engine: Engine, months: Iterable[date]) -> None:
@@ -38,7 +46,7 @@ def ensure_partitions(engine: Engine, months: Iterable[date]) -> None:
         ddl = text(
             f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF usage_events "
             f"FOR VALUES FROM ('{month.isoformat()} 00:00:00+00') "
-            f"TO ('{_next(month).isoformat()} 00:00:00+00')"
+            f"TO ('{add_months(month, 1).isoformat()} 00:00:00+00')"
         )
         try:
             with engine.begin() as conn:

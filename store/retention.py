@@ -9,15 +9,17 @@ Dropping a partition is instant and leaves no bloat, which is why events are par
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
 from store.partitions import (
+    add_months,
     ensure_partitions,
     event_partitions,
     forget_partitions,
     month_of,
+    partition_month,
     partition_name,
 )
 
@@ -35,21 +37,11 @@ class RetentionReport:
     raw_payloads_cleared: int = 0
 
 
-def _add_months(month: date, count: int) -> date:
-    index = month.year * 12 + month.month - 1 + count
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def counts_horizon(now: datetime, months: int) -> datetime:
     """The first instant still kept when counts are kept for `months` whole months before
     the current one (months=0 keeps only the current month)."""
-    oldest = _add_months(month_of(now), -months)
+    oldest = add_months(month_of(now), -months)
     return datetime(oldest.year, oldest.month, 1, tzinfo=UTC)
-
-
-def _month_of_name(name: str) -> date:
-    year, month = name.removeprefix("usage_events_p").split("_")
-    return date(int(year), int(month), 1)
 
 
 def apply_retention(
@@ -65,20 +57,17 @@ def apply_retention(
     (None keeps forever)."""
     report = RetentionReport()
     existing = set(event_partitions(engine))
-    upcoming = [_add_months(month_of(now), n) for n in range(ahead + 1)]
-    report.created_ahead = [
-        partition_name(m) for m in upcoming if partition_name(m) not in existing
-    ]
+    upcoming = [add_months(month_of(now), n) for n in range(ahead + 1)]
+    report.created_ahead = [name for name in map(partition_name, upcoming) if name not in existing]
     if not dry_run:
         ensure_partitions(engine, upcoming)
-    if months is not None:
-        horizon = counts_horizon(now, months)
+    horizon = counts_horizon(now, months) if months is not None else None
+    if horizon is not None:
         oldest_kept = partition_name(month_of(horizon))
         # Names sort by month (usage_events_pYYYY_MM).
-        old = [p for p in sorted(existing) if p < oldest_kept]
-        report.dropped_partitions = old
+        report.dropped_partitions = [p for p in sorted(existing) if p < oldest_kept]
+        params = {"horizon": horizon}
         with engine.begin() as conn:
-            params = {"horizon": horizon}
             report.keys_deleted = conn.execute(
                 text("SELECT count(*) FROM usage_keys WHERE occurred_at < :horizon"), params
             ).scalar_one()
@@ -88,26 +77,27 @@ def apply_retention(
                 ).scalar_one()
             if not dry_run:
                 # One transaction: counts and their keys go together or not at all.
-                for name in old:
+                for name in report.dropped_partitions:
                     conn.execute(text(f"DROP TABLE {name}"))
-                forget_partitions(engine, [_month_of_name(n) for n in old])
                 conn.execute(text("DELETE FROM usage_keys WHERE occurred_at < :horizon"), params)
                 for table, column in ROLLUPS:
                     conn.execute(text(f"DELETE FROM {table} WHERE {column} < :horizon"), params)
+        if not dry_run:
+            forget_partitions(engine, map(partition_month, report.dropped_partitions))
     if raw_days is not None:
-        params = {"cutoff": now - timedelta(days=raw_days)}
         where = "occurred_at < :cutoff AND raw <> '{}'::jsonb"
-        if months is not None:
+        raw_params: dict[str, datetime] = {"cutoff": now - timedelta(days=raw_days)}
+        if horizon is not None:
             # Rows past the counts horizon are dropped above (or would be, in a dry run).
             where += " AND occurred_at >= :horizon"
-            params["horizon"] = counts_horizon(now, months)
+            raw_params["horizon"] = horizon
         with engine.begin() as conn:
             if dry_run:
                 report.raw_payloads_cleared = conn.execute(
-                    text(f"SELECT count(*) FROM usage_events WHERE {where}"), params
+                    text(f"SELECT count(*) FROM usage_events WHERE {where}"), raw_params
                 ).scalar_one()
             else:
                 report.raw_payloads_cleared = conn.execute(
-                    text(f"UPDATE usage_events SET raw = '{{}}'::jsonb WHERE {where}"), params
+                    text(f"UPDATE usage_events SET raw = '{{}}'::jsonb WHERE {where}"), raw_params
                 ).rowcount
     return report
