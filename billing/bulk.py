@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from billing.charge import price_usage
 from billing.price import Price, PriceNotFound, Rates
 from billing.pricebook import PriceBook
-from billing.pricecache import BUCKET_SECONDS, bucket_start
+from billing.pricecache import BUCKET_SECONDS, bucket_price
 from billing.usage import Usage
 
 SCALE = 10**9  # rates per MTok as integers: 1e-9 per MTok = 1e-15 per token
@@ -92,11 +92,8 @@ class BulkPricer:
 
     def _bucket(self, provider: str, model: str | None, bucket: int) -> object:
         """The bucket's plan (None: unpriced), or _SPLIT when its price changes inside."""
-        start = bucket_start(bucket)
-        end = start + timedelta(seconds=BUCKET_SECONDS)
-        if not self._book.stable(provider, model, start, end, self._tenant):
-            return _SPLIT
-        return self._plan(self._resolve(provider, model, start))
+        stable, price = bucket_price(self._book, provider, model, bucket, self._tenant)
+        return self._plan(price) if stable else _SPLIT
 
     def totals(self, rows: Iterable[Row]) -> BulkTotals:
         """Exact cost and no-cache cost per currency over `rows` (valid canonical counts)."""

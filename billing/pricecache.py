@@ -7,7 +7,6 @@ request is resolved on its own, so the cache never changes a charge.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -25,9 +24,18 @@ class PriceResolver(Protocol):
     ) -> Price: ...
 
 
-def bucket_start(bucket: int) -> datetime:
-    """The first instant of a half-hour bucket number (epoch seconds // BUCKET_SECONDS)."""
-    return datetime.fromtimestamp(bucket * BUCKET_SECONDS, UTC)
+def bucket_price(
+    book: PriceBook, provider: str, model: str | None, bucket: int, tenant: str | None = None
+) -> tuple[bool, Price | None]:
+    """Whether one price holds for the whole half-hour `bucket` (epoch seconds //
+    BUCKET_SECONDS), and if so that price, or None when there is none."""
+    start = datetime.fromtimestamp(bucket * BUCKET_SECONDS, UTC)
+    if not book.stable(provider, model, start, start + timedelta(seconds=BUCKET_SECONDS), tenant):
+        return False, None
+    try:
+        return True, book.resolve(provider, model, start, tenant)
+    except PriceNotFound:
+        return True, None
 
 
 class PriceCache:
@@ -56,13 +64,8 @@ class PriceCache:
 
     def _fill(self, key: tuple[str, str | None, str | None, int]) -> Price | None:
         provider, model, tenant, bucket = key
-        start = bucket_start(bucket)
-        found: Price | None = None
-        if self.book.stable(
-            provider, model, start, start + timedelta(seconds=BUCKET_SECONDS), tenant
-        ):
-            with suppress(PriceNotFound):
-                found = self.book.resolve(provider, model, start, tenant)
+        # Only a price that holds all half-hour is kept; None sends requests to the book.
+        _, found = bucket_price(self.book, provider, model, bucket, tenant)
         if len(self._buckets) >= self._max:
             # Old buckets are rarely asked again; starting afresh keeps memory bounded.
             self._buckets.clear()
