@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, literal_column, or_, select, text, union_all
 
 from store.models import UsageEvent, UsageHourly
+from store.rollups import hour_of
 
 GROUPS: tuple[str, ...] = ("provider", "model", "app", "team", "environment", "day")
 
@@ -59,7 +60,7 @@ def _group_expr(table: Any, time_column: Any, group_by: str) -> Any:
 
 
 def _ceil_hour(moment: datetime) -> datetime:
-    floor = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    floor = hour_of(moment)
     return floor if floor == moment else floor + timedelta(hours=1)
 
 
@@ -122,7 +123,7 @@ def summary(
     bound is not on the hour) are read from the events, so the cost does not grow with the
     number of events in the range.
     """
-    first, last = _ceil_hour(start), end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    first, last = _ceil_hour(start), hour_of(end)
     parts = []
     if first < last:
         parts.append(_rollup_part(group_by, first, last, tenant_id))
@@ -139,20 +140,9 @@ def summary(
             both.c.key,
             both.c.currency,
             *[
-                func.sum(both.c[name]).label(name)
-                for name in (
-                    "requests",
-                    "hit_requests",
-                    "unpriced",
-                    "input_tokens",
-                    "cache_read_tokens",
-                    "cache_write_tokens",
-                    "cache_write_1h_tokens",
-                    "output_tokens",
-                    "cost",
-                    "nocache_cost",
-                    "savings",
-                )
+                func.sum(column).label(column.key)
+                for column in both.c
+                if column.key not in ("key", "currency")
             ],
         )
         .group_by(both.c.key, both.c.currency)

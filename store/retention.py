@@ -22,8 +22,7 @@ from store.partitions import (
     partition_month,
     partition_name,
 )
-
-ROLLUPS = (("usage_hourly", "hour"), ("ttft_daily", "day"), ("prefix_daily", "day"))
+from store.rollups import ROLLUP_TIMES
 
 
 @dataclass
@@ -71,7 +70,7 @@ def apply_retention(
             report.keys_deleted = conn.execute(
                 text("SELECT count(*) FROM usage_keys WHERE occurred_at < :horizon"), params
             ).scalar_one()
-            for table, column in ROLLUPS:
+            for table, column in ROLLUP_TIMES:
                 report.rollup_rows_deleted += conn.execute(
                     text(f"SELECT count(*) FROM {table} WHERE {column} < :horizon"), params
                 ).scalar_one()
@@ -80,7 +79,7 @@ def apply_retention(
                 for name in report.dropped_partitions:
                     conn.execute(text(f"DROP TABLE {name}"))
                 conn.execute(text("DELETE FROM usage_keys WHERE occurred_at < :horizon"), params)
-                for table, column in ROLLUPS:
+                for table, column in ROLLUP_TIMES:
                     conn.execute(text(f"DELETE FROM {table} WHERE {column} < :horizon"), params)
         if not dry_run:
             forget_partitions(engine, map(partition_month, report.dropped_partitions))

@@ -64,6 +64,8 @@ COUNTS = (
     "fit_sxx",
     "fit_sxy",
 )
+# Every rollup table and its time column.
+ROLLUP_TIMES = (("usage_hourly", "hour"), ("ttft_daily", "day"), ("prefix_daily", "day"))
 PREFIX_COUNTS = (
     "requests",
     "hit_requests",
@@ -73,7 +75,8 @@ PREFIX_COUNTS = (
 )
 
 
-def _hour(moment: datetime) -> datetime:
+def hour_of(moment: datetime) -> datetime:
+    """The UTC hour `moment` falls in (its rollup key)."""
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
@@ -164,7 +167,7 @@ def apply_events(
     ttft: dict[tuple[Any, ...], dict[str, Any]] = {}
     prefix: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        hour = _hour(row["occurred_at"])
+        hour = hour_of(row["occurred_at"])
         dims = tuple(row.get(d) for d in DIMENSIONS)
         sums = hourly.setdefault((hour, *dims, row.get("currency")), dict.fromkeys(COUNTS, 0))
         for column, value in _contribution(row).items():
@@ -257,11 +260,7 @@ def rebuild(conn: Connection, start: datetime, end: datetime, tenant_id: int | N
     end = last if last == end else last + timedelta(days=1)
     tenant = "AND tenant_id = :tenant_id" if tenant_id is not None else ""
     params = {"start": start, "end": end, "tenant_id": tenant_id}
-    for table, column in (
-        ("usage_hourly", "hour"),
-        ("ttft_daily", "day"),
-        ("prefix_daily", "day"),
-    ):
+    for table, column in ROLLUP_TIMES:
         conn.execute(
             text(f"DELETE FROM {table} WHERE {column} >= :start AND {column} < :end {tenant}"),
             params,
