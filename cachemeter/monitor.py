@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
+from cachemeter.periodic import Periodic
 from ingest.regressions import (
     DetectorConfig,
     Window,
@@ -32,7 +30,6 @@ from store.regressions import (
     windows,
 )
 
-log = logging.getLogger("cachemeter.monitor")
 Event = tuple[str, dict[str, Any]]  # ("opened" | "closed", regression)
 
 
@@ -139,7 +136,7 @@ def check_regressions(engine: Engine, now: datetime, config: DetectorConfig) -> 
     return events
 
 
-class Monitor:
+class Monitor(Periodic):
     """Runs `check_regressions` every `interval` seconds in a thread; hands events on."""
 
     def __init__(
@@ -151,29 +148,14 @@ class Monitor:
         clock: Callable[[], datetime],
         on_open: Callable[[list[Any]], None] | None = None,
     ) -> None:
-        self.engine, self.config, self.interval = engine, config, interval
+        super().__init__("regression-check", interval)
+        self.engine, self.config = engine, config
         self.on_events, self.clock, self.on_open = on_events, clock, on_open
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cachemeter-monitor", daemon=True)
 
-    def start(self) -> None:
-        """Begin checking in the background."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop after the current pass."""
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.on_events(check_regressions(self.engine, self.clock(), self.config))
-                if self.on_open is not None:
-                    # What is open in the table, so the gauge is right after a restart too.
-                    with self.engine.connect() as conn:
-                        self.on_open(all_open(conn))
-            except DBAPIError as exc:
-                log.warning(
-                    "regression check skipped: database unavailable (%s)", type(exc).__name__
-                )
+    def run_once(self) -> None:
+        """One regression check over every tenant."""
+        self.on_events(check_regressions(self.engine, self.clock(), self.config))
+        if self.on_open is not None:
+            # What is open in the table, so the gauge is right after a restart too.
+            with self.engine.connect() as conn:
+                self.on_open(all_open(conn))
