@@ -126,14 +126,14 @@ def _upsert_sql(
     """INSERT ... SELECT FROM unnest(one array per column) ... ON CONFLICT add: one fixed
     statement per table, compiled once, whatever the number of keys in a batch."""
     table = model.__table__
-    name_ = model.__tablename__
+    table_name = model.__tablename__
     arrays = ", ".join(
         f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])"
         for name in (*keys, *counts)
     )
-    updates = ", ".join(f"{c} = {name_}.{c} + excluded.{c}" for c in counts)
+    updates = ", ".join(f"{c} = {table_name}.{c} + excluded.{c}" for c in counts)
     return text(
-        f"INSERT INTO {name_} (tenant_id, {', '.join((*keys, *counts))})"
+        f"INSERT INTO {table_name} (tenant_id, {', '.join((*keys, *counts))})"
         f" SELECT :tenant_id, * FROM unnest({arrays})"
         f" ON CONFLICT (tenant_id, {', '.join(keys)}) DO UPDATE SET {updates}"
     )
@@ -155,7 +155,7 @@ def _upsert(
     for position, name in enumerate(keys):
         params[name] = [key[position] for key, _ in ordered]
     for name in counts:
-        params[name] = [sums_[name] for _, sums_ in ordered]
+        params[name] = [column_sums[name] for _, column_sums in ordered]
     conn.execute(_upsert_sql(conn.dialect, model, keys, counts), params)
 
 
