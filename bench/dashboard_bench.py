@@ -57,7 +57,7 @@ INSERT INTO usage_events (occurred_at, tenant_id, source, provider, model, shape
     cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, uncached_input_tokens,
     output_tokens, reasoning_tokens, ttft_ms, app, team, environment, prompt_cache_key, raw,
     currency, cost_uncached_input, cost_cache_read, cost_cache_write_5m, cost_cache_write_1h,
-    cost_output, cost, nocache_cost, savings, cost_write_premium, miss_hint)
+    cost_output, cost, nocache_cost, savings, cost_write_premium, miss_hint, reported_cost)
 SELECT at, :tenant, 'bench', provider, model, 'bench', inp, rd, wr, 0, inp - rd - wr, outp, 0,
     CASE WHEN g % 2 = 0 THEN 150 + (inp - rd) * 0.05 + (g % 97) END, app, team, env,
     'key-' || (g % 40), '{}'::jsonb, 'USD', (inp - rd - wr) * 3 / 1e6, rd * 0.3 / 1e6,
@@ -66,7 +66,10 @@ SELECT at, :tenant, 'bench', provider, model, 'bench', inp, rd, wr, 0, inp - rd 
     (inp * 3 + outp * 15) / 1e6 - ((inp - rd - wr) * 3 + rd * 0.3 + wr * 3.75 + outp * 15) / 1e6,
     wr * 0.75 / 1e6,
     CASE WHEN rd = 0 THEN (ARRAY['first_write', 'ttl_expired', 'below_minimum_length',
-        'prefix_changed', NULL])[1 + g % 5] END
+        'prefix_changed', NULL])[1 + g % 5] END,
+    -- A third of the traffic goes through a gateway that reports its own charge.
+    CASE WHEN g % 3 = 0 THEN ((inp - rd - wr) * 3 + rd * 0.3 + wr * 3.75 + outp * 15) / 1e6
+        * CASE WHEN g % 11 = 0 THEN 1.05 ELSE 1 END END
 FROM (
     SELECT g, CAST(:start AS timestamptz) + (g * :span / :n) * interval '1 second' AS at,
         (CAST(:providers AS text[]))[1 + g % 10] AS provider,
@@ -108,7 +111,12 @@ def seed(engine: Engine, events: int, now: datetime, progress: Callable[[str], N
         )
     with engine.begin() as conn:
         rebuild(conn, start, now + timedelta(hours=1), tenant.id)
-        conn.execute(text("ANALYZE usage_hourly; ANALYZE ttft_daily; ANALYZE prefix_daily"))
+        conn.execute(
+            text(
+                "ANALYZE usage_hourly; ANALYZE ttft_daily; ANALYZE prefix_daily; "
+                "ANALYZE reported_hourly"
+            )
+        )
     progress(f"  rollups rebuilt ({time.perf_counter() - began:.0f}s)")
     return tenant.id
 

@@ -10,10 +10,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from ingest.api import TenantDep
+from ingest.api import AdminTenant, ReadTenant
 from store.budget_status import budget_status
 from store.budgets import remove_budget, set_budget
 from store.statement import StatementError
+from store.tenancy import tenant_transaction
 
 router = APIRouter(tags=["budgets"])
 
@@ -31,11 +32,11 @@ class BudgetIn(BaseModel):
 
 
 @router.put("/v1/budgets")
-async def put_budget(request: Request, tenant: TenantDep, budget: BudgetIn) -> dict[str, str]:
-    """Create or replace a budget."""
+async def put_budget(request: Request, tenant: AdminTenant, budget: BudgetIn) -> dict[str, str]:
+    """Create or replace a budget (admin scope)."""
 
     def run() -> None:
-        with request.app.state.engine.begin() as conn:
+        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
             set_budget(
                 conn,
                 tenant.id,
@@ -52,12 +53,12 @@ async def put_budget(request: Request, tenant: TenantDep, budget: BudgetIn) -> d
 
 @router.delete("/v1/budgets/{scope}/{name}")
 async def delete_budget(
-    request: Request, tenant: TenantDep, scope: Literal["team", "app"], name: str
+    request: Request, tenant: AdminTenant, scope: Literal["team", "app"], name: str
 ) -> dict[str, str]:
-    """Remove a budget."""
+    """Remove a budget (admin scope)."""
 
     def run() -> bool:
-        with request.app.state.engine.begin() as conn:
+        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
             return remove_budget(conn, tenant.id, scope, name)
 
     if not await run_in_threadpool(run):
@@ -68,7 +69,7 @@ async def delete_budget(
 @router.get("/v1/budgets")
 async def get_budgets(
     request: Request,
-    tenant: TenantDep,
+    tenant: ReadTenant,
     month: Annotated[
         str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default: now")
     ] = None,
@@ -76,7 +77,7 @@ async def get_budgets(
     """Each budget's month-to-date spend, projected month end and status (ok, warning, exceeded)."""
 
     def run() -> dict[str, Any]:
-        with request.app.state.engine.connect() as conn:
+        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
             return budget_status(conn, tenant.id, datetime.now(UTC), month)
 
     try:

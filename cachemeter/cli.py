@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cachemeter import cli_finance, cli_prices
@@ -253,7 +253,15 @@ def cmd_ingest_litellm(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from store.tenants import create_key, ensure_tenant, revoke_key
+    from store.tenants import (
+        create_key,
+        ensure_tenant,
+        find_tenant,
+        key_scopes,
+        list_keys,
+        revoke_key,
+        rotate_key,
+    )
 
     with database() as engine, engine.begin() as conn:
         if args.keys_command == "revoke":
@@ -262,10 +270,48 @@ def cmd_keys(args: argparse.Namespace) -> int:
                 raise CliError(f"no active key starts with {args.prefix!r}")
             print(f"revoked {count} key(s)", file=sys.stderr)
             return 0
-        tenant = ensure_tenant(conn, args.tenant)
-        key = create_key(conn, tenant, args.name)
-    print(f"API key for tenant {tenant.name!r} (shown once, store it now):", file=sys.stderr)
-    print(key)
+        if args.keys_command == "create":
+            try:
+                scopes = key_scopes(args.scope or ["ingest,read"])
+            except ValueError as exc:
+                raise CliError(f"--scope: {exc}") from None
+            tenant = ensure_tenant(conn, args.tenant)
+            key = create_key(conn, tenant, args.name, scopes)
+            print(
+                f"API key for tenant {tenant.name!r} with scopes {', '.join(scopes)}"
+                " (shown once, store it now):",
+                file=sys.stderr,
+            )
+            print(key)
+            return 0
+        found = find_tenant(conn, args.tenant)
+        if found is None:
+            raise CliError(f"no tenant called {args.tenant!r}")
+        if args.keys_command == "rotate":
+            rotated = rotate_key(conn, found.id, args.prefix, timedelta(hours=args.grace_hours))
+            if rotated is None:
+                raise CliError(f"tenant {found.name!r} has no usable key starting {args.prefix!r}")
+            key, old = rotated
+            print(
+                f"new key with scopes {', '.join(old.scopes)}; {old.prefix}… keeps working until"
+                f" {old.expires_at:%Y-%m-%d %H:%M} UTC (shown once, store it now):",
+                file=sys.stderr,
+            )
+            print(key)
+            return 0
+        for info in list_keys(conn, found.id):
+            state = (
+                "revoked"
+                if info.revoked_at
+                else f"expires {info.expires_at:%Y-%m-%d %H:%M}"
+                if info.expires_at
+                else "active"
+            )
+            used = f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "never"
+            print(
+                f"{info.prefix}\t{','.join(info.scopes)}\t{state}\tlast used {used}"
+                f"\t{info.name or ''}"
+            )
     return 0
 
 
@@ -284,11 +330,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from cachemeter.server import create_app
     from store.settings import get_settings
-    from store.tenants import count_keys, create_key, ensure_tenant
+    from store.tenants import SCOPES, count_keys, create_key, ensure_tenant
 
     settings = get_settings()
     host = args.host or settings.host
@@ -297,7 +341,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         with engine.begin() as conn:
             tenant = ensure_tenant(conn, settings.default_tenant)
             first = count_keys(conn, tenant) == 0
-            new_key = create_key(conn, tenant, "first start") if first else None
+            new_key = create_key(conn, tenant, "first start", SCOPES) if first else None
         if new_key:
             print(
                 f"\nAPI key for tenant {tenant.name!r} (shown once, store it now):\n{new_key}\n",
@@ -311,9 +355,54 @@ def cmd_up(args: argparse.Namespace) -> int:
             f"cachemeter: API http://{host}:{port}/docs  dashboard http://{host}:{port}/dashboard/",
             file=sys.stderr,
         )
-        uvicorn.run(
-            create_app(settings, engine=engine), host=host, port=port, log_level=settings.log_level
-        )
+        run_server(create_app(settings, engine=engine), host, port, settings)
+    return 0
+
+
+def run_server(app: Any, host: str, port: int, settings: Any, **options: Any) -> None:
+    """uvicorn with the production settings. On SIGTERM it stops accepting, lets in-flight
+    requests finish (CACHEMETER_SHUTDOWN_TIMEOUT_SECONDS), runs the app's shutdown (queues
+    flushed) and exits 0."""
+    import signal
+
+    import uvicorn
+
+    # uvicorn re-raises the signal once it has shut down; exiting 0 then is the contract.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        access_log=False,
+        **options,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from cachemeter.server import create_app
+    from store.settings import get_settings
+
+    settings = get_settings()
+    # No migration here: a deployment runs `cachemeter migrate` once (the Helm hook Job).
+    run_server(
+        create_app(settings), args.host or settings.host, args.port or settings.port, settings
+    )
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from store.settings import get_settings
+
+    settings = get_settings()
+    run_server(
+        "cachemeter.wsgi:dashboard_asgi",
+        args.host or settings.host,
+        args.port or settings.port,
+        settings,
+        factory=True,
+    )
     return 0
 
 
@@ -328,6 +417,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="load a few days of synthetic traffic first"
     )
     up.set_defaults(func=cmd_up)
+
+    serve = sub.add_parser(
+        "serve", help="serve the API and dashboard on a migrated database (production)"
+    )
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    dash = sub.add_parser("dashboard", help="serve only the dashboard (scaled apart from the API)")
+    dash.add_argument("--host")
+    dash.add_argument("--port", type=int)
+    dash.set_defaults(func=cmd_dashboard)
 
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
 
@@ -389,6 +490,19 @@ def build_parser() -> argparse.ArgumentParser:
     create = ksub.add_parser("create", help="create a key (printed on the last line)")
     create.add_argument("--tenant", required=True)
     create.add_argument("--name")
+    create.add_argument(
+        "--scope",
+        action="append",
+        help="ingest, read or admin; repeat or comma-separate (default: ingest,read)",
+    )
+    listing = ksub.add_parser("list", help="a tenant's keys: prefix, scopes, state, last use")
+    listing.add_argument("--tenant", required=True)
+    rotate = ksub.add_parser(
+        "rotate", help="a new key like an existing one; the old one expires after a grace period"
+    )
+    rotate.add_argument("prefix")
+    rotate.add_argument("--tenant", required=True)
+    rotate.add_argument("--grace-hours", type=float, default=24.0)
     revoke = ksub.add_parser("revoke", help="revoke a key by its first 10 characters")
     revoke.add_argument("prefix")
     keys.set_defaults(func=cmd_keys)

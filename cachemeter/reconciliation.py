@@ -27,7 +27,12 @@ def reconciliation(
     book = load_price_book(conn)
     groups = []
     for row in reported_groups(conn, tenant.id, start, end):
-        totals = Totals(**{k: row._mapping[k] for k in Totals.__dataclass_fields__})
+        # sum() over bigint is numeric in PostgreSQL: counts come back as Decimal.
+        values: dict[str, Any] = {
+            k: int(row._mapping[k]) if f.type == "int" else row._mapping[k]
+            for k, f in Totals.__dataclass_fields__.items()
+        }
+        totals = Totals(**values)
         reported, computed = Decimal(totals.reported), Decimal(totals.computed)
         flagged = bool(totals.unpriced) or not within(
             computed, reported, tolerance_pct, tolerance_abs

@@ -17,10 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from billing.charge import money_text
 from cachemeter.economics import cache_economics
 from cachemeter.reconciliation import reconciliation
-from ingest.api import TenantDep
+from ingest.api import ReadTenant
 from store.queries import GroupSummary, summary
 from store.regressions import list_regressions
 from store.statement import StatementError, statement, statement_csv
+from store.tenancy import tenant_transaction
+from store.tenants import TenantRef
 
 router = APIRouter(tags=["reports"])
 T = TypeVar("T")
@@ -54,11 +56,11 @@ def _moment(value: str | None, name: str, default: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def read(request: Request, query: Callable[[Connection], T]) -> T:
-    """Run a read query on a pooled connection, off the event loop."""
+async def read(request: Request, tenant: TenantRef, query: Callable[[Connection], T]) -> T:
+    """Run a read query off the event loop, in a transaction that sees only the tenant."""
 
     def run() -> T:
-        with request.app.state.engine.connect() as conn:
+        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
             return query(conn)
 
     return await run_in_threadpool(run)
@@ -103,10 +105,18 @@ def group_json(group: GroupSummary) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/reports/summary")
+JSON_OR_CSV: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "JSON, or CSV with format=csv.",
+        "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get("/v1/reports/summary", responses=JSON_OR_CSV)
 async def get_summary(
     request: Request,
-    tenant: TenantDep,
+    tenant: ReadTenant,
     start: Annotated[
         str | None,
         Query(description="ISO date or time (UTC if no zone); default: 30 days before end"),
@@ -123,7 +133,7 @@ async def get_summary(
     groups = [
         group_json(g)
         for g in await read(
-            request, lambda conn: summary(conn, tenant.id, start_at, end_at, group_by)
+            request, tenant, lambda conn: summary(conn, tenant.id, start_at, end_at, group_by)
         )
     ]
     if format == "csv":
@@ -146,10 +156,10 @@ async def get_summary(
     )
 
 
-@router.get("/v1/reports/statement")
+@router.get("/v1/reports/statement", responses=JSON_OR_CSV)
 async def get_statement(
     request: Request,
-    tenant: TenantDep,
+    tenant: ReadTenant,
     month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (UTC)")],
     group_by: Literal["team", "app", "model", "provider", "environment"] = "team",
     currency: Annotated[
@@ -162,7 +172,7 @@ async def get_statement(
 
     try:
         body = await read(
-            request, lambda conn: statement(conn, tenant.id, month, group_by, currency)
+            request, tenant, lambda conn: statement(conn, tenant.id, month, group_by, currency)
         )
     except StatementError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -180,7 +190,7 @@ async def get_statement(
 @router.get("/v1/reports/reconciliation")
 async def get_reconciliation(
     request: Request,
-    tenant: TenantDep,
+    tenant: ReadTenant,
     start: Annotated[
         str | None, Query(description="ISO date or time; default: 30 days before end")
     ] = None,
@@ -197,6 +207,7 @@ async def get_reconciliation(
     return JSONResponse(
         await read(
             request,
+            tenant,
             lambda conn: reconciliation(
                 conn, tenant, start_at, end_at, tolerance_pct, tolerance_abs
             ),
@@ -207,7 +218,7 @@ async def get_reconciliation(
 @router.get("/v1/reports/cache-economics")
 async def get_cache_economics(
     request: Request,
-    tenant: TenantDep,
+    tenant: ReadTenant,
     start: Annotated[
         str | None, Query(description="ISO date or time; default: 30 days before end")
     ] = None,
@@ -220,14 +231,14 @@ async def get_cache_economics(
     start_at, end_at = time_range(start, end)
 
     return JSONResponse(
-        await read(request, lambda conn: cache_economics(conn, tenant, start_at, end_at))
+        await read(request, tenant, lambda conn: cache_economics(conn, tenant, start_at, end_at))
     )
 
 
 @router.get("/v1/regressions")
 async def get_regressions(
     request: Request,
-    tenant: TenantDep,
+    tenant: ReadTenant,
     status: Literal["open", "closed", "all"] = "all",
     start: Annotated[
         str | None, Query(description="ISO date or time; default: 30 days before end")
@@ -243,7 +254,9 @@ async def get_regressions(
     return JSONResponse(
         {
             "regressions": await read(
-                request, lambda conn: list_regressions(conn, tenant.id, start_at, end_at, status)
+                request,
+                tenant,
+                lambda conn: list_regressions(conn, tenant.id, start_at, end_at, status),
             )
         }
     )

@@ -13,6 +13,7 @@ from typing import Any
 import genai_prices
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import (
@@ -25,10 +26,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from cachemeter import budget_api, reports
+from cachemeter import admin_api, budget_api, reports
+from cachemeter.guards import BodyLimit, SecurityHeaders
 from cachemeter.lifecycle import LifecycleWorker
 from cachemeter.monitor import Event, Monitor
 from cachemeter.notify import Webhook, message
+from cachemeter.openapi_errors import add_error_responses
 from dashboard.app import create_dashboard
 from ingest import api
 from ingest.metrics import IngestMetrics, LabelBounds
@@ -157,6 +160,16 @@ def create_app(
     app.state.registry = registry
     app.state.metrics = metrics
 
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
+        )
+
     @app.middleware("http")
     async def http_metrics(request: Request, call_next: Any) -> Any:
         began = time.perf_counter()
@@ -184,6 +197,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(reports.router)
     app.include_router(budget_api.router)
+    app.include_router(admin_api.router)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -216,9 +230,28 @@ def create_app(
             {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
         )
 
-    @app.get("/metrics", tags=["ops"])
-    def prometheus() -> Response:
-        """Prometheus exposition of the ingest counters."""
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        responses={
+            200: {
+                "description": "Prometheus text exposition.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+    def prometheus(request: Request) -> Response:
+        """Prometheus exposition of the ingest counters (behind CACHEMETER_METRICS_TOKEN when
+        set). No label carries a tenant name."""
+        if settings.metrics_token:
+            given = request.headers.get("authorization", "")
+            expected = f"Bearer {settings.metrics_token}"
+            if not secrets.compare_digest(given.encode(), expected.encode()):
+                return JSONResponse(
+                    {"detail": "metrics need Authorization: Bearer <CACHEMETER_METRICS_TOKEN>"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", include_in_schema=False)
@@ -233,6 +266,7 @@ def create_app(
             schema.setdefault("components", {}).setdefault("schemas", {}).update(
                 api.openapi_schemas()
             )
+            add_error_responses(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -88,7 +88,7 @@ def create_dashboard(
         values = parse_query(search)
         today = context.today()
         view = filters_from(values, today)
-        with engine.connect() as conn:
+        with context.connect() as conn:
             options = dimension_values(conn, context.tenant_id(), view.start, view.end)
         return page.layout(values), bar(values, options, today)
 

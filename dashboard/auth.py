@@ -56,10 +56,12 @@ def install(server: flask.Flask, engine: Engine, prefix: str, secret_key: str) -
         next_url = flask.request.form.get("next", prefix)
         if not next_url.startswith(prefix):
             next_url = prefix  # never redirect off the dashboard
-        with engine.connect() as conn:
-            tenant = tenant_for_key(conn, key) if key else None
+        with engine.begin() as conn:
+            tenant = tenant_for_key(conn, key, touch=True) if key else None
         if tenant is None:
-            return page("That key is not valid (or was revoked).", next_url), 401
+            return page("That key is not valid (or was revoked or expired).", next_url), 401
+        if "read" not in tenant.scopes:
+            return page("That key cannot read reports (it lacks the read scope).", next_url), 403
         flask.session.clear()
         flask.session.update(tenant_id=tenant.id, tenant=tenant.name)
         return flask.redirect(next_url)

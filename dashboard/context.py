@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from dash.exceptions import PreventUpdate
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from dashboard.auth import current_tenant
 from dashboard.filters import filters_from, parse_query
 from store.analytics import Filters
+from store.tenancy import tenant_transaction
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,12 @@ class Context:
         if tenant is None:
             raise PreventUpdate
         return tenant[0]
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A transaction that sees only the signed-in tenant's rows."""
+        with tenant_transaction(self.engine, self.tenant_id()) as conn:
+            yield conn
 
     @staticmethod
     def today() -> date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.caches import CacheIn
 from ingest.envelope import BatchIn, RecordIn
 from ingest.errors import PayloadError
+from ingest.fields import MAX_JSON_DEPTH, nested_deeper
 from ingest.otlp import decode, to_record
 from ingest.service import Ingestor
 from store.tenants import TenantRef, tenant_for_key
@@ -26,23 +28,40 @@ def current_tenant(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> TenantRef:
-    """The tenant of the request's API key; 401 without a valid one."""
+    """The tenant (and scopes) of the request's API key; 401 without a usable one."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise HTTPException(
             401,
             "missing API key: send Authorization: Bearer <key>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    with request.app.state.engine.connect() as conn:
-        tenant = tenant_for_key(conn, credentials.credentials)
+    with request.app.state.engine.begin() as conn:
+        tenant = tenant_for_key(conn, credentials.credentials, touch=True)
     if tenant is None:
         raise HTTPException(
-            401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+            401, "invalid, expired or revoked API key", headers={"WWW-Authenticate": "Bearer"}
         )
     return tenant
 
 
-TenantDep = Annotated[TenantRef, Depends(current_tenant)]
+def require(scope: str) -> Callable[[TenantRef], TenantRef]:
+    """A dependency: the request's tenant, whose key must carry `scope` (else 403)."""
+
+    def check(tenant: Annotated[TenantRef, Depends(current_tenant)]) -> TenantRef:
+        if scope not in tenant.scopes:
+            raise HTTPException(
+                403,
+                f"this API key lacks the {scope!r} scope"
+                f" (it has: {', '.join(sorted(tenant.scopes))})",
+            )
+        return tenant
+
+    return check
+
+
+IngestTenant = Annotated[TenantRef, Depends(require("ingest"))]
+ReadTenant = Annotated[TenantRef, Depends(require("read"))]
+AdminTenant = Annotated[TenantRef, Depends(require("admin"))]
 
 
 async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
@@ -51,6 +70,8 @@ async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
         body: Any = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
         raise HTTPException(400, f"body is not valid JSON: {exc}") from None
+    if nested_deeper(body, MAX_JSON_DEPTH):
+        raise HTTPException(422, f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(body, dict) and key in body:
         if set(body) != {key} or not isinstance(body[key], list):
             raise HTTPException(422, f'a batch is {{"{key}": [{noun}, ...]}} and nothing else')
@@ -96,7 +117,7 @@ _BODY_SCHEMA = {
         422: {"description": "Nothing stored: every record was rejected; reasons name the field."},
     },
 )
-async def post_usage(request: Request, tenant: TenantDep) -> JSONResponse:
+async def post_usage(request: Request, tenant: IngestTenant) -> JSONResponse:
     """Store one record or a batch; duplicates (same source + request_id) are stored once."""
     records = await batch_items(request, "records", "record")
     ingestor: Ingestor = request.app.state.ingestor
@@ -151,7 +172,7 @@ def openapi_schemas() -> dict[str, Any]:
         }
     },
 )
-async def post_caches(request: Request, tenant: TenantDep) -> JSONResponse:
+async def post_caches(request: Request, tenant: IngestTenant) -> JSONResponse:
     """Record explicit caches (e.g. Gemini cachedContents); their storage is billed per
     MTok-hour from creation to expiry. Re-sending a cache (same name) updates it."""
     items = await batch_items(request, "caches", "cache")
@@ -162,7 +183,7 @@ async def post_caches(request: Request, tenant: TenantDep) -> JSONResponse:
 
 
 @router.post("/v1/traces", tags=["ingest"])
-async def post_traces(request: Request, tenant: TenantDep) -> Response:
+async def post_traces(request: Request, tenant: IngestTenant) -> Response:
     """OTLP/HTTP trace receiver: GenAI spans become usage records; other spans are ignored.
 
     Accepts application/x-protobuf or application/json, optionally gzip; answers in kind,

@@ -89,3 +89,19 @@ def money(obj: Any, path: Path, label: str) -> Decimal | None:
     if not amount.is_finite() or abs(amount) >= MAX_MONEY:
         raise PayloadError(label, f"must be a finite amount below {MAX_MONEY:,}, got {value!r}")
     return amount
+
+
+# Provider usage objects nest a handful of levels; a body far deeper is hostile or broken.
+MAX_JSON_DEPTH = 32
+
+
+def nested_deeper(value: Any, limit: int) -> bool:
+    """True when decoded JSON nests objects/arrays more than `limit` levels deep."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if type(node) is dict else node if type(node) is list else ()
+        stack.extend((c, depth + 1) for c in children if type(c) is dict or type(c) is list)
+    return False

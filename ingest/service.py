@@ -31,6 +31,7 @@ from store.prefixes import Key, lock_states, save_states
 from store.prices import catalogue_state, load_price_book
 from store.retention import counts_horizon
 from store.rollups import apply_events
+from store.tenancy import tenant_transaction
 from store.tenants import TenantRef
 
 
@@ -217,7 +218,7 @@ class Ingestor:
             accepted.append((index, price_record(record, prices, tenant.name)))
         if accepted:
             ensure_partitions(self.engine, {month_of(p.record.occurred_at) for _, p in accepted})
-            with self.engine.begin() as conn:
+            with tenant_transaction(self.engine, tenant.id) as conn:
                 accepted = _explain_misses(conn, tenant.id, accepted)
                 rows = [event_row(p) for _, p in accepted]
                 stored = insert_events(conn, tenant.id, rows)
@@ -256,7 +257,7 @@ class Ingestor:
             rows.append(asdict(cache))
         new = 0
         if rows:
-            with self.engine.begin() as conn:
+            with tenant_transaction(self.engine, tenant.id) as conn:
                 new = sum(upsert_cache(conn, tenant.id, row) for row in rows)
         return {
             "stored": new,

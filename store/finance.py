@@ -64,6 +64,7 @@ def events_page(
             UsageEvent.prompt_cache_key,
             UsageEvent.miss_hint,
             UsageEvent.uncached_input_tokens,
+            UsageEvent.reported_cost,
             UsageEvent.tenant_id,
             Tenant.name.label("tenant"),
             *columns,

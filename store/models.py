@@ -25,7 +25,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -65,6 +65,20 @@ class ApiKey(Base):
     name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+    # ingest, read, admin (SCOPES in store.tenants).
+    scopes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(16)), server_default=text("ARRAY['ingest', 'read']::varchar(16)[]")
+    )
+    # Set when the key is rotated: it keeps working until then, so clients can switch over.
+    expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_used_at: Mapped[datetime | None] = mapped_column(TZ)
+
+    __table_args__ = (
+        CheckConstraint(
+            "scopes <@ ARRAY['ingest', 'read', 'admin']::varchar(16)[] AND cardinality(scopes) > 0",
+            name="scopes",
+        ),
+    )
 
 
 class PriceRow(Base):
@@ -405,6 +419,46 @@ class TtftDaily(RollupDimensions, Base):
         ),
         # Serves latency percentiles: a tenant's days in a range.
         Index("ix_ttft_daily_tenant_day", "tenant_id", "day"),
+    )
+
+
+class ReportedHourly(Base):
+    """Hourly sums of the events that carry the source's own reported charge, per (provider,
+    model): what reconciliation compares, without scanning events."""
+
+    __tablename__ = "reported_hourly"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(TZ)
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(256))
+    events: Mapped[int] = mapped_column(BigInteger)
+    unpriced: Mapped[int] = mapped_column(BigInteger)
+    reported: Mapped[Decimal] = mapped_column(Money)
+    computed: Mapped[Decimal] = mapped_column(Money)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_write_1h_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_cache_read: Mapped[Decimal] = mapped_column(Money)
+    cost_cache_write_5m: Mapped[Decimal] = mapped_column(Money)
+    cost_cache_write_1h: Mapped[Decimal] = mapped_column(Money)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "id"),
+        # Also serves the report: a tenant's hours in a range.
+        Index(
+            "uq_reported_hourly_key",
+            "tenant_id",
+            "hour",
+            "provider",
+            "model",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
     )
 
 

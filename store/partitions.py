@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from store.tenancy import APP_ROLE
+
 _known: set[tuple[str, date]] = set()
 
 
@@ -51,6 +53,9 @@ def ensure_partitions(engine: Engine, months: Iterable[date]) -> None:
         try:
             with engine.begin() as conn:
                 conn.execute(ddl)
+                # Partitions do not inherit the parent's row-level security: the application
+                # role reaches events only through usage_events, where the policy applies.
+                conn.execute(text(f"REVOKE ALL ON {partition_name(month)} FROM {APP_ROLE}"))
         except DBAPIError:
             # Another process created it between our check and our DDL; verify and go on.
             with engine.connect() as conn:

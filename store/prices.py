@@ -15,7 +15,7 @@ from billing.catalogue import PriceSpec
 from billing.charge import money_text
 from billing.genai import load_data
 from store.models import GenaiPriceSync, PriceRow, Tenant
-from store.tenants import ensure_tenant
+from store.tenants import ensure_tenant, find_tenant
 
 
 class PriceConflict(ValueError):
@@ -35,7 +35,11 @@ def _overlaps(start: datetime | None, end: datetime | None) -> Any:
 def add_price(conn: Connection, spec: PriceSpec) -> int:
     """Store one price; refuses an interval that overlaps one for the same key."""
     entry = spec.to_entry()
-    tenant_id = ensure_tenant(conn, spec.tenant).id if spec.tenant else None
+    tenant_id = None
+    if spec.tenant:
+        # Looked up first: a tenant-scoped transaction may read its tenant but not insert one.
+        known = find_tenant(conn, spec.tenant)
+        tenant_id = (known or ensure_tenant(conn, spec.tenant)).id
     provider = canonical_provider(spec.provider)
     model = spec.model.strip().lower()
     clash = conn.execute(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, literal_column, or_, select, text, union_all
 
 from store.models import UsageEvent, UsageHourly
-from store.rollups import hour_of
+from store.rollups import hour_split
 
 GROUPS: tuple[str, ...] = ("provider", "model", "app", "team", "environment", "day")
 
@@ -57,11 +57,6 @@ def _group_expr(table: Any, time_column: Any, group_by: str) -> Any:
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
     return getattr(table, group_by)
-
-
-def _ceil_hour(moment: datetime) -> datetime:
-    floor = hour_of(moment)
-    return floor if floor == moment else floor + timedelta(hours=1)
 
 
 def _event_part(group_by: str, ranges: list[tuple[datetime, datetime]], tenant_id: int) -> Any:
@@ -123,13 +118,10 @@ def summary(
     bound is not on the hour) are read from the events, so the cost does not grow with the
     number of events in the range.
     """
-    first, last = _ceil_hour(start), hour_of(end)
+    hours, edges = hour_split(start, end)
     parts = []
-    if first < last:
-        parts.append(_rollup_part(group_by, first, last, tenant_id))
-        edges = [(lo, hi) for lo, hi in ((start, first), (last, end)) if lo < hi]
-    else:
-        edges = [(start, end)] if start < end else []
+    if hours is not None:
+        parts.append(_rollup_part(group_by, *hours, tenant_id))
     if edges:
         parts.append(_event_part(group_by, edges, tenant_id))
     if not parts:

@@ -6,18 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select, union_all
 
-from store.models import UsageEvent
+from store.models import ReportedHourly, UsageEvent
+from store.rollups import REPORTED_COUNTS, hour_split
 
 
-def reported_groups(
-    conn: Connection, tenant_id: int, start: datetime, end: datetime
-) -> Sequence[Any]:
-    """Per (provider, model): reported vs computed sums and the token mix, over [start, end)."""
+def _event_part(tenant_id: int, ranges: list[tuple[datetime, datetime]]) -> Any:
     e = UsageEvent
     zero = 0
-    return conn.execute(
+    return (
         select(
             e.provider,
             e.model,
@@ -25,20 +23,49 @@ def reported_groups(
             func.count().filter(e.cost.is_(None)).label("unpriced"),
             func.sum(e.reported_cost).label("reported"),
             func.coalesce(func.sum(e.cost), zero).label("computed"),
-            func.sum(e.input_tokens).label("input_tokens"),
-            func.sum(e.cache_read_tokens).label("cache_read_tokens"),
-            func.sum(e.cache_write_tokens).label("cache_write_tokens"),
-            func.sum(e.cache_write_1h_tokens).label("cache_write_1h_tokens"),
-            func.coalesce(func.sum(e.cost_cache_read), zero).label("cost_cache_read"),
-            func.coalesce(func.sum(e.cost_cache_write_5m), zero).label("cost_cache_write_5m"),
-            func.coalesce(func.sum(e.cost_cache_write_1h), zero).label("cost_cache_write_1h"),
+            *[func.sum(getattr(e, c)).label(c) for c in REPORTED_COUNTS[4:8]],
+            *[func.coalesce(func.sum(getattr(e, c)), zero).label(c) for c in REPORTED_COUNTS[8:]],
         )
         .where(
             e.tenant_id == tenant_id,
-            e.occurred_at >= start,
-            e.occurred_at < end,
+            or_(*[and_(e.occurred_at >= lo, e.occurred_at < hi) for lo, hi in ranges]),
             e.reported_cost.is_not(None),
         )
         .group_by(e.provider, e.model)
-        .order_by(e.provider, e.model)
+    )
+
+
+def _rollup_part(tenant_id: int, start: datetime, end: datetime) -> Any:
+    r = ReportedHourly
+    return (
+        select(r.provider, r.model, *[func.sum(getattr(r, c)).label(c) for c in REPORTED_COUNTS])
+        .where(r.tenant_id == tenant_id, r.hour >= start, r.hour < end)
+        .group_by(r.provider, r.model)
+    )
+
+
+def reported_groups(
+    conn: Connection, tenant_id: int, start: datetime, end: datetime
+) -> Sequence[Any]:
+    """Per (provider, model): reported vs computed sums and the token mix, over [start, end).
+
+    Whole hours come from `reported_hourly`; only partial edge hours are read from events.
+    """
+    hours, edges = hour_split(start, end)
+    parts = []
+    if hours is not None:
+        parts.append(_rollup_part(tenant_id, *hours))
+    if edges:
+        parts.append(_event_part(tenant_id, edges))
+    if not parts:
+        return []
+    both = union_all(*parts).subquery()
+    return conn.execute(
+        select(
+            both.c.provider,
+            both.c.model,
+            *[func.sum(both.c[c]).label(c) for c in REPORTED_COUNTS],
+        )
+        .group_by(both.c.provider, both.c.model)
+        .order_by(both.c.provider, both.c.model)
     ).all()

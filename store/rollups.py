@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.engine import Dialect
 
-from store.models import TTFT_EDGES_MS, Base, PrefixDaily, TtftDaily, UsageHourly
+from store.models import TTFT_EDGES_MS, Base, PrefixDaily, ReportedHourly, TtftDaily, UsageHourly
 
 DIMENSIONS = ("provider", "model", "app", "team", "environment")
 TOKENS = (
@@ -65,7 +65,12 @@ COUNTS = (
     "fit_sxy",
 )
 # Every rollup table and its time column.
-ROLLUP_TIMES = (("usage_hourly", "hour"), ("ttft_daily", "day"), ("prefix_daily", "day"))
+ROLLUP_TIMES = (
+    ("usage_hourly", "hour"),
+    ("ttft_daily", "day"),
+    ("prefix_daily", "day"),
+    ("reported_hourly", "hour"),
+)
 PREFIX_COUNTS = (
     "requests",
     "hit_requests",
@@ -74,10 +79,35 @@ PREFIX_COUNTS = (
     "cache_write_tokens",
 )
 
+# Sums over the events that carry a reported charge; names match billing.reconcile.Totals.
+REPORTED_TOKENS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+)
+REPORTED_MONEY = ("cost_cache_read", "cost_cache_write_5m", "cost_cache_write_1h")
+REPORTED_COUNTS = ("events", "unpriced", "reported", "computed", *REPORTED_TOKENS, *REPORTED_MONEY)
+REPORTED_DECIMALS = frozenset(("reported", "computed", *REPORTED_MONEY))
+
 
 def hour_of(moment: datetime) -> datetime:
     """The UTC hour `moment` falls in (its rollup key)."""
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def hour_split(
+    start: datetime, end: datetime
+) -> tuple[tuple[datetime, datetime] | None, list[tuple[datetime, datetime]]]:
+    """[start, end) as its whole hours (for the hourly rollups; None if there are none) and
+    the partial hours at either end (for the events)."""
+    first = hour_of(start)
+    if first != start:
+        first += timedelta(hours=1)
+    last = hour_of(end)
+    if first < last:
+        return (first, last), [(lo, hi) for lo, hi in ((start, first), (last, end)) if lo < hi]
+    return None, [(start, end)] if start < end else []
 
 
 def ttft_bucket(ttft_ms: float) -> int:
@@ -166,6 +196,7 @@ def apply_events(
     hourly: dict[tuple[Any, ...], dict[str, Any]] = {}
     ttft: dict[tuple[Any, ...], dict[str, Any]] = {}
     prefix: dict[tuple[Any, ...], dict[str, Any]] = {}
+    reported: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         hour = hour_of(row["occurred_at"])
         dims = tuple(row.get(d) for d in DIMENSIONS)
@@ -189,9 +220,23 @@ def apply_events(
             counts["hit_requests"] += sign * int(row["cache_read_tokens"] > 0)
             for column in ("input_tokens", "cache_read_tokens", "cache_write_tokens"):
                 counts[column] += sign * row[column]
+        if row.get("reported_cost") is not None:
+            sums = reported.setdefault(
+                (hour, row["provider"], row.get("model")),
+                {c: Decimal(0) if c in REPORTED_DECIMALS else 0 for c in REPORTED_COUNTS},
+            )
+            sums["events"] += sign
+            sums["unpriced"] += sign * int(row["cost"] is None)
+            sums["reported"] += sign * row["reported_cost"]
+            sums["computed"] += sign * (row["cost"] or 0)
+            for column in REPORTED_TOKENS:
+                sums[column] += sign * row[column]
+            for column in REPORTED_MONEY:
+                sums[column] += sign * (row[column] or 0)
     _upsert(conn, UsageHourly, ("hour", *DIMENSIONS, "currency"), hourly, tenant_id)
     _upsert(conn, TtftDaily, ("day", *DIMENSIONS, "cache_hit", "bucket"), ttft, tenant_id)
     _upsert(conn, PrefixDaily, ("day", "app", "prefix", "provider", "model"), prefix, tenant_id)
+    _upsert(conn, ReportedHourly, ("hour", "provider", "model"), reported, tenant_id)
 
 
 _EDGES = "ARRAY[" + ",".join(repr(e) for e in TTFT_EDGES_MS) + "]::float8[]"
@@ -249,6 +294,19 @@ REBUILD_SQL = (
     WHERE coalesce(prefix_hash, prompt_cache_key) IS NOT NULL AND occurred_at >= :start
         AND occurred_at < :end {tenant}
     GROUP BY 1, 2, 3, 4, 5, 6
+    """,
+    """
+    INSERT INTO reported_hourly (tenant_id, hour, provider, model, events, unpriced, reported,
+        computed, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+        cost_cache_read, cost_cache_write_5m, cost_cache_write_1h)
+    SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), provider, model, count(*),
+        count(*) FILTER (WHERE cost IS NULL), sum(reported_cost), coalesce(sum(cost), 0),
+        sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+        sum(cache_write_1h_tokens), coalesce(sum(cost_cache_read), 0),
+        coalesce(sum(cost_cache_write_5m), 0), coalesce(sum(cost_cache_write_1h), 0)
+    FROM usage_events
+    WHERE reported_cost IS NOT NULL AND occurred_at >= :start AND occurred_at < :end {tenant}
+    GROUP BY 1, 2, 3, 4
     """,
 )
 

@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_batch: int = Field(default=1000, ge=1, le=100_000)
+    # Larger request bodies are refused with 413 before they are read in full.
+    max_body_bytes: int = Field(default=16 * 2**20, ge=1024, le=2**30)
+    # Browser origins allowed to call the API (CORS); none by default.
+    cors_origins: list[str] = Field(default_factory=list)
+    # When set, /metrics answers only to "Authorization: Bearer <token>" (never to API keys).
+    metrics_token: str | None = None
+    # On SIGTERM: stop accepting, finish in-flight requests and flush queues within this.
+    shutdown_timeout_seconds: float = Field(default=20, gt=0, le=600)
     default_tenant: str = "default"
     demo_tenant: str = "default"
     log_level: str = "info"

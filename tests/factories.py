@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Engine
 
-from store.tenants import TenantRef, create_key, ensure_tenant
+from store.tenants import SCOPES, TenantRef, create_key, ensure_tenant
 
 
-def tenant_with_key(engine: Engine, name: str = "acme") -> tuple[TenantRef, str]:
-    """A tenant and a fresh API key for it."""
+def tenant_with_key(
+    engine: Engine, name: str = "acme", scopes: Collection[str] = SCOPES
+) -> tuple[TenantRef, str]:
+    """A tenant and a fresh API key for it (every scope unless told)."""
     with engine.begin() as conn:
         tenant = ensure_tenant(conn, name)
-        key = create_key(conn, tenant)
+        key = create_key(conn, tenant, scopes=scopes)
     return tenant, key
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select, text
 from billing.catalogue import PriceSpec
 from cachemeter.demo import demo_records
 from cachemeter.finance import reprice
-from store.models import TtftDaily, UsageEvent, UsageHourly
+from store.models import ReportedHourly, TtftDaily, UsageEvent, UsageHourly
 from store.prices import add_price
 from store.rollups import rebuild
 
@@ -43,8 +43,14 @@ HOURLY_KEY = (
 )
 
 
+REPORTED_KEY = "tenant_id, hour, provider, model NULLS FIRST"
+
+
 def _load_demo(client: TestClient, auth: dict[str, str]) -> None:
     records = demo_records(NOW, days=2)
+    # Every third record carries a gateway's own charge (as OpenRouter's usage.cost would).
+    for i, record in enumerate(records[::3]):
+        record["reported_cost"] = f"0.{i % 997:06d}"
     for i in range(0, len(records), 500):
         assert (
             client.post(
@@ -67,6 +73,8 @@ def test_incremental_equals_rebuild_and_event_sums(
         "tenant_id, day, provider, model, app, team, environment, cache_hit, bucket",
     )
     prefix = _snapshot(engine, "prefix_daily", "tenant_id, day, app, prefix, provider, model")
+    reported = _snapshot(engine, "reported_hourly", REPORTED_KEY)
+    assert reported
     with engine.begin() as conn:
         rebuild(conn, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
     _assert_same(hourly, _snapshot(engine, "usage_hourly", HOURLY_KEY))
@@ -81,6 +89,7 @@ def test_incremental_equals_rebuild_and_event_sums(
     _assert_same(
         prefix, _snapshot(engine, "prefix_daily", "tenant_id, day, app, prefix, provider, model")
     )
+    _assert_same(reported, _snapshot(engine, "reported_hourly", REPORTED_KEY))
     with engine.connect() as conn:
         events = conn.execute(
             select(
@@ -99,7 +108,26 @@ def test_incremental_equals_rebuild_and_event_sums(
             )
         ).one()
         histogram = conn.execute(select(func.sum(TtftDaily.requests))).scalar_one()
+        has_report = UsageEvent.reported_cost.is_not(None)
+        reported_events = conn.execute(
+            select(
+                func.count(),
+                func.sum(UsageEvent.reported_cost),
+                func.sum(UsageEvent.cost),
+                func.sum(UsageEvent.cost_cache_write_5m),
+            ).where(has_report)
+        ).one()
+        reported_rolled = conn.execute(
+            select(
+                func.sum(ReportedHourly.events),
+                func.sum(ReportedHourly.reported),
+                func.sum(ReportedHourly.computed),
+                func.sum(ReportedHourly.cost_cache_write_5m),
+            )
+        ).one()
     assert tuple(rolled) == tuple(events)
+    assert reported_events[0] == len(demo_records(NOW, days=2)[::3])
+    assert tuple(reported_rolled) == tuple(reported_events)
     assert histogram == events[3]
     misses = sum(
         r["miss_below_minimum"]
@@ -130,9 +158,11 @@ def test_reprice_keeps_rollups_exact(
     )
     assert report.events_changed > 0
     incremental = _snapshot(engine, "usage_hourly", HOURLY_KEY)
+    reported = _snapshot(engine, "reported_hourly", REPORTED_KEY)
     with engine.begin() as conn:
         rebuild(conn, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
     _assert_same(incremental, _snapshot(engine, "usage_hourly", HOURLY_KEY))
+    _assert_same(reported, _snapshot(engine, "reported_hourly", REPORTED_KEY))
 
 
 def _reference_summary(
@@ -202,3 +232,50 @@ def test_summary_from_rollups_equals_the_events(
         (day + timedelta(hours=20), ranges[1][1]),
     ):
         assert _reference_summary(engine, lo, hi, group_by)
+
+
+def test_reconciliation_sums_from_rollups_equal_the_events(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    from store.reconcile import reported_groups
+
+    _load_demo(client, auth)
+    with engine.connect() as conn:
+        tenant_id = conn.execute(select(UsageEvent.tenant_id).limit(1)).scalar_one()
+    day = NOW.replace(hour=0) - timedelta(days=1)
+    for start, end in (
+        (day, day + timedelta(days=2)),
+        (day + timedelta(hours=3, minutes=17), day + timedelta(hours=20, minutes=48)),
+        (day + timedelta(hours=5, minutes=5), day + timedelta(hours=5, minutes=50)),
+    ):
+        want: dict[tuple[str, str | None], list[Any]] = {}
+        with engine.connect() as conn:
+            for e in conn.execute(
+                select(UsageEvent.__table__).where(
+                    UsageEvent.occurred_at >= start,
+                    UsageEvent.occurred_at < end,
+                    UsageEvent.reported_cost.is_not(None),
+                )
+            ):
+                sums = want.setdefault(
+                    (e.provider, e.model), [0, 0, Decimal(0), Decimal(0), 0, Decimal(0)]
+                )
+                sums[0] += 1
+                sums[1] += e.cost is None
+                sums[2] += e.reported_cost
+                sums[3] += e.cost or 0
+                sums[4] += e.cache_read_tokens
+                sums[5] += e.cost_cache_read or 0
+            got = reported_groups(conn, tenant_id, start, end)
+        assert want, (start, end)
+        assert {
+            (g.provider, g.model): [
+                g.events,
+                g.unpriced,
+                g.reported,
+                g.computed,
+                g.cache_read_tokens,
+                g.cost_cache_read,
+            ]
+            for g in got
+        } == want, (start, end)

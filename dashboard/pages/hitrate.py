@@ -244,7 +244,7 @@ def register(app: Dash, context: Context) -> None:
         search: str | None, group: str, measure: str, provider: str | None
     ) -> tuple[Any, ...]:
         tenant_id, f = context.tenant_id(), context.filters(search)
-        with context.engine.connect() as conn:
+        with context.connect() as conn:
             heat, providers, chosen = heat_figure(conn, tenant_id, f, provider)
             return (
                 by_group(conn, tenant_id, f, group, measure),

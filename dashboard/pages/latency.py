@@ -156,7 +156,7 @@ def register(app: Dash, context: Context) -> None:
     )
     def update(search: str | None) -> tuple[Any, ...]:
         tenant_id, f = context.tenant_id(), context.filters(search)
-        with context.engine.connect() as conn:
+        with context.connect() as conn:
             return (
                 distribution(conn, tenant_id, f),
                 percentiles_by_day(conn, tenant_id, f),

@@ -162,5 +162,5 @@ def register(app: Dash, context: Context) -> None:
     )
     def update(search: str | None) -> tuple[Any, go.Figure, go.Figure]:
         tenant_id, f = context.tenant_id(), context.filters(search)
-        with context.engine.connect() as conn:
+        with context.connect() as conn:
             return (cards(conn, tenant_id, f), *daily(conn, tenant_id, f))

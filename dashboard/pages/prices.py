@@ -76,7 +76,7 @@ def calculator(context: Context, provider: str | None, model: str | None) -> Any
         return html.Div("Choose a provider and a model.", className="note")
     tenant = current_tenant()
     now = datetime.now(UTC)
-    with context.engine.connect() as conn:
+    with context.connect() as conn:
         book = load_price_book(conn)
     why = book.trace(provider, model, now, tenant[1] if tenant else None)
     try:
@@ -145,7 +145,7 @@ def _reads(value: Decimal | None) -> str:
 def catalogue(context: Context) -> Any:
     """Stored prices that apply to this tenant (catalogue and its own negotiated ones)."""
     tenant = current_tenant()
-    with context.engine.connect() as conn:
+    with context.connect() as conn:
         prices = [
             p for p in list_prices(conn) if p["tenant"] in (None, tenant[1] if tenant else None)
         ]
@@ -179,7 +179,7 @@ def register(app: Dash, context: Context) -> None:
     @app.callback(Output("pr-model", "options"), Input("pr-provider", "value"))
     def models(provider: str | None) -> list[str]:
         now = datetime.now(UTC)
-        with context.engine.connect() as conn:
+        with context.connect() as conn:
             seen = dimension_values(
                 conn, context.tenant_id(), datetime(2000, 1, 1, tzinfo=UTC), now
             )["model"]

@@ -90,7 +90,7 @@ def layout(values: dict[str, str]) -> html.Div:
 
 
 def _statement(context: Context, month: str, group: str, currency: str | None) -> dict[str, Any]:
-    with context.engine.connect() as conn:
+    with context.connect() as conn:
         return statement(conn, context.tenant_id(), month, group, (currency or "").upper() or None)
 
 

@@ -1,0 +1,199 @@
+"""Admin routes (admin scope): the tenant's API keys, its negotiated prices, re-pricing.
+
+Catalogue-wide prices (every tenant's) stay with the operator: `cachemeter prices …`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from billing.catalogue import PriceSpec
+from cachemeter.finance import reprice
+from ingest.api import AdminTenant, ReadTenant
+from ingest.envelope import describe_validation_error
+from store.prices import PriceConflict, add_price, list_prices
+from store.tenancy import tenant_transaction
+from store.tenants import (
+    SCOPES,
+    KeyInfo,
+    check_scopes,
+    create_key,
+    list_keys,
+    revoke_key,
+    rotate_key,
+)
+
+router = APIRouter(tags=["admin"])
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class KeyIn(BaseModel):
+    """A key to create: a name to recognise it by and its scopes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    scopes: list[str] = Field(default=["ingest", "read"], min_length=1, max_length=len(SCOPES))
+
+
+class RotateIn(BaseModel):
+    """How long the old key keeps working once its replacement exists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grace_hours: float = Field(default=24, ge=0, le=24 * 90)
+
+
+class RepriceIn(BaseModel):
+    """The range (and optionally provider/model) to re-price, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime
+    end: datetime
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    provider: Annotated[str, StringConstraints(max_length=64)] | None = None
+    model: Annotated[str, StringConstraints(max_length=256)] | None = None
+    dry_run: bool = False
+
+
+def _key_json(info: KeyInfo) -> dict[str, Any]:
+    return {
+        "prefix": info.prefix,
+        "name": info.name,
+        "scopes": list(info.scopes),
+        "created_at": info.created_at.isoformat(),
+        "expires_at": info.expires_at.isoformat() if info.expires_at else None,
+        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+        "last_used_at": info.last_used_at.isoformat() if info.last_used_at else None,
+    }
+
+
+@router.get("/v1/keys")
+async def get_keys(request: Request, tenant: AdminTenant) -> dict[str, Any]:
+    """The tenant's API keys (prefixes only; a key is shown once, when created)."""
+
+    def run() -> list[KeyInfo]:
+        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
+            return list_keys(conn, tenant.id)
+
+    return {"keys": [_key_json(k) for k in await run_in_threadpool(run)]}
+
+
+@router.post("/v1/keys", status_code=201)
+async def post_key(request: Request, tenant: AdminTenant, body: KeyIn) -> dict[str, Any]:
+    """A new key for the tenant; the response is the only place the key ever appears."""
+    try:
+        scopes = check_scopes(body.scopes)
+    except ValueError as exc:
+        raise HTTPException(422, f"scopes: {exc}") from None
+
+    def run() -> str:
+        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
+            return create_key(conn, tenant, body.name, scopes)
+
+    key = await run_in_threadpool(run)
+    return {"key": key, "prefix": key[:10], "name": body.name, "scopes": list(scopes)}
+
+
+@router.post("/v1/keys/{prefix}/rotate", status_code=201)
+async def post_rotate(
+    request: Request, tenant: AdminTenant, prefix: str, body: RotateIn | None = None
+) -> dict[str, Any]:
+    """A replacement for key `prefix` with its name and scopes; the old key keeps working for
+    `grace_hours` (default 24) so clients can switch without downtime."""
+    grace = timedelta(hours=(body or RotateIn()).grace_hours)
+
+    def run() -> tuple[str, KeyInfo] | None:
+        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
+            return rotate_key(conn, tenant.id, prefix, grace)
+
+    rotated = await run_in_threadpool(run)
+    if rotated is None:
+        raise HTTPException(404, f"no usable key starting {prefix[:10]!r}")
+    key, old = rotated
+    return {"key": key, "prefix": key[:10], "scopes": list(old.scopes), "old": _key_json(old)}
+
+
+@router.delete("/v1/keys/{prefix}")
+async def delete_key(request: Request, tenant: AdminTenant, prefix: str) -> dict[str, Any]:
+    """Revoke the tenant's key `prefix` at once."""
+
+    def run() -> int:
+        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
+            return revoke_key(conn, prefix, tenant.id)
+
+    if not await run_in_threadpool(run):
+        raise HTTPException(404, f"no active key starting {prefix[:10]!r}")
+    return {"revoked": prefix[:10]}
+
+
+@router.get("/v1/prices")
+async def get_prices(request: Request, tenant: ReadTenant) -> dict[str, Any]:
+    """Stored prices that apply to the tenant: the shared catalogue and its negotiated ones."""
+
+    def run() -> list[dict[str, Any]]:
+        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
+            return [p for p in list_prices(conn) if p["tenant"] in (None, tenant.name)]
+
+    return {"prices": await run_in_threadpool(run)}
+
+
+@router.post("/v1/prices", status_code=201)
+async def post_price(request: Request, tenant: AdminTenant) -> JSONResponse:
+    """Store a negotiated price for the tenant (a PriceSpec; `tenant` is implied). Existing
+    events keep their charges until re-priced."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise HTTPException(400, "body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise HTTPException(422, "body must be a JSON object (a price)")
+    if body.get("tenant") not in (None, tenant.name):
+        raise HTTPException(403, "tenant: a key can only set its own tenant's prices")
+    try:
+        spec = PriceSpec.model_validate({**body, "tenant": tenant.name})
+    except ValidationError as exc:
+        raise HTTPException(422, describe_validation_error(exc.errors())) from None
+
+    def run() -> int:
+        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
+            return add_price(conn, spec)
+
+    try:
+        price_id = await run_in_threadpool(run)
+    except PriceConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    return JSONResponse({"id": price_id}, status_code=201)
+
+
+@router.post("/v1/reprice")
+async def post_reprice(request: Request, tenant: AdminTenant, body: RepriceIn) -> dict[str, Any]:
+    """Re-compute the tenant's stored charges in [start, end) with the prices now in force;
+    audited (actor = the key's prefix). `dry_run` reports without changing anything."""
+    if body.start.tzinfo is None or body.end.tzinfo is None:
+        raise HTTPException(422, "start, end: give a time zone (e.g. 2026-11-01T00:00:00Z)")
+    if body.end <= body.start:
+        raise HTTPException(422, "end: must be after start")
+
+    def run() -> dict[str, Any]:
+        report = reprice(
+            request.app.state.engine,
+            start=body.start,
+            end=body.end,
+            actor=f"api key {tenant.key_prefix}",
+            reason=body.reason,
+            provider=body.provider,
+            model=body.model,
+            tenant=tenant.name,
+            dry_run=body.dry_run,
+        )
+        return report.as_dict()
+
+    return await run_in_threadpool(run)
