@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: up demo test lint bench tools clean
+.PHONY: up demo test lint audit bench tools clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,7 +25,13 @@ lint: $(STAMP)
 tools:
 	@bash scripts/ensure-tools
 
-test: $(STAMP) tools lint
+# Known vulnerabilities in the installed dependencies; accepted ones are listed, with the
+# reason, in audit-ignore.txt (README "Reliability").
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit --progress-spinner off --skip-editable \
+		$$(grep -v '^#' audit-ignore.txt | awk 'NF {print "--ignore-vuln", $$1}')
+
+test: $(STAMP) tools lint audit
 	$(VENV)/bin/pytest $(ARGS)
 
 bench: $(STAMP)

@@ -110,18 +110,35 @@ class Reporter:
         return batch
 
     def _send(self, client: httpx.Client, batch: list[dict[str, Any]]) -> None:
+        # Retrying is safe: every record carries the provider's response id, so a batch that
+        # was stored before its answer was lost is counted once.
         for attempt in range(self.attempts):
+            wait = 0.2 * 2**attempt
             try:
                 response = client.post(self.endpoint, json={"records": batch}, headers=self.headers)
-                if response.status_code < 500:
+                if response.status_code < 500 and response.status_code != 429:
                     with self._lock:
                         self.sent += len(batch)  # stored, duplicate or rejected: delivered
                     return
+                wait = max(wait, _retry_after(response))
             except httpx.HTTPError:
                 pass
-            time.sleep(0.2 * 2**attempt)
+            if attempt + 1 < self.attempts:
+                time.sleep(min(wait, MAX_BACKOFF))
         with self._lock:
             self.dropped += len(batch)
+
+
+# The reporter's thread never waits longer than this between attempts.
+MAX_BACKOFF = 5.0
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """The server's Retry-After in seconds (503 while its database restarts), else 0."""
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "0")))
+    except ValueError:
+        return 0.0
 
 
 def prefix_hash(kwargs: dict[str, Any]) -> str | None:
