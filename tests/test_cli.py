@@ -194,6 +194,31 @@ def test_keys_create_prints_key_last(cli_db: str, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("cm_")
 
 
+def test_keys_scopes_list_rotate_revoke(
+    cli_db: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from store.tenants import tenant_for_key
+
+    assert main(["keys", "create", "--tenant", "acme", "--scope", "root"]) == 2
+    assert "root" in capsys.readouterr().err
+    assert main(["keys", "create", "--tenant", "acme", "--scope", "read,admin", "--name", "a"]) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["keys", "list", "--tenant", "acme"]) == 0
+    assert f"{key[:10]}\tread,admin\tactive\tlast used never\ta" in capsys.readouterr().out
+    assert main(["keys", "rotate", key[:10], "--tenant", "acme", "--grace-hours", "2"]) == 0
+    new = capsys.readouterr().out.strip().splitlines()[-1]
+    with engine.connect() as conn:
+        old_ref, new_ref = tenant_for_key(conn, key), tenant_for_key(conn, new)
+    assert old_ref is not None and new_ref is not None
+    assert new_ref.scopes == frozenset({"read", "admin"})
+    assert main(["keys", "list", "--tenant", "acme"]) == 0
+    assert "expires" in capsys.readouterr().out
+    assert main(["keys", "revoke", key[:10]]) == 0
+    with engine.connect() as conn:
+        assert tenant_for_key(conn, key) is None
+    assert main(["keys", "rotate", key[:10], "--tenant", "acme"]) == 2
+
+
 def test_prices_add_load_list_and_overlap(
     cli_db: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
