@@ -1,9 +1,33 @@
-"""HTTP guards around every route: a request body size limit and security headers."""
+"""HTTP guards around every route: a request body size limit, security headers, and the
+readiness answer both servers give."""
 
 from __future__ import annotations
 
 import orjson
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from store.queries import ping
+
+
+async def readiness(engine: Engine) -> JSONResponse:
+    """200 when the database answers and is migrated, else 503."""
+
+    def check() -> bool:
+        try:
+            with engine.connect() as conn:
+                return ping(conn)
+        except DBAPIError:
+            return False
+
+    ready = await run_in_threadpool(check)
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
+    )
+
 
 # The dashboard's pages: Dash needs inline bootstrap scripts and Plotly evaluates code.
 DASHBOARD_CSP = (

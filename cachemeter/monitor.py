@@ -23,6 +23,7 @@ from store.regressions import (
     Key,
     active_tenants,
     all_open,
+    claim_tenant_pass,
     close_regression,
     new_prefixes,
     open_regression,
@@ -132,6 +133,10 @@ def check_regressions(engine: Engine, now: datetime, config: DetectorConfig) -> 
         tenants = set(active_tenants(conn, now - timedelta(minutes=config.window_minutes), now))
     for tenant_id in sorted(tenants):
         with engine.begin() as conn:
+            # Every API pod runs a monitor: one pass per tenant at a time, or two pods would
+            # open the same regression (and send its webhook) twice. The other pod skips.
+            if not claim_tenant_pass(conn, tenant_id):
+                continue
             events.extend(check_tenant(conn, tenant_id, now, config))
     return events
 

@@ -24,10 +24,9 @@ from prometheus_client import (
 )
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from starlette.concurrency import run_in_threadpool
 
 from cachemeter import admin_api, budget_api, reports
-from cachemeter.guards import BodyLimit, SecurityHeaders
+from cachemeter.guards import BodyLimit, SecurityHeaders, readiness
 from cachemeter.lifecycle import LifecycleWorker
 from cachemeter.monitor import Event, Monitor
 from cachemeter.notify import Webhook, message
@@ -39,7 +38,6 @@ from ingest.regressions import DetectorConfig
 from ingest.service import Ingestor
 from store.db import database_url, make_engine
 from store.prices import catalogue_changed_at
-from store.queries import ping
 from store.settings import Settings, get_settings
 
 
@@ -217,18 +215,7 @@ def create_app(
     @app.get("/readyz", tags=["ops"])
     async def readyz() -> JSONResponse:
         """The database answers and is migrated."""
-
-        def check() -> bool:
-            try:
-                with app.state.engine.connect() as conn:
-                    return ping(conn)
-            except DBAPIError:
-                return False
-
-        ready = await run_in_threadpool(check)
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
-        )
+        return await readiness(app.state.engine)
 
     @app.get(
         "/metrics",

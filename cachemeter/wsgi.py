@@ -1,10 +1,11 @@
 """The dashboard on its own, for deployments that scale it apart from the ingest API.
 
-    gunicorn 'cachemeter.wsgi:dashboard_wsgi()'          (WSGI, any worker count)
-    uvicorn --factory cachemeter.wsgi:dashboard_asgi     (ASGI)
+    cachemeter dashboard                                 (uvicorn, as the Helm chart runs it)
+    uvicorn --factory cachemeter.wsgi:dashboard_asgi     (ASGI: /dashboard/, /healthz, /readyz)
+    gunicorn 'cachemeter.wsgi:dashboard_wsgi()'          (WSGI, any worker count; Dash only)
 
-Both serve it under /dashboard/ and read DATABASE_URL and CACHEMETER_SECRET_KEY (use the same
-key on every replica so sign-ins work across them).
+They read DATABASE_URL and CACHEMETER_SECRET_KEY (use the same key on every replica so
+sign-ins work across them).
 """
 
 from __future__ import annotations
@@ -12,20 +13,44 @@ from __future__ import annotations
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import Engine
 
+from cachemeter.guards import SecurityHeaders, readiness
 from cachemeter.server import session_secret
 from dashboard.app import create_dashboard
 from store.db import database_url, make_engine
 from store.settings import get_settings
 
 
-def dashboard_wsgi() -> Any:
+def _engine() -> Engine:
+    return make_engine(database_url(get_settings()))
+
+
+def dashboard_wsgi(engine: Engine | None = None) -> Any:
     """The dashboard's Flask (WSGI) application."""
     settings = get_settings()
-    engine = make_engine(database_url(settings))
-    return create_dashboard(engine, secret_key=session_secret(settings)).server
+    return create_dashboard(engine or _engine(), secret_key=session_secret(settings)).server
 
 
-def dashboard_asgi() -> Any:
-    """The dashboard as an ASGI application."""
-    return WSGIMiddleware(dashboard_wsgi())
+def dashboard_asgi(engine: Engine | None = None) -> Any:
+    """The dashboard under /dashboard/ with the probes a Deployment needs."""
+    engine = engine or _engine()
+    app = FastAPI(title="cachemeter dashboard", openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        return await readiness(engine)
+
+    @app.get("/")
+    def root() -> RedirectResponse:
+        return RedirectResponse("/dashboard/")
+
+    app.mount("/dashboard", WSGIMiddleware(dashboard_wsgi(engine)))  # type: ignore[arg-type]
+    return app

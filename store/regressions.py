@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, literal, select, update
+from sqlalchemy import Connection, and_, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from store.models import Regression, UsageEvent
@@ -175,3 +175,18 @@ def list_regressions(
         }
         for row in rows
     ]
+
+
+# Advisory lock namespace of regression passes (any constant unique to cachemeter).
+REGRESSION_LOCK = 0x636D7267
+
+
+def claim_tenant_pass(conn: Connection, tenant_id: int) -> bool:
+    """Take the tenant's regression-pass lock for this transaction; False if another
+    process holds it."""
+    return bool(
+        conn.execute(
+            text("SELECT pg_try_advisory_xact_lock(:ns, :tenant)"),
+            {"ns": REGRESSION_LOCK, "tenant": tenant_id},
+        ).scalar_one()
+    )

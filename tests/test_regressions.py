@@ -250,3 +250,24 @@ def test_server_monitor_sets_the_gauge_from_open_regressions(engine: Engine) -> 
         while line not in client.get("/metrics").text:
             assert time.monotonic() < deadline, "the monitor never set the gauge"
             time.sleep(0.1)
+
+
+def test_a_tenant_pass_runs_in_one_process_at_a_time(engine: Engine) -> None:
+    from sqlalchemy import text
+
+    from store.regressions import REGRESSION_LOCK
+
+    _ingest(engine, _stream("busy", 37 * 60, _broken, seed=5))
+    now = T0 + CHANGE + timedelta(minutes=40)
+    with engine.connect() as other:  # another pod, mid-pass on this tenant
+        tenant_id = other.execute(text("SELECT id FROM tenants")).scalar_one()
+        other.execute(
+            text("SELECT pg_advisory_lock(:ns, :t)"), {"ns": REGRESSION_LOCK, "t": tenant_id}
+        )
+        assert check_regressions(engine, now, CONFIG) == []
+        other.execute(
+            text("SELECT pg_advisory_unlock(:ns, :t)"), {"ns": REGRESSION_LOCK, "t": tenant_id}
+        )
+        other.commit()
+    opened = [e for e in check_regressions(engine, now, CONFIG) if e[0] == "opened"]
+    assert opened

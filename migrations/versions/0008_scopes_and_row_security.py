@@ -61,22 +61,23 @@ def upgrade() -> None:
         "api_keys",
         "scopes <@ ARRAY['ingest', 'read', 'admin']::varchar(16)[] AND cardinality(scopes) > 0",
     )
-    # Roles are cluster-wide: another database of the cluster may have made it already.
+    # Roles are cluster-wide: another database of the cluster (or the DBA, or the Helm chart's
+    # CloudNativePG bootstrap) may have made it already. A user that may not create roles
+    # gets told exactly what to ask for.
     op.execute(
         f"""
         DO $$ BEGIN
             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
                 CREATE ROLE {APP_ROLE} NOLOGIN;
             END IF;
-        END $$
-        """
-    )
-    op.execute(
-        f"""
-        DO $$ BEGIN
             IF NOT pg_has_role(current_user, '{APP_ROLE}', 'MEMBER') THEN
                 EXECUTE format('GRANT {APP_ROLE} TO %I', current_user);
             END IF;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE EXCEPTION 'cachemeter needs the role {APP_ROLE}, and % may not create or'
+                ' grant it', current_user
+                USING HINT = format('As a superuser run: CREATE ROLE {APP_ROLE} NOLOGIN;'
+                    ' GRANT {APP_ROLE} TO %I; then migrate again.', current_user);
         END $$
         """
     )
