@@ -120,3 +120,17 @@ def test_no_key_or_password_reaches_the_logs(
     client.post("/dashboard/login", data={"key": key})
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert key not in logged and "cm_wrong" not in logged
+
+
+def test_the_dashboard_server_alone_has_probes_and_headers(engine: Engine) -> None:
+    from cachemeter.wsgi import dashboard_asgi
+
+    with TestClient(dashboard_asgi(engine)) as alone:
+        assert alone.get("/healthz").json() == {"status": "ok"}
+        assert alone.get("/readyz").status_code == 200
+        login = alone.get("/dashboard/login")
+        assert (
+            login.status_code == 200
+            and "frame-ancestors" in login.headers["content-security-policy"]
+        )
+        assert alone.get("/dashboard/overview", follow_redirects=False).status_code == 302
