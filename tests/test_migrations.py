@@ -121,3 +121,90 @@ def test_every_tenant_key_leads_with_tenant_id(db_url: str) -> None:
     assert {"usage_events", "usage_hourly", "usage_keys", "budgets", "regressions"} <= tables
     wrong = [(r.tbl, r.idx, r.first_column) for r in rows if r.first_column != "tenant_id"]
     assert wrong == []
+
+
+def test_an_ordinary_database_owner_migrates_and_runs_under_row_security(
+    pg_server_url: str,
+) -> None:
+    """Production is not a superuser: the owner may not grant itself the application role
+    (the migration says what to ask for); once a superuser has, migration and a tenant's
+    ingest work, and row-level security binds the requests."""
+    import secrets
+
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    from store.db import make_engine
+    from tests.factories import anthropic_record, tenant_with_key
+
+    suffix = secrets.token_hex(4)
+    user, database = f"cm_owner_{suffix}", f"cm_owned_{suffix}"
+    admin_url = make_url(pg_server_url).set(drivername="postgresql")
+    admin = admin_url.render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEROLE").format(sql.Identifier(user))
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(database), sql.Identifier(user)
+            )
+        )
+        # The role may exist already (roles are cluster-wide), made by another database.
+        conn.execute(
+            "DO $$ BEGIN CREATE ROLE cachemeter_app NOLOGIN; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+    url = (
+        make_url(pg_server_url)
+        .set(username=user, database=database)
+        .render_as_string(hide_password=False)
+    )
+    try:
+        try:
+            migrate(url)
+        except Exception as exc:  # Alembic passes the database error on as it is
+            message = str(exc)
+        else:
+            raise AssertionError("an owner without the role must not migrate")
+        assert "cachemeter_app" in message and f"GRANT cachemeter_app TO {user}" in message
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("GRANT cachemeter_app TO {}").format(sql.Identifier(user)))
+        migrate(url)
+        engine = make_engine(url, pool_size=2)
+        try:
+            from fastapi.testclient import TestClient
+            from prometheus_client import CollectorRegistry
+
+            from cachemeter.server import create_app
+            from store.settings import Settings
+
+            _, a_key = tenant_with_key(engine, "acme")
+            _, b_key = tenant_with_key(engine, "bravo")
+            app = create_app(
+                Settings(secret_key="s", regression_interval_seconds=0),
+                engine=engine,
+                registry=CollectorRegistry(),
+            )
+            with TestClient(app) as client:
+                for key in (a_key, b_key):
+                    response = client.post(
+                        "/v1/usage",
+                        json=anthropic_record(),
+                        headers={"Authorization": f"Bearer {key}"},
+                    )
+                    assert response.json()["accepted"] == 1
+                summary = client.get(
+                    "/v1/reports/summary?start=2026-11-01&end=2026-12-01",
+                    headers={"Authorization": f"Bearer {a_key}"},
+                ).json()
+                assert sum(g["requests"] for g in summary["groups"]) == 1
+        finally:
+            engine.dispose()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(user)))
