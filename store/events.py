@@ -105,9 +105,11 @@ def _copy_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
                 copy.write_row(
                     [_json_text(row.get(c)) if c in _JSON else row.get(c) for c in _COLUMNS]
                 )
+        # Moving the rows empties the staging table in the same statement; the commit then
+        # truncates it (ON COMMIT DELETE ROWS), so dead rows never pile up.
         cursor.execute(
-            f"INSERT INTO usage_events ({columns}) SELECT {columns} FROM usage_events_staging;"
-            " TRUNCATE usage_events_staging"
+            f"WITH moved AS (DELETE FROM usage_events_staging RETURNING {columns})"
+            f" INSERT INTO usage_events ({columns}) SELECT {columns} FROM moved"
         )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 APP_ROLE = "cachemeter_app"
 
@@ -14,10 +14,10 @@ APP_ROLE = "cachemeter_app"
 def scope_to_tenant(conn: Connection, tenant_id: int) -> None:
     """From here to the end of the current transaction, run as the application role, which
     sees and writes only `tenant_id`'s rows."""
-    conn.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
-    conn.execute(
-        text("SELECT set_config('cachemeter.tenant_id', :tenant, true)"),
-        {"tenant": str(int(tenant_id))},
+    # One round trip (no parameters, so the simple protocol takes both statements); the
+    # tenant is an int, so the literal cannot carry anything else.
+    conn.exec_driver_sql(
+        f"SET LOCAL ROLE {APP_ROLE}; SET LOCAL cachemeter.tenant_id = '{int(tenant_id)}'"
     )
 
 
