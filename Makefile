@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: up demo test lint audit bench tools clean
+.PHONY: up demo test lint audit bench profile tools clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,6 +36,9 @@ test: $(STAMP) tools lint audit
 
 bench: $(STAMP)
 	$(PY) bench/ingest_bench.py $(ARGS)
+
+profile: $(STAMP)
+	PATH=$(VENV)/bin:$$PATH $(PY) bench/profile_ingest.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -63,9 +63,13 @@ MODEL = (
 TTFT_SECONDS = ("gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token")
 
 
+_USAGE_NAMES = frozenset((*INPUT, *OUTPUT))
+
+
 def is_genai(attributes: Mapping[str, Any]) -> bool:
     """True for a span that reports LLM token usage."""
-    return any(name in attributes for name in (*INPUT, *OUTPUT))
+    # Shape detection asks this of every pushed payload: one set operation, not a scan.
+    return not _USAGE_NAMES.isdisjoint(attributes.keys())
 
 
 def _first_count(attributes: Mapping[str, Any], names: tuple[str, ...]) -> int | None:
