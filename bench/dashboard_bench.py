@@ -114,7 +114,7 @@ def seed(engine: Engine, events: int, now: datetime, progress: Callable[[str], N
         conn.execute(
             text(
                 "ANALYZE usage_hourly; ANALYZE ttft_daily; ANALYZE prefix_daily; "
-                "ANALYZE reported_hourly"
+                "ANALYZE reported_hourly; ANALYZE prefix_hourly"
             )
         )
     progress(f"  rollups rebuilt ({time.perf_counter() - began:.0f}s)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -45,25 +45,69 @@ class WhatIf:
     requests_that_would_hit: int
 
 
-def what_if_one_hour(requests: Sequence[PrefixRequest], rates: Rates) -> WhatIf:
-    """Re-price a prefix's requests (time order) as if its 5-minute writes were 1-hour writes.
+@dataclass(frozen=True, slots=True)
+class WhatIfCounts:
+    """A prefix's 5-minute write tokens split by what a 1-hour TTL would have made of them."""
+
+    hit_requests: int  # writes a 1-hour cache would have served
+    hit_tokens: int  # their 5-minute write tokens, which would have been reads
+    rewrite_tokens: int  # 5-minute write tokens still written, at the 1-hour rate
+
+    def __add__(self, other: WhatIfCounts) -> WhatIfCounts:
+        return WhatIfCounts(
+            self.hit_requests + other.hit_requests,
+            self.hit_tokens + other.hit_tokens,
+            self.rewrite_tokens + other.rewrite_tokens,
+        )
+
+    @classmethod
+    def of(cls, sums: Mapping[str, int]) -> WhatIfCounts:
+        """From a prefix_hourly-shaped mapping (whatif_* columns)."""
+        return cls(
+            int(sums["whatif_hit_requests"]),
+            int(sums["whatif_hit_tokens"]),
+            int(sums["whatif_rewrite_tokens"]),
+        )
+
+
+def would_hit(gap_seconds: float | None) -> bool:
+    """A 1-hour cache would have served a request whose prefix was last used this long ago
+    (a 5-minute cache would not have)."""
+    return gap_seconds is not None and FIVE_MINUTES < gap_seconds <= ONE_HOUR
+
+
+def what_if_counts(requests: Sequence[PrefixRequest]) -> WhatIfCounts:
+    """Classify a prefix's requests (time order).
 
     A request that wrote the prefix again although the previous request of the same prefix
-    came less than an hour (but more than five minutes) before would have read it instead:
-    those written tokens move from the write rate to the read rate. Every 5-minute write that
-    remains costs the 1-hour rate. Gaps are measured between consecutive requests because any
-    request, hit or write, refreshes the cache.
+    came less than an hour (but more than five minutes) before would have read it instead.
+    Gaps are measured between consecutive requests because any request, hit or write,
+    refreshes the cache.
     """
-    delta = Decimal(0)
-    hits = 0
+    hit_requests = hit_tokens = rewrite_tokens = 0
     previous: datetime | None = None
     for request in requests:
         short = request.cache_write_tokens - request.cache_write_1h_tokens
         gap = (request.at - previous).total_seconds() if previous is not None else None
-        if short and gap is not None and FIVE_MINUTES < gap <= ONE_HOUR:
-            delta += short * (rates.cache_read - rates.cache_write) / MTOK
-            hits += 1
-        elif short:
-            delta += short * (rates.cache_write_1h - rates.cache_write) / MTOK
+        if short > 0 and would_hit(gap):
+            hit_requests += 1
+            hit_tokens += short
+        elif short > 0:
+            rewrite_tokens += short
         previous = request.at
-    return WhatIf(delta=delta.quantize(MONEY_QUANTUM), requests_that_would_hit=hits)
+    return WhatIfCounts(hit_requests, hit_tokens, rewrite_tokens)
+
+
+def what_if_priced(counts: WhatIfCounts, rates: Rates) -> WhatIf:
+    """The bill change: would-be hits move from the write rate to the read rate, every
+    remaining 5-minute write costs the 1-hour rate."""
+    delta = (
+        counts.hit_tokens * (rates.cache_read - rates.cache_write)
+        + counts.rewrite_tokens * (rates.cache_write_1h - rates.cache_write)
+    ) / MTOK
+    return WhatIf(delta=delta.quantize(MONEY_QUANTUM), requests_that_would_hit=counts.hit_requests)
+
+
+def what_if_one_hour(requests: Sequence[PrefixRequest], rates: Rates) -> WhatIf:
+    """Re-price a prefix's requests (time order) as if its 5-minute writes were 1-hour writes."""
+    return what_if_priced(what_if_counts(requests), rates)

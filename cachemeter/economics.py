@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Connection
 
 from billing import PriceBook, PriceNotFound, Rates
 from billing.charge import money_text
-from billing.economics import PrefixRequest, break_even_reads, what_if_one_hour
-from store.economics import prefix_groups, prefix_timelines
+from billing.economics import WhatIfCounts, break_even_reads, what_if_priced
+from store.economics import prefix_groups
 from store.prices import load_price_book
 
 
@@ -31,55 +30,46 @@ def cache_economics(
     """Per (app, prefix, model): reads per write, break-even reads, net savings; the prefixes
     that lose money; and what 1-hour writes would have changed."""
     book = load_price_book(conn)
-    what_if: dict[tuple[Any, ...], tuple[Decimal, int]] = {}
-    for key, rows in groupby(
-        prefix_timelines(conn, tenant.id, start, end),
-        key=lambda r: (r.app, r.prefix, r.provider, r.model),
-    ):
-        rates = _rates(book, key[2], key[3], end, tenant.name)
-        if rates is None:
-            continue
-        result = what_if_one_hour(
-            [
-                PrefixRequest(
-                    r.occurred_at,
-                    r.cache_read_tokens,
-                    r.cache_write_tokens,
-                    r.cache_write_1h_tokens,
-                )
-                for r in rows
-            ],
-            rates,
-        )
-        what_if[key] = (result.delta, result.requests_that_would_hit)
+    groups = prefix_groups(conn, tenant.id, start, end)
+    # The what-if is per prefix and model, whatever currencies its requests were priced in.
+    counts: dict[tuple[Any, ...], WhatIfCounts] = {}
+    for g in groups:
+        key = (g["app"], g["prefix"], g["provider"], g["model"])
+        counts[key] = counts.get(key, WhatIfCounts(0, 0, 0)) + WhatIfCounts.of(g)
     prefixes = []
-    for row in prefix_groups(conn, tenant.id, start, end):
-        rates = _rates(book, row.provider, row.model, end, tenant.name)
+    for g in groups:
+        rates = _rates(book, g["provider"], g["model"], end, tenant.name)
         even = break_even_reads(rates) if rates is not None else None
-        delta, would_hit = what_if.get((row.app, row.prefix, row.provider, row.model), (None, 0))
+        what_if = (
+            what_if_priced(counts[(g["app"], g["prefix"], g["provider"], g["model"])], rates)
+            if rates is not None
+            else None
+        )
         prefixes.append(
             {
-                "app": row.app,
-                "prefix": row.prefix,
-                "provider": row.provider,
-                "model": row.model,
-                "currency": row.currency,
-                "requests": row.requests,
-                "write_requests": row.write_requests,
-                "read_requests": row.read_requests,
-                "write_tokens": int(row.write_tokens),
-                "read_tokens": int(row.read_tokens),
-                "reads_per_write": round(row.read_requests / row.write_requests, 3)
-                if row.write_requests
+                "app": g["app"],
+                "prefix": g["prefix"],
+                "provider": g["provider"],
+                "model": g["model"],
+                "currency": g["currency"],
+                "requests": g["requests"],
+                "write_requests": g["write_requests"],
+                "read_requests": g["read_requests"],
+                "write_tokens": g["write_tokens"],
+                "read_tokens": g["read_tokens"],
+                "reads_per_write": round(g["read_requests"] / g["write_requests"], 3)
+                if g["write_requests"]
                 else None,
                 "break_even_reads": round(float(even), 3) if even is not None else None,
-                "net_savings": money_text(row.savings) if row.savings is not None else None,
-                "write_premium": money_text(row.write_premium)
-                if row.write_premium is not None
+                "net_savings": money_text(g["savings"]) if g["savings"] is not None else None,
+                "write_premium": money_text(g["write_premium"])
+                if g["write_premium"] is not None
                 else None,
-                "loses_money": row.savings is not None and row.savings < 0,
-                "what_if_1h_change": money_text(delta) if delta is not None else None,
-                "what_if_1h_requests_that_would_hit": would_hit,
+                "loses_money": g["savings"] is not None and g["savings"] < 0,
+                "what_if_1h_change": money_text(what_if.delta) if what_if else None,
+                "what_if_1h_requests_that_would_hit": what_if.requests_that_would_hit
+                if what_if
+                else 0,
             }
         )
     by_currency: dict[str, Decimal] = {}

@@ -30,9 +30,11 @@ from store.partitions import ensure_partitions, month_of
 from store.prefixes import Key, lock_states, save_states
 from store.prices import catalogue_state, load_price_book
 from store.retention import counts_horizon
-from store.rollups import apply_events
+from store.rollups import apply_events, upsert_prefix_hourly
 from store.tenancy import tenant_transaction
 from store.tenants import TenantRef
+from store.whatif import Key as WhatifKey
+from store.whatif import classify, lock_prefixes, prefix_key
 
 
 @dataclass
@@ -118,6 +120,19 @@ def _state_key(record: UsageRecord) -> Key | None:
     if record.prompt_cache_key is None and record.prefix_hash is None:
         return None
     return (record.app or "", record.prompt_cache_key or "")
+
+
+def _whatif_key(priced: PricedRecord) -> WhatifKey | None:
+    record = priced.record
+    return prefix_key(
+        {
+            "app": record.app,
+            "prefix_hash": record.prefix_hash,
+            "prompt_cache_key": record.prompt_cache_key,
+            "provider": record.provider,
+            "model": record.model,
+        }
+    )
 
 
 def _explain_misses(
@@ -219,12 +234,15 @@ class Ingestor:
         if accepted:
             ensure_partitions(self.engine, {month_of(p.record.occurred_at) for _, p in accepted})
             with tenant_transaction(self.engine, tenant.id) as conn:
+                # First, before any row lock: concurrent batches of a prefix take turns.
+                lock_prefixes(conn, tenant.id, {k for _, p in accepted if (k := _whatif_key(p))})
                 accepted = _explain_misses(conn, tenant.id, accepted)
                 rows = [event_row(p) for _, p in accepted]
-                stored = insert_events(conn, tenant.id, rows)
-                apply_events(
-                    conn, tenant.id, [r for r, new in zip(rows, stored, strict=True) if new]
-                )
+                ids = insert_events(conn, tenant.id, rows)
+                new_rows = [{**r, "id": i} for r, i in zip(rows, ids, strict=True) if i]
+                apply_events(conn, tenant.id, new_rows)
+                upsert_prefix_hourly(conn, tenant.id, classify(conn, tenant.id, new_rows))
+            stored = [i is not None for i in ids]
             new_records = [p for (_, p), new in zip(accepted, stored, strict=True) if new]
             result.duplicates += len(accepted) - len(new_records)
             result.accepted += len(new_records)

@@ -1,73 +1,87 @@
-"""Per-prefix cache statistics and request timelines for the cache economics report."""
+"""Per-prefix cache statistics, with the 1-hour what-if counts, for the cache economics report.
+
+Whole hours come from `prefix_hourly`; only the partial hours at either end of the range are
+read from the events (classified by the same rule, store.whatif).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, literal, select
+from sqlalchemy import Connection, func, select, text
 
-from store.models import UsageEvent
+from store.hours import hour_split
+from store.models import PrefixHourly
+from store.rollups import PREFIX_HOURLY_COUNTS, PREFIX_HOURLY_KEYS, PREFIX_HOURLY_MONEY
+from store.whatif import classified_sql
 
-NO_PREFIX = "(no prefix key)"
+GROUP = PREFIX_HOURLY_KEYS[1:]
+COUNTS = PREFIX_HOURLY_COUNTS
+MONEY = PREFIX_HOURLY_MONEY
 
-
-def _prefix() -> Any:
-    return func.coalesce(UsageEvent.prefix_hash, UsageEvent.prompt_cache_key, literal(NO_PREFIX))
+_EDGE = text(
+    f"""
+    SELECT app, prefix, provider, model, currency, count(*) AS requests,
+        count(*) FILTER (WHERE cache_write_tokens > 0) AS write_requests,
+        count(*) FILTER (WHERE cache_read_tokens > 0) AS read_requests,
+        sum(cache_write_tokens) AS write_tokens, sum(cache_read_tokens) AS read_tokens,
+        count(*) FILTER (WHERE short > 0 AND hit) AS whatif_hit_requests,
+        coalesce(sum(short) FILTER (WHERE short > 0 AND hit), 0) AS whatif_hit_tokens,
+        coalesce(sum(short) FILTER (WHERE short > 0 AND NOT hit), 0) AS whatif_rewrite_tokens,
+        coalesce(sum(cost), 0) AS cost, coalesce(sum(savings), 0) AS savings,
+        coalesce(sum(cost_write_premium), 0) AS write_premium
+    FROM ({classified_sql("AND tenant_id = :tenant_id")}) classified
+    GROUP BY 1, 2, 3, 4, 5
+    """
+)
 
 
 def prefix_groups(
     conn: Connection, tenant_id: int, start: datetime, end: datetime
-) -> Sequence[Any]:
-    """Per (app, prefix, provider, model, currency): writes, reads and money over [start, end)."""
-    e = UsageEvent
-    prefix = _prefix().label("prefix")
-    return conn.execute(
-        select(
-            e.app,
-            prefix,
-            e.provider,
-            e.model,
-            e.currency,
-            func.count().label("requests"),
-            func.count().filter(e.cache_write_tokens > 0).label("write_requests"),
-            func.count().filter(e.cache_read_tokens > 0).label("read_requests"),
-            func.sum(e.cache_write_tokens).label("write_tokens"),
-            func.sum(e.cache_read_tokens).label("read_tokens"),
-            func.sum(e.cost).label("cost"),
-            func.sum(e.savings).label("savings"),
-            func.sum(e.cost_write_premium).label("write_premium"),
+) -> list[dict[str, Any]]:
+    """Per (app, prefix, provider, model, currency) over [start, end): requests, writes,
+    reads, tokens, money and the what-if counts; the worst net savings first."""
+    hours, edges = hour_split(start, end)
+    parts: list[Sequence[Any]] = []
+    if hours is not None:
+        p = PrefixHourly
+        parts.append(
+            conn.execute(
+                select(
+                    *[getattr(p, c) for c in GROUP],
+                    *[func.sum(getattr(p, c)).label(c) for c in (*COUNTS, *MONEY)],
+                )
+                .where(p.tenant_id == tenant_id, p.hour >= hours[0], p.hour < hours[1])
+                .group_by(*[getattr(p, c) for c in GROUP])
+            ).all()
         )
-        .where(e.tenant_id == tenant_id, e.occurred_at >= start, e.occurred_at < end)
-        .group_by(e.app, prefix, e.provider, e.model, e.currency)
-        .order_by(func.sum(e.savings).asc().nulls_last())
-    ).all()
-
-
-def prefix_timelines(
-    conn: Connection, tenant_id: int, start: datetime, end: datetime
-) -> Iterator[Any]:
-    """Requests with a prefix key, ordered by prefix then time (streamed)."""
-    e = UsageEvent
-    prefix = _prefix().label("prefix")
-    result = conn.execution_options(stream_results=True, yield_per=5_000).execute(
-        select(
-            e.app,
-            prefix,
-            e.provider,
-            e.model,
-            e.occurred_at,
-            e.cache_read_tokens,
-            e.cache_write_tokens,
-            e.cache_write_1h_tokens,
-        )
-        .where(
-            e.tenant_id == tenant_id,
-            e.occurred_at >= start,
-            e.occurred_at < end,
-            (e.prefix_hash.is_not(None)) | (e.prompt_cache_key.is_not(None)),
-        )
-        .order_by(e.app, prefix, e.provider, e.model, e.occurred_at)
+    for lo, hi in edges:
+        parts.append(conn.execute(_EDGE, {"tenant_id": tenant_id, "lo": lo, "hi": hi}).all())
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for rows in parts:
+        for row in rows:
+            key = tuple(getattr(row, c) for c in GROUP)
+            group = groups.setdefault(
+                key,
+                {
+                    **dict(zip(GROUP, key, strict=True)),
+                    **dict.fromkeys(COUNTS, 0),
+                    **{c: Decimal(0) for c in MONEY},
+                },
+            )
+            for column in COUNTS:
+                group[column] += int(getattr(row, column))
+            for column in MONEY:
+                group[column] += getattr(row, column)
+    # Unpriced events add nothing to money and carry no currency: their groups show none.
+    for group in groups.values():
+        if group["currency"] is None:
+            for column in MONEY:
+                group[column] = None
+    return sorted(
+        groups.values(),
+        key=lambda g: (g["savings"] is None, g["savings"] or 0, *(str(g[c]) for c in GROUP)),
     )
-    yield from result

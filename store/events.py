@@ -21,9 +21,9 @@ from store.tenancy import scope_to_tenant
 
 def insert_events(
     conn: Connection, tenant_id: int, rows: Sequence[Mapping[str, Any]]
-) -> list[bool]:
-    """Store rows (column -> value, `tenant_id` added here); per row, True if stored and
-    False if its (source, request_id) was already stored. Partitions must exist.
+) -> list[int | None]:
+    """Store rows (column -> value, `tenant_id` and `id` added here); per row, the new event's
+    id, or None if its (source, request_id) was already stored. Partitions must exist.
 
     The rest of the caller's transaction is scoped to the tenant (store.tenancy).
     """
@@ -76,7 +76,7 @@ def insert_events(
     ]
     if to_write:
         _copy_events(conn, to_write)
-    return stored
+    return [ids[index] if new else None for index, new in enumerate(stored)]
 
 
 # Every column but received_at, which the database fills in.

@@ -195,6 +195,20 @@ class UsageEvent(Base):
         PrimaryKeyConstraint("tenant_id", "id", "occurred_at"),
         # Serves every report: tenant-scoped time ranges.
         Index("ix_usage_events_tenant_occurred", "tenant_id", "occurred_at"),
+        # A request's neighbours of the same prefix: its previous request decides the
+        # 1-hour what-if (store.whatif).
+        Index(
+            "ix_usage_events_prefix_time",
+            "tenant_id",
+            # app and model may be NULL; '' never occurs (both are at least one character).
+            text("(coalesce(app, ''))"),
+            text("(coalesce(prefix_hash, prompt_cache_key))"),
+            "provider",
+            text("(coalesce(model, ''))"),
+            "occurred_at",
+            "id",
+            postgresql_where=text("coalesce(prefix_hash, prompt_cache_key) IS NOT NULL"),
+        ),
         {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
 
@@ -456,6 +470,53 @@ class ReportedHourly(Base):
             "hour",
             "provider",
             "model",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+
+class PrefixHourly(Base):
+    """Hourly sums per cache prefix for the cache economics report, with each request's
+    1-hour-TTL what-if class (decided by the gap to the prefix's previous request)."""
+
+    __tablename__ = "prefix_hourly"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(TZ)
+    app: Mapped[str | None] = mapped_column(String(128))
+    prefix: Mapped[str] = mapped_column(String(256))
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(256))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    requests: Mapped[int] = mapped_column(BigInteger)
+    write_requests: Mapped[int] = mapped_column(BigInteger)
+    read_requests: Mapped[int] = mapped_column(BigInteger)
+    write_tokens: Mapped[int] = mapped_column(BigInteger)
+    read_tokens: Mapped[int] = mapped_column(BigInteger)
+    # 5-minute writes that a 1-hour cache would have served (previous request 5-60 min
+    # before), and the 5-minute write tokens that would still be written (at the 1h rate).
+    whatif_hit_requests: Mapped[int] = mapped_column(BigInteger)
+    whatif_hit_tokens: Mapped[int] = mapped_column(BigInteger)
+    whatif_rewrite_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost: Mapped[Decimal] = mapped_column(Money)
+    savings: Mapped[Decimal] = mapped_column(Money)
+    write_premium: Mapped[Decimal] = mapped_column(Money)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "id"),
+        Index(
+            "uq_prefix_hourly_key",
+            "tenant_id",
+            "hour",
+            "app",
+            "prefix",
+            "provider",
+            "model",
+            "currency",
             unique=True,
             postgresql_nulls_not_distinct=True,
         ),

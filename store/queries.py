@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, literal_column, or_, select, text, union_all
 
+from store.hours import hour_split
 from store.models import UsageEvent, UsageHourly
-from store.rollups import hour_split
 
 GROUPS: tuple[str, ...] = ("provider", "model", "app", "team", "environment", "day")
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, union_all
 
+from store.hours import hour_split
 from store.models import ReportedHourly, UsageEvent
-from store.rollups import REPORTED_COUNTS, hour_split
+from store.rollups import REPORTED_COUNTS
 
 
 def _event_part(tenant_id: int, ranges: list[tuple[datetime, datetime]]) -> Any:

@@ -19,7 +19,17 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.engine import Dialect
 
-from store.models import TTFT_EDGES_MS, Base, PrefixDaily, ReportedHourly, TtftDaily, UsageHourly
+from store.hours import hour_of
+from store.models import (
+    TTFT_EDGES_MS,
+    Base,
+    PrefixDaily,
+    PrefixHourly,
+    ReportedHourly,
+    TtftDaily,
+    UsageHourly,
+)
+from store.whatif import classified_sql
 
 DIMENSIONS = ("provider", "model", "app", "team", "environment")
 TOKENS = (
@@ -70,6 +80,7 @@ ROLLUP_TIMES = (
     ("ttft_daily", "day"),
     ("prefix_daily", "day"),
     ("reported_hourly", "hour"),
+    ("prefix_hourly", "hour"),
 )
 PREFIX_COUNTS = (
     "requests",
@@ -89,25 +100,18 @@ REPORTED_TOKENS = (
 REPORTED_MONEY = ("cost_cache_read", "cost_cache_write_5m", "cost_cache_write_1h")
 REPORTED_COUNTS = ("events", "unpriced", "reported", "computed", *REPORTED_TOKENS, *REPORTED_MONEY)
 REPORTED_DECIMALS = frozenset(("reported", "computed", *REPORTED_MONEY))
-
-
-def hour_of(moment: datetime) -> datetime:
-    """The UTC hour `moment` falls in (its rollup key)."""
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def hour_split(
-    start: datetime, end: datetime
-) -> tuple[tuple[datetime, datetime] | None, list[tuple[datetime, datetime]]]:
-    """[start, end) as its whole hours (for the hourly rollups; None if there are none) and
-    the partial hours at either end (for the events)."""
-    first = hour_of(start)
-    if first != start:
-        first += timedelta(hours=1)
-    last = hour_of(end)
-    if first < last:
-        return (first, last), [(lo, hi) for lo, hi in ((start, first), (last, end)) if lo < hi]
-    return None, [(start, end)] if start < end else []
+PREFIX_HOURLY_KEYS = ("hour", "app", "prefix", "provider", "model", "currency")
+PREFIX_HOURLY_COUNTS = (
+    "requests",
+    "write_requests",
+    "read_requests",
+    "write_tokens",
+    "read_tokens",
+    "whatif_hit_requests",
+    "whatif_hit_tokens",
+    "whatif_rewrite_tokens",
+)
+PREFIX_HOURLY_MONEY = ("cost", "savings", "write_premium")
 
 
 def ttft_bucket(ttft_ms: float) -> int:
@@ -197,6 +201,7 @@ def apply_events(
     ttft: dict[tuple[Any, ...], dict[str, Any]] = {}
     prefix: dict[tuple[Any, ...], dict[str, Any]] = {}
     reported: dict[tuple[Any, ...], dict[str, Any]] = {}
+    prefix_hourly: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         hour = hour_of(row["occurred_at"])
         dims = tuple(row.get(d) for d in DIMENSIONS)
@@ -220,6 +225,17 @@ def apply_events(
             counts["hit_requests"] += sign * int(row["cache_read_tokens"] > 0)
             for column in ("input_tokens", "cache_read_tokens", "cache_write_tokens"):
                 counts[column] += sign * row[column]
+            # The what-if columns are ingest's (store.whatif): a re-price leaves them alone.
+            hourly_key = (hour, *key[1:], row.get("currency"))
+            sums = prefix_hourly.setdefault(hourly_key, empty_prefix_hourly())
+            sums["requests"] += sign
+            sums["write_requests"] += sign * int(row["cache_write_tokens"] > 0)
+            sums["read_requests"] += sign * int(row["cache_read_tokens"] > 0)
+            sums["write_tokens"] += sign * row["cache_write_tokens"]
+            sums["read_tokens"] += sign * row["cache_read_tokens"]
+            sums["cost"] += sign * (row["cost"] or 0)
+            sums["savings"] += sign * (row.get("savings") or 0)
+            sums["write_premium"] += sign * (row.get("cost_write_premium") or 0)
         if row.get("reported_cost") is not None:
             sums = reported.setdefault(
                 (hour, row["provider"], row.get("model")),
@@ -237,6 +253,23 @@ def apply_events(
     _upsert(conn, TtftDaily, ("day", *DIMENSIONS, "cache_hit", "bucket"), ttft, tenant_id)
     _upsert(conn, PrefixDaily, ("day", "app", "prefix", "provider", "model"), prefix, tenant_id)
     _upsert(conn, ReportedHourly, ("hour", "provider", "model"), reported, tenant_id)
+    upsert_prefix_hourly(conn, tenant_id, prefix_hourly)
+
+
+def empty_prefix_hourly() -> dict[str, Any]:
+    """A prefix_hourly row's sums, all zero."""
+    return {
+        **dict.fromkeys(PREFIX_HOURLY_COUNTS, 0),
+        **{c: Decimal(0) for c in PREFIX_HOURLY_MONEY},
+    }
+
+
+def upsert_prefix_hourly(
+    conn: Connection, tenant_id: int, sums: dict[tuple[Any, ...], dict[str, Any]]
+) -> None:
+    """Add sums (keyed like PREFIX_HOURLY_KEYS; missing columns count 0) to prefix_hourly."""
+    full = {key: {**empty_prefix_hourly(), **columns} for key, columns in sums.items()}
+    _upsert(conn, PrefixHourly, PREFIX_HOURLY_KEYS, full, tenant_id)
 
 
 _EDGES = "ARRAY[" + ",".join(repr(e) for e in TTFT_EDGES_MS) + "]::float8[]"
@@ -308,6 +341,21 @@ REBUILD_SQL = (
     WHERE reported_cost IS NOT NULL AND occurred_at >= :start AND occurred_at < :end {tenant}
     GROUP BY 1, 2, 3, 4
     """,
+    f"""
+    INSERT INTO prefix_hourly (tenant_id, hour, app, prefix, provider, model, currency,
+        requests, write_requests, read_requests, write_tokens, read_tokens,
+        whatif_hit_requests, whatif_hit_tokens, whatif_rewrite_tokens, cost, savings,
+        write_premium)
+    SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), app, prefix, provider, model,
+        currency, count(*), count(*) FILTER (WHERE cache_write_tokens > 0),
+        count(*) FILTER (WHERE cache_read_tokens > 0), sum(cache_write_tokens),
+        sum(cache_read_tokens), count(*) FILTER (WHERE short > 0 AND hit),
+        coalesce(sum(short) FILTER (WHERE short > 0 AND hit), 0),
+        coalesce(sum(short) FILTER (WHERE short > 0 AND NOT hit), 0), coalesce(sum(cost), 0),
+        coalesce(sum(savings), 0), coalesce(sum(cost_write_premium), 0)
+    FROM ({classified_sql("{tenant}")}) classified
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+    """,
 )
 
 
@@ -317,7 +365,7 @@ def rebuild(conn: Connection, start: datetime, end: datetime, tenant_id: int | N
     last = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     end = last if last == end else last + timedelta(days=1)
     tenant = "AND tenant_id = :tenant_id" if tenant_id is not None else ""
-    params = {"start": start, "end": end, "tenant_id": tenant_id}
+    params = {"start": start, "end": end, "lo": start, "hi": end, "tenant_id": tenant_id}
     for table, column in ROLLUP_TIMES:
         conn.execute(
             text(f"DELETE FROM {table} WHERE {column} >= :start AND {column} < :end {tenant}"),

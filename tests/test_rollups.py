@@ -44,6 +44,9 @@ HOURLY_KEY = (
 
 
 REPORTED_KEY = "tenant_id, hour, provider, model NULLS FIRST"
+PREFIX_HOURLY_KEY = (
+    "tenant_id, hour, app NULLS FIRST, prefix, provider, model NULLS FIRST, currency NULLS FIRST"
+)
 
 
 def _load_demo(client: TestClient, auth: dict[str, str]) -> None:
@@ -75,6 +78,8 @@ def test_incremental_equals_rebuild_and_event_sums(
     prefix = _snapshot(engine, "prefix_daily", "tenant_id, day, app, prefix, provider, model")
     reported = _snapshot(engine, "reported_hourly", REPORTED_KEY)
     assert reported
+    prefix_hourly = _snapshot(engine, "prefix_hourly", PREFIX_HOURLY_KEY)
+    assert any(r["whatif_hit_requests"] or r["whatif_rewrite_tokens"] for r in prefix_hourly)
     with engine.begin() as conn:
         rebuild(conn, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
     _assert_same(hourly, _snapshot(engine, "usage_hourly", HOURLY_KEY))
@@ -90,6 +95,7 @@ def test_incremental_equals_rebuild_and_event_sums(
         prefix, _snapshot(engine, "prefix_daily", "tenant_id, day, app, prefix, provider, model")
     )
     _assert_same(reported, _snapshot(engine, "reported_hourly", REPORTED_KEY))
+    _assert_same(prefix_hourly, _snapshot(engine, "prefix_hourly", PREFIX_HOURLY_KEY))
     with engine.connect() as conn:
         events = conn.execute(
             select(
@@ -159,10 +165,12 @@ def test_reprice_keeps_rollups_exact(
     assert report.events_changed > 0
     incremental = _snapshot(engine, "usage_hourly", HOURLY_KEY)
     reported = _snapshot(engine, "reported_hourly", REPORTED_KEY)
+    prefix_hourly = _snapshot(engine, "prefix_hourly", PREFIX_HOURLY_KEY)
     with engine.begin() as conn:
         rebuild(conn, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
     _assert_same(incremental, _snapshot(engine, "usage_hourly", HOURLY_KEY))
     _assert_same(reported, _snapshot(engine, "reported_hourly", REPORTED_KEY))
+    _assert_same(prefix_hourly, _snapshot(engine, "prefix_hourly", PREFIX_HOURLY_KEY))
 
 
 def _reference_summary(
