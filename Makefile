@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(PY) bench/ingest_bench.py $(ARGS)
 
 profile: $(STAMP)
-	PATH=$(VENV)/bin:$$PATH $(PY) bench/profile_ingest.py $(ARGS)
+	$(PY) bench/profile_ingest.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

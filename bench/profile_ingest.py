@@ -6,8 +6,10 @@ inclusive. `make profile`; needs py-spy (dev dependency) and permission to ptrac
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from collections import Counter
@@ -53,7 +55,7 @@ def main() -> int:
         with running_server(url, 1_000) as server:
             spy = subprocess.Popen(
                 [
-                    "py-spy",
+                    shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy",
                     "record",
                     "--pid",
                     str(server.process.pid),

@@ -89,7 +89,9 @@ def running_server(url: str, batch: int) -> Iterator[Server]:
 
 
 def record(i: int, at: datetime) -> dict[str, Any]:
-    """A push record: alternately an Anthropic usage object and an OpenAI chat response."""
+    """A push record: alternately an Anthropic usage object and an OpenAI chat response,
+    a millisecond apart (within an hour), each naming one of 20 cached prefixes."""
+    at = at + timedelta(milliseconds=i % 3_600_000)
     if i % 2:
         return {
             "provider": "anthropic",
@@ -97,6 +99,7 @@ def record(i: int, at: datetime) -> dict[str, Any]:
             "request_id": f"b-{i}",
             "occurred_at": at.isoformat(),
             "app": f"app-{i % 7}",
+            "prompt_cache_key": f"system-{i % 20}",
             "team": f"team-{i % 3}",
             "ttft_ms": 300.0,
             "usage": {
@@ -110,6 +113,7 @@ def record(i: int, at: datetime) -> dict[str, Any]:
         "request_id": f"b-{i}",
         "occurred_at": at.isoformat(),
         "app": f"app-{i % 7}",
+        "prompt_cache_key": f"system-{i % 20}",
         "response": {
             "id": f"chatcmpl-{i}",
             "object": "chat.completion",

@@ -194,9 +194,14 @@ def _upsert(
 
 
 def apply_events(
-    conn: Connection, tenant_id: int, rows: Iterable[Mapping[str, Any]], sign: int = 1
+    conn: Connection,
+    tenant_id: int,
+    rows: Iterable[Mapping[str, Any]],
+    sign: int = 1,
+    whatif: Mapping[tuple[Any, ...], Mapping[str, int]] | None = None,
 ) -> None:
-    """Add (sign 1) or remove (sign -1) event rows' contributions to every rollup."""
+    """Add (sign 1) or remove (sign -1) event rows' contributions to every rollup; `whatif`
+    (store.whatif.classify of new rows) goes into prefix_hourly with them."""
     hourly: dict[tuple[Any, ...], dict[str, Any]] = {}
     ttft: dict[tuple[Any, ...], dict[str, Any]] = {}
     prefix: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -253,7 +258,12 @@ def apply_events(
     _upsert(conn, TtftDaily, ("day", *DIMENSIONS, "cache_hit", "bucket"), ttft, tenant_id)
     _upsert(conn, PrefixDaily, ("day", "app", "prefix", "provider", "model"), prefix, tenant_id)
     _upsert(conn, ReportedHourly, ("hour", "provider", "model"), reported, tenant_id)
-    upsert_prefix_hourly(conn, tenant_id, prefix_hourly)
+    for key, classes in (whatif or {}).items():
+        # A re-classified stored request may sit in an hour this batch has no row for.
+        sums = prefix_hourly.setdefault(key, empty_prefix_hourly())
+        for column, value in classes.items():
+            sums[column] += value
+    _upsert(conn, PrefixHourly, PREFIX_HOURLY_KEYS, prefix_hourly, tenant_id)
 
 
 def empty_prefix_hourly() -> dict[str, Any]:
@@ -262,14 +272,6 @@ def empty_prefix_hourly() -> dict[str, Any]:
         **dict.fromkeys(PREFIX_HOURLY_COUNTS, 0),
         **{c: Decimal(0) for c in PREFIX_HOURLY_MONEY},
     }
-
-
-def upsert_prefix_hourly(
-    conn: Connection, tenant_id: int, sums: dict[tuple[Any, ...], dict[str, Any]]
-) -> None:
-    """Add sums (keyed like PREFIX_HOURLY_KEYS; missing columns count 0) to prefix_hourly."""
-    full = {key: {**empty_prefix_hourly(), **columns} for key, columns in sums.items()}
-    _upsert(conn, PrefixHourly, PREFIX_HOURLY_KEYS, full, tenant_id)
 
 
 _EDGES = "ARRAY[" + ",".join(repr(e) for e in TTFT_EDGES_MS) + "]::float8[]"

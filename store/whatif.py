@@ -59,37 +59,81 @@ def lock_prefixes(conn: Connection, tenant_id: int, keys: Iterable[Key]) -> None
         ).all()
 
 
-_NEIGHBOURS = text(
-    """
-    SELECT n.i, prev.occurred_at AS prev_at, prev.id AS prev_id,
-        next.id AS next_id, next.occurred_at AS next_at, next.currency AS next_currency,
-        next.cache_write_tokens - next.cache_write_1h_tokens AS next_short
-    FROM unnest(CAST(:apps AS text[]), CAST(:prefixes AS text[]), CAST(:providers AS text[]),
-        CAST(:models AS text[]), CAST(:times AS timestamptz[]), CAST(:ids AS bigint[]))
-        WITH ORDINALITY AS n(app, prefix, provider, model, at, id, i)
-    LEFT JOIN LATERAL (
-        SELECT e.occurred_at, e.id FROM usage_events e
-        WHERE e.tenant_id = :tenant AND coalesce(e.app, '') = n.app
-            AND coalesce(e.prefix_hash, e.prompt_cache_key) = n.prefix
-            AND e.provider = n.provider AND coalesce(e.model, '') = n.model
-            AND (e.occurred_at, e.id) < (n.at, n.id)
-            AND e.occurred_at >= n.at - interval '1 hour'
-            AND NOT e.id = ANY(CAST(:new AS bigint[]))
+# Per prefix in the batch, before it is stored: the stored request just before the batch's
+# earliest (within the hour), every stored request from its earliest to its latest instant,
+# and the one just after its latest (within the hour). Three index probes per prefix.
+_MATCH = """
+    e.tenant_id = :tenant AND coalesce(e.app, '') = k.app
+    AND coalesce(e.prefix_hash, e.prompt_cache_key) = k.prefix
+    AND e.provider = k.provider AND coalesce(e.model, '') = k.model
+"""
+_COLUMNS = (
+    "e.occurred_at, e.id, e.currency, e.cache_write_tokens - e.cache_write_1h_tokens AS short"
+)
+_STORED = text(
+    f"""
+    WITH k AS (
+        SELECT * FROM unnest(CAST(:apps AS text[]), CAST(:prefixes AS text[]),
+            CAST(:providers AS text[]), CAST(:models AS text[]),
+            CAST(:lo AS timestamptz[]), CAST(:hi AS timestamptz[]))
+            WITH ORDINALITY AS k(app, prefix, provider, model, lo, hi, i)
+    )
+    SELECT k.i, s.* FROM k CROSS JOIN LATERAL (
+        SELECT {_COLUMNS} FROM usage_events e
+        WHERE {_MATCH} AND e.occurred_at < k.lo AND e.occurred_at >= k.lo - interval '1 hour'
         ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1
-    ) prev ON true
-    LEFT JOIN LATERAL (
-        SELECT e.id, e.occurred_at, e.currency, e.cache_write_tokens, e.cache_write_1h_tokens
-        FROM usage_events e
-        WHERE e.tenant_id = :tenant AND coalesce(e.app, '') = n.app
-            AND coalesce(e.prefix_hash, e.prompt_cache_key) = n.prefix
-            AND e.provider = n.provider AND coalesce(e.model, '') = n.model
-            AND (e.occurred_at, e.id) > (n.at, n.id)
-            AND e.occurred_at <= n.at + interval '1 hour'
-            AND NOT e.id = ANY(CAST(:new AS bigint[]))
+    ) s
+    UNION ALL
+    SELECT k.i, s.* FROM k CROSS JOIN LATERAL (
+        SELECT {_COLUMNS} FROM usage_events e
+        WHERE {_MATCH} AND e.occurred_at >= k.lo AND e.occurred_at <= k.hi
+        -- Ordered like the prefix index, and OFFSET 0 so that it stays a per-prefix probe
+        -- of that index (pulled up into a join it could scan all the tenant's events).
+        ORDER BY e.occurred_at, e.id OFFSET 0
+    ) s
+    UNION ALL
+    SELECT k.i, s.* FROM k CROSS JOIN LATERAL (
+        SELECT {_COLUMNS} FROM usage_events e
+        WHERE {_MATCH} AND e.occurred_at > k.hi AND e.occurred_at <= k.hi + interval '1 hour'
         ORDER BY e.occurred_at, e.id LIMIT 1
-    ) next ON true
+    ) s
     """
 )
+
+Stored = dict[Key, list[Any]]
+
+
+def stored_neighbours(
+    conn: Connection, tenant_id: int, rows: Sequence[Mapping[str, Any]]
+) -> Stored:
+    """The stored requests around a batch's, per prefix; call under the batch's prefix locks
+    and before storing the batch, so that it finds only requests stored before."""
+    spans: dict[Key, tuple[datetime, datetime]] = {}
+    for row in rows:
+        key = prefix_key(row)
+        if key is not None:
+            at = row["occurred_at"]
+            lo, hi = spans.get(key, (at, at))
+            spans[key] = (min(lo, at), max(hi, at))
+    if not spans:
+        return {}
+    keys = list(spans)
+    found = conn.execute(
+        _STORED,
+        {
+            "tenant": tenant_id,
+            "apps": [key[0] or "" for key in keys],
+            "prefixes": [key[1] for key in keys],
+            "providers": [key[2] for key in keys],
+            "models": [key[3] or "" for key in keys],
+            "lo": [spans[key][0] for key in keys],
+            "hi": [spans[key][1] for key in keys],
+        },
+    ).all()
+    stored: Stored = defaultdict(list)
+    for hit in found:
+        stored[keys[hit.i - 1]].append(hit)
+    return stored
 
 
 def _add(
@@ -109,63 +153,49 @@ def _add(
         column["whatif_rewrite_tokens"] += sign * short
 
 
-def _gap(later: datetime, earlier: datetime | None) -> float | None:
-    return (later - earlier).total_seconds() if earlier is not None else None
+def _classes(timeline: Sequence[tuple[datetime, int]]) -> dict[int, bool]:
+    """Each request's class (by id) from the gap to the one before it in `timeline`."""
+    out = {}
+    for previous, (at, event_id) in zip([None, *timeline], timeline, strict=False):
+        out[event_id] = would_hit((at - previous[0]).total_seconds() if previous else None)
+    return out
 
 
 def classify(
-    conn: Connection, tenant_id: int, rows: Sequence[Mapping[str, Any]]
+    rows: Sequence[Mapping[str, Any]], stored: Stored
 ) -> dict[tuple[Any, ...], dict[str, int]]:
     """What-if sums per prefix_hourly key for newly stored rows (which carry their `id`),
-    including the re-classification of the stored requests that follow them."""
-    prefixed = [(prefix_key(r), r) for r in rows]
-    new = [(key, r) for key, r in prefixed if key is not None]
-    if not new:
-        return {}
-    found = conn.execute(
-        _NEIGHBOURS,
-        {
-            "tenant": tenant_id,
-            "apps": [key[0] or "" for key, _ in new],
-            "prefixes": [key[1] for key, _ in new],
-            "providers": [key[2] for key, _ in new],
-            "models": [key[3] or "" for key, _ in new],
-            "times": [r["occurred_at"] for _, r in new],
-            "ids": [r["id"] for _, r in new],
-            "new": [r["id"] for _, r in new],
-        },
-    ).all()
-    neighbours = {row.i - 1: row for row in found}
-    by_key: dict[Key, list[int]] = defaultdict(list)
-    for index, (key, _) in enumerate(new):
-        by_key[key].append(index)
+    given `stored_neighbours` fetched before they were stored; including the
+    re-classification of stored requests whose previous request is now a new one."""
+    by_key: dict[Key, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        key = prefix_key(row)
+        if key is not None:
+            by_key[key].append(row)
     sums: dict[tuple[Any, ...], dict[str, int]] = {}
-    for key, indexes in by_key.items():
-        indexes.sort(key=lambda i: (new[i][1]["occurred_at"], new[i][1]["id"]))
-        # The stored request after a run of new ones, and the last new request before it.
-        followers: dict[int, tuple[Any, Mapping[str, Any]]] = {}
-        previous_new: Mapping[str, Any] | None = None
-        for i in indexes:
-            row, near = new[i][1], neighbours[i]
-            candidates = [(near.prev_at, near.prev_id)] if near.prev_at is not None else []
-            if previous_new is not None:
-                candidates.append((previous_new["occurred_at"], previous_new["id"]))
-            before = max(candidates)[0] if candidates else None
+    for key, new in by_key.items():
+        new.sort(key=lambda r: (r["occurred_at"], r["id"]))
+        old = sorted(stored.get(key, ()), key=lambda r: (r.occurred_at, r.id))
+        before = _classes([(r.occurred_at, r.id) for r in old])
+        after = _classes(
+            sorted(
+                [(r.occurred_at, r.id) for r in old] + [(r["occurred_at"], r["id"]) for r in new]
+            )
+        )
+        for row in new:
             short = row["cache_write_tokens"] - row["cache_write_1h_tokens"]
-            hit = would_hit(_gap(row["occurred_at"], before))
-            _add(sums, (hour_of(row["occurred_at"]), *key, row.get("currency")), short, hit)
-            if near.next_id is not None:
-                followers[near.next_id] = (near, row)
-            previous_new = row
-        for near, last_new in followers.values():
-            # Before this batch the follower's previous request was the stored one before
-            # the new run (or none within the hour); now it is the run's last request.
-            old = would_hit(_gap(near.next_at, near.prev_at))
-            new_hit = would_hit(_gap(near.next_at, last_new["occurred_at"]))
-            if old != new_hit:
-                bucket = (hour_of(near.next_at), *key, near.next_currency)
-                _add(sums, bucket, near.next_short, old, sign=-1)
-                _add(sums, bucket, near.next_short, new_hit)
+            bucket = (hour_of(row["occurred_at"]), *key, row.get("currency"))
+            _add(sums, bucket, short, after[row["id"]])
+        first_new = (new[0]["occurred_at"], new[0]["id"])
+        for r in old:
+            if (r.occurred_at, r.id) < first_new:
+                # Nothing new precedes it (and its own previous request was not fetched
+                # when it is the one before the batch): its class stands.
+                continue
+            if before[r.id] != after[r.id]:
+                bucket = (hour_of(r.occurred_at), *key, r.currency)
+                _add(sums, bucket, r.short, before[r.id], sign=-1)
+                _add(sums, bucket, r.short, after[r.id])
     return sums
 
 

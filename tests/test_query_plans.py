@@ -128,3 +128,36 @@ def test_dashboard_queries_read_rollups_by_index(
         assert not rel.startswith("usage_events"), f"dashboard query reads raw events: {sql}"
         if rel in ROLLUPS:
             assert node != "Seq Scan", (rel, sql)
+
+
+def test_what_if_neighbours_are_probed_on_the_prefix_index(
+    engine: Engine, plans: Callable[[Callable[[Connection], Any]], list[dict[str, Any]]]
+) -> None:
+    """Ingest looks up each prefix's stored neighbours with three probes of the prefix
+    index per prefix, never a scan of the tenant's events (whatever the batch's span)."""
+    from store.whatif import stored_neighbours
+
+    tenant = ensure_tenant_id(engine)
+    rows = [
+        {
+            "app": app,
+            "prompt_cache_key": f"system-{n}",
+            "provider": "anthropic",
+            "model": "claude-sonnet-4-5",
+            "occurred_at": NOW - timedelta(days=2, hours=n),
+        }
+        for n in range(5)
+        for app in ("support-bot", None)
+    ]
+    explained = plans(lambda c: stored_neighbours(c, tenant, rows))
+    [probe] = [p for p in explained if "usage_events" in p["sql"]]
+    scans = [
+        (node, rel, n.get("Index Name", ""))
+        for n in _nodes(probe["plan"])
+        for node, rel in [(n["Node Type"], n.get("Relation Name", ""))]
+        if rel.startswith("usage_events")
+    ]
+    assert len(scans) >= 3
+    for node, rel, index in scans:
+        assert node in ("Index Scan", "Index Scan Backward", "Index Only Scan"), (node, rel)
+        assert "coalesce" in index, (rel, index)  # the prefix index, not (tenant, time)
