@@ -4,11 +4,12 @@ A 5-minute write whose prefix's previous request came 5 to 60 minutes before wou
 a read with a 1-hour TTL; every other 5-minute write would still be written, at the 1-hour
 rate (billing.economics.what_if_one_hour). A request's class depends only on the gap to the
 previous request of its prefix (tenant, app, prefix, provider, model), so ingest classifies
-each new request from its stored neighbours, and re-classifies the stored request right after
-it (whose previous request it now is). Per-prefix advisory locks make concurrent batches of
-one prefix take turns, so every batch sees the others' committed requests.
+each new request from its stored neighbours, and re-classifies the stored requests whose
+previous request is now a new one (a late arrival lands before them). Per-prefix advisory
+locks make concurrent batches of one prefix take turns, so every batch sees the others'
+committed requests.
 
-`CLASSIFIED_SQL` classifies the same way in SQL, for rebuilds and partial report hours; tests
+`classified_sql` classifies the same way in SQL, for rebuilds and partial report hours; tests
 hold the incremental sums to it and to the per-request replay.
 """
 
