@@ -22,12 +22,15 @@ def _get(obj: Mapping[str, Any], camel: str, snake: str, prefix: str) -> int | N
     return value if value is not None else count(obj, (snake,), f"{prefix}.{snake}")
 
 
+_USAGE_NAMES = frozenset(
+    ("promptTokenCount", "prompt_token_count", "totalTokenCount", "total_token_count")
+)
+
+
 def is_usage(obj: Mapping[str, Any]) -> bool:
     """True for a bare usageMetadata object in either spelling."""
-    return any(
-        k in obj
-        for k in ("promptTokenCount", "prompt_token_count", "totalTokenCount", "total_token_count")
-    )
+    # Shape detection asks this of every pushed payload: one set operation, not a scan.
+    return not _USAGE_NAMES.isdisjoint(obj.keys())
 
 
 def normalise(payload: Mapping[str, Any]) -> Normalised:
