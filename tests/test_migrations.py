@@ -208,3 +208,55 @@ def test_an_ordinary_database_owner_migrates_and_runs_under_row_security(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
             )
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(user)))
+
+
+def test_rollup_backfills_equal_what_ingest_kept(fresh_database: str) -> None:
+    """Upgrading a database that already holds events fills reported_hourly (0007) and
+    prefix_hourly (0009) with exactly what ingest keeps incrementally."""
+    from datetime import UTC, datetime
+
+    from prometheus_client import CollectorRegistry
+
+    from cachemeter.demo import demo_records
+    from ingest.metrics import IngestMetrics
+    from ingest.service import Ingestor
+    from store.db import make_engine
+    from store.tenants import ensure_tenant
+
+    migrate(fresh_database)
+    engine = make_engine(fresh_database, pool_size=2)
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    records = demo_records(now, days=2)
+    for i, record in enumerate(records[::3]):
+        record["reported_cost"] = f"0.{i % 991:06d}"
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, "acme")
+    ingestor = Ingestor(engine, IngestMetrics(CollectorRegistry()))
+    for i in range(0, len(records), 500):
+        ingestor.ingest(tenant, records[i : i + 500], source="push", received_at=now)
+
+    def snapshot(table: str, order: str) -> list[dict[str, object]]:
+        with engine.connect() as conn:
+            rows = conn.execute(text(f"SELECT * FROM {table} ORDER BY {order}")).mappings()
+            return [{k: v for k, v in row.items() if k != "id"} for row in rows]
+
+    tables = {
+        "reported_hourly": "tenant_id, hour, provider, model NULLS FIRST",
+        "prefix_hourly": "tenant_id, hour, app NULLS FIRST, prefix, provider,"
+        " model NULLS FIRST, currency NULLS FIRST",
+    }
+    kept = {table: snapshot(table, order) for table, order in tables.items()}
+    assert all(kept.values())
+    assert any(
+        r["whatif_hit_requests"] or r["whatif_rewrite_tokens"] for r in kept["prefix_hourly"]
+    )
+    engine.dispose()
+    downgrade(fresh_database, "0006")
+    assert not {"reported_hourly", "prefix_hourly"} & _tables(fresh_database)
+    migrate(fresh_database)
+    engine = make_engine(fresh_database, pool_size=2)
+    try:
+        for table, order in tables.items():
+            assert snapshot(table, order) == kept[table], table
+    finally:
+        engine.dispose()
