@@ -10,23 +10,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from store.queries import ping
+from store.queries import unready_reason
 
 
 async def readiness(engine: Engine) -> JSONResponse:
-    """200 when the database answers and is migrated, else 503."""
+    """200 when the database answers, is migrated and lets this login take the application
+    role; else 503 with the reason."""
 
-    def check() -> bool:
+    def check() -> str | None:
         try:
             with engine.connect() as conn:
-                return ping(conn)
+                return unready_reason(conn)
         except DBAPIError:
-            return False
+            return "the database does not answer"
 
-    ready = await run_in_threadpool(check)
-    return JSONResponse(
-        {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
-    )
+    reason = await run_in_threadpool(check)
+    if reason is None:
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
 
 
 # The dashboard's pages: Dash needs inline bootstrap scripts and Plotly evaluates code.

@@ -31,6 +31,12 @@ BATCH_REJECTED_SCHEMA = {
     },
 }
 BATCH_ROUTES = ("/v1/usage", "/v1/caches")
+UNREADY_SCHEMA = {
+    "title": "Unready",
+    "type": "object",
+    "required": ["status", "reason"],
+    "properties": {"status": {"const": "unavailable"}, "reason": {"type": "string"}},
+}
 REASONS = {
     "400": "Body is not valid JSON (or a bad Content-Length).",
     "401": "Missing, invalid, expired or revoked API key.",
@@ -39,7 +45,8 @@ REASONS = {
     "409": "Conflicts with what is stored.",
     "413": "Body over CACHEMETER_MAX_BODY_BYTES, or batch over CACHEMETER_MAX_BATCH.",
     "422": "A field is invalid; the message names it and why.",
-    "503": "The database is unavailable; retry after Retry-After seconds.",
+    "503": "The database is unavailable; retry after Retry-After seconds. /readyz: why the"
+    " service cannot serve (database down, not migrated, role not granted).",
 }
 
 
@@ -71,7 +78,9 @@ def add_error_responses(schema: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             for status in _statuses(path, method):
                 body: dict[str, Any] = error
-                if status == "422" and path in BATCH_ROUTES:
+                if path == "/readyz":
+                    body = UNREADY_SCHEMA
+                elif status == "422" and path in BATCH_ROUTES:
                     body = {"anyOf": [error, {"$ref": "#/components/schemas/BatchRejected"}]}
                 responses[status] = {
                     "description": responses.get(status, {}).get("description", REASONS[status]),

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, func, literal_column, or_, select, text
 
 from store.hours import hour_split
 from store.models import UsageEvent, UsageHourly
+from store.tenancy import APP_ROLE
 
 GROUPS: tuple[str, ...] = ("provider", "model", "app", "team", "environment", "day")
 
@@ -188,6 +189,22 @@ def event_bounds(conn: Connection, tenant_id: int) -> tuple[datetime, datetime] 
     return (row[0], row[1]) if row[0] is not None else None
 
 
-def ping(conn: Connection) -> bool:
-    """True when the database answers and the schema is migrated."""
-    return conn.execute(text("SELECT to_regclass('usage_events') IS NOT NULL")).scalar_one() is True
+def unready_reason(conn: Connection) -> str | None:
+    """Why the service cannot serve from this database (None when it can): the schema is
+    not migrated, or the login may not become the row-level-security role."""
+    migrated, role = conn.execute(
+        text(
+            "SELECT to_regclass('usage_events') IS NOT NULL,"
+            " EXISTS (SELECT FROM pg_roles WHERE rolname = :role"
+            " AND pg_has_role(current_user, oid, 'MEMBER'))"
+        ),
+        {"role": APP_ROLE},
+    ).one()
+    if not migrated:
+        return "the database is not migrated: run `cachemeter migrate`"
+    if not role:
+        return (
+            f"this login may not act as {APP_ROLE}: as a superuser run"
+            f" GRANT {APP_ROLE} TO <this login>"
+        )
+    return None

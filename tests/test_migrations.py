@@ -16,6 +16,29 @@ def _tables(url: str) -> set[str]:
         eng.dispose()
 
 
+def test_readyz_says_an_unmigrated_database_is_not_ready(fresh_database: str) -> None:
+    from fastapi.testclient import TestClient
+    from prometheus_client import CollectorRegistry
+
+    from cachemeter.server import create_app
+    from store.db import make_engine
+    from store.settings import Settings
+
+    engine = make_engine(fresh_database, pool_size=1)
+    app = create_app(
+        Settings(secret_key="s", regression_interval_seconds=0, retention_interval_hours=0),
+        engine=engine,
+        registry=CollectorRegistry(),
+    )
+    try:
+        with TestClient(app) as client:
+            response = client.get("/readyz")
+    finally:
+        engine.dispose()
+    assert response.status_code == 503
+    assert "cachemeter migrate" in response.json()["reason"]
+
+
 def test_upgrade_downgrade_upgrade(fresh_database: str) -> None:
     migrate(fresh_database)
     assert {"tenants", "api_keys", "prices", "usage_keys", "usage_events"} <= _tables(
@@ -200,6 +223,17 @@ def test_an_ordinary_database_owner_migrates_and_runs_under_row_security(
                     headers={"Authorization": f"Bearer {a_key}"},
                 ).json()
                 assert sum(g["requests"] for g in summary["groups"]) == 1
+                assert client.get("/readyz").json() == {"status": "ready"}
+                # Should the grant go missing (a restore elsewhere, a new login), the pods
+                # report not ready, and why, instead of failing every request.
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute(
+                        sql.SQL("REVOKE cachemeter_app FROM {}").format(sql.Identifier(user))
+                    )
+                engine.dispose()  # new sessions see the revocation
+                unready = client.get("/readyz")
+                assert unready.status_code == 503
+                assert "GRANT cachemeter_app" in unready.json()["reason"]
         finally:
             engine.dispose()
     finally:
