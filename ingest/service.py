@@ -240,7 +240,11 @@ class Ingestor:
                 rows = [event_row(p) for _, p in accepted]
                 near = stored_neighbours(conn, tenant.id, rows)
                 ids = insert_events(conn, tenant.id, rows)
-                new_rows = [{**r, "id": i} for r, i in zip(rows, ids, strict=True) if i is not None]
+                new_rows = []
+                for row, event_id in zip(rows, ids, strict=True):
+                    if event_id is not None:
+                        row["id"] = event_id  # our own dict: no copy per row
+                        new_rows.append(row)
                 apply_events(conn, tenant.id, new_rows, whatif=classify(new_rows, near))
             stored = [i is not None for i in ids]
             new_records = [p for (_, p), new in zip(accepted, stored, strict=True) if new]
