@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 # No single request comes near this; beyond it a count is corrupt, and sums must fit BIGINT.
 MAX_TOKENS = 1_000_000_000
@@ -34,14 +34,7 @@ class Usage:
     reasoning_tokens: int = 0
 
     def __post_init__(self) -> None:
-        for name in (
-            "input_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "cache_write_1h_tokens",
-            "output_tokens",
-            "reasoning_tokens",
-        ):
+        for name in TOKEN_FIELDS:
             value = getattr(self, name)
             # bool is an int subclass; True as a token count is a sender bug, not 1 token.
             if not isinstance(value, int) or isinstance(value, bool):
@@ -72,3 +65,8 @@ class Usage:
     def cache_write_5m_tokens(self) -> int:
         """Cache writes with the short (5-minute or provider default) TTL."""
         return self.cache_write_tokens - self.cache_write_1h_tokens
+
+
+# The canonical token names, in order: the fields of Usage, the push API's canonical usage
+# object, the CSV import's columns and the event table's columns.
+TOKEN_FIELDS = tuple(f.name for f in fields(Usage))

@@ -20,18 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from billing.usage import TOKEN_FIELDS
 from cachemeter.inputs import CliError
 from ingest.service import Ingestor
 from store.tenants import TenantRef
 
-CANONICAL = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
 TEXT_FIELDS = (
     "provider",
     "model",
@@ -123,7 +116,7 @@ def csv_record(row: dict[str, str]) -> dict[str, Any]:
     if "usage" not in record and "response" not in record:
         record["usage"] = {
             k: int(row[k]) if row[k].strip().lstrip("-").isdigit() else row[k]
-            for k in CANONICAL
+            for k in TOKEN_FIELDS
             if row.get(k)
         }
     return record

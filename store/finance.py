@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 
+from billing.usage import TOKEN_FIELDS
 from store.models import RepriceRun, Tenant, UsageEvent
 
 CHARGE_COLUMNS = (
@@ -27,14 +28,6 @@ CHARGE_COLUMNS = (
     "priced_model",
     "unpriced_reason",
 )
-TOKEN_COLUMNS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
 
 
 def events_page(
@@ -49,7 +42,7 @@ def events_page(
     limit: int,
 ) -> Sequence[Any]:
     """One page of events in [start, end), in (occurred_at, id) order after `after`."""
-    columns = [getattr(UsageEvent, c) for c in (*TOKEN_COLUMNS, *CHARGE_COLUMNS)]
+    columns = [getattr(UsageEvent, c) for c in (*TOKEN_FIELDS, *CHARGE_COLUMNS)]
     query = (
         select(
             UsageEvent.id,

@@ -10,17 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from billing.usage import TOKEN_FIELDS
 from ingest.fields import count
 from ingest.shapes.base import Normalised, make_usage
-
-KEYS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
 
 
 def is_canonical(usage: Mapping[str, Any]) -> bool:
@@ -32,7 +24,7 @@ def is_canonical(usage: Mapping[str, Any]) -> bool:
 
 def normalise(usage: Mapping[str, Any]) -> Normalised:
     """Canonical counts, validated."""
-    values = {key: count(usage, (key,), f"usage.{key}") for key in KEYS}
+    values = {key: count(usage, (key,), f"usage.{key}") for key in TOKEN_FIELDS}
     return Normalised(
         shape="cachemeter.canonical",
         usage=make_usage(
