@@ -105,6 +105,13 @@ def group_json(group: GroupSummary) -> dict[str, Any]:
     }
 
 
+# Every report's range: [start, end), read by time_range.
+Start = Annotated[
+    str | None,
+    Query(description="ISO date or time (UTC if no zone); default: 30 days before end"),
+]
+End = Annotated[str | None, Query(description="ISO date or time, exclusive; default: now")]
+
 JSON_OR_CSV: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "JSON, or CSV with format=csv.",
@@ -117,13 +124,8 @@ JSON_OR_CSV: dict[int | str, dict[str, Any]] = {
 async def get_summary(
     request: Request,
     tenant: ReadTenant,
-    start: Annotated[
-        str | None,
-        Query(description="ISO date or time (UTC if no zone); default: 30 days before end"),
-    ] = None,
-    end: Annotated[
-        str | None, Query(description="ISO date or time, exclusive; default: now")
-    ] = None,
+    start: Start = None,
+    end: End = None,
     group_by: Literal["provider", "model", "app", "team", "environment", "day"] = "provider",
     format: Literal["json", "csv"] = "json",
 ) -> Response:
@@ -191,12 +193,8 @@ async def get_statement(
 async def get_reconciliation(
     request: Request,
     tenant: ReadTenant,
-    start: Annotated[
-        str | None, Query(description="ISO date or time; default: 30 days before end")
-    ] = None,
-    end: Annotated[
-        str | None, Query(description="ISO date or time, exclusive; default: now")
-    ] = None,
+    start: Start = None,
+    end: End = None,
     tolerance_pct: Annotated[Decimal, Query(ge=0, le=100)] = Decimal("1"),
     tolerance_abs: Annotated[Decimal, Query(ge=0)] = Decimal("0.000001"),
 ) -> JSONResponse:
@@ -219,12 +217,8 @@ async def get_reconciliation(
 async def get_cache_economics(
     request: Request,
     tenant: ReadTenant,
-    start: Annotated[
-        str | None, Query(description="ISO date or time; default: 30 days before end")
-    ] = None,
-    end: Annotated[
-        str | None, Query(description="ISO date or time, exclusive; default: now")
-    ] = None,
+    start: Start = None,
+    end: End = None,
 ) -> JSONResponse:
     """Per (app, prefix, model): writes, reads, reads per write, break-even reads, net
     savings; prefixes where caching loses money; what 1-hour writes would have changed."""
@@ -240,12 +234,8 @@ async def get_regressions(
     request: Request,
     tenant: ReadTenant,
     status: Literal["open", "closed", "all"] = "all",
-    start: Annotated[
-        str | None, Query(description="ISO date or time; default: 30 days before end")
-    ] = None,
-    end: Annotated[
-        str | None, Query(description="ISO date or time, exclusive; default: now")
-    ] = None,
+    start: Start = None,
+    end: End = None,
 ) -> JSONResponse:
     """Detected hit-rate and cached-TTFT regressions overlapping [start, end), newest first,
     with their likely cause."""
