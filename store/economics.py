@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, select, text
 from store.hours import hour_split
 from store.models import PrefixHourly
 from store.rollups import PREFIX_HOURLY_COUNTS, PREFIX_HOURLY_KEYS, PREFIX_HOURLY_MONEY
-from store.whatif import classified_sql
+from store.whatif import PREFIX_SUMS, classified_sql
 
 GROUP = PREFIX_HOURLY_KEYS[1:]
 COUNTS = PREFIX_HOURLY_COUNTS
@@ -24,15 +24,7 @@ MONEY = PREFIX_HOURLY_MONEY
 
 _EDGE = text(
     f"""
-    SELECT app, prefix, provider, model, currency, count(*) AS requests,
-        count(*) FILTER (WHERE cache_write_tokens > 0) AS write_requests,
-        count(*) FILTER (WHERE cache_read_tokens > 0) AS read_requests,
-        sum(cache_write_tokens) AS write_tokens, sum(cache_read_tokens) AS read_tokens,
-        count(*) FILTER (WHERE short > 0 AND hit) AS whatif_hit_requests,
-        coalesce(sum(short) FILTER (WHERE short > 0 AND hit), 0) AS whatif_hit_tokens,
-        coalesce(sum(short) FILTER (WHERE short > 0 AND NOT hit), 0) AS whatif_rewrite_tokens,
-        coalesce(sum(cost), 0) AS cost, coalesce(sum(savings), 0) AS savings,
-        coalesce(sum(cost_write_premium), 0) AS write_premium
+    SELECT app, prefix, provider, model, currency, {PREFIX_SUMS}
     FROM ({classified_sql("AND tenant_id = :tenant_id")}) classified
     GROUP BY 1, 2, 3, 4, 5
     """

@@ -29,7 +29,7 @@ from store.models import (
     TtftDaily,
     UsageHourly,
 )
-from store.whatif import classified_sql
+from store.whatif import PREFIX_SUMS, classified_sql
 
 DIMENSIONS = ("provider", "model", "app", "team", "environment")
 TOKENS = (
@@ -349,12 +349,7 @@ REBUILD_SQL = (
         whatif_hit_requests, whatif_hit_tokens, whatif_rewrite_tokens, cost, savings,
         write_premium)
     SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), app, prefix, provider, model,
-        currency, count(*), count(*) FILTER (WHERE cache_write_tokens > 0),
-        count(*) FILTER (WHERE cache_read_tokens > 0), sum(cache_write_tokens),
-        sum(cache_read_tokens), count(*) FILTER (WHERE short > 0 AND hit),
-        coalesce(sum(short) FILTER (WHERE short > 0 AND hit), 0),
-        coalesce(sum(short) FILTER (WHERE short > 0 AND NOT hit), 0), coalesce(sum(cost), 0),
-        coalesce(sum(savings), 0), coalesce(sum(cost_write_premium), 0)
+        currency, {PREFIX_SUMS}
     FROM ({classified_sql("{tenant}")}) classified
     GROUP BY 1, 2, 3, 4, 5, 6, 7
     """,

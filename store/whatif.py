@@ -200,6 +200,19 @@ def classify(
     return sums
 
 
+# prefix_hourly's sums over classified_sql rows, in prefix_hourly's column order.
+PREFIX_SUMS = """
+    count(*) AS requests, count(*) FILTER (WHERE cache_write_tokens > 0) AS write_requests,
+    count(*) FILTER (WHERE cache_read_tokens > 0) AS read_requests,
+    sum(cache_write_tokens) AS write_tokens, sum(cache_read_tokens) AS read_tokens,
+    count(*) FILTER (WHERE short > 0 AND hit) AS whatif_hit_requests,
+    coalesce(sum(short) FILTER (WHERE short > 0 AND hit), 0) AS whatif_hit_tokens,
+    coalesce(sum(short) FILTER (WHERE short > 0 AND NOT hit), 0) AS whatif_rewrite_tokens,
+    coalesce(sum(cost), 0) AS cost, coalesce(sum(savings), 0) AS savings,
+    coalesce(sum(cost_write_premium), 0) AS write_premium
+"""
+
+
 def classified_sql(where: str) -> str:
     """Prefixed events of usage_events matching `where` (which may use :tenant_id, :lo,
     :hi) with `prefix`, `short` (5-minute write tokens) and `hit` (the what-if class), the
