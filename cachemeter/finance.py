@@ -16,7 +16,7 @@ from billing.charge import money_text
 from ingest.service import charge_columns
 from store.finance import CHARGE_COLUMNS, events_page, record_reprice, update_charges
 from store.prices import load_price_book
-from store.rollups import apply_events
+from store.rollups import apply_delta
 from store.tenants import find_tenant
 
 PAGE = 2_000
@@ -113,7 +113,7 @@ def reprice(
             if not page:
                 break
             updates = []
-            moved: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+            moved: list[tuple[dict[str, Any], dict[str, Any]]] = []
             for row in page:
                 usage = Usage(
                     input_tokens=row.input_tokens,
@@ -141,16 +141,12 @@ def reprice(
                     report.events_changed += 1
                     updates.append({**new, "event_id": row.id, "event_at": row.occurred_at})
                     old_row = dict(row._mapping)
-                    moved.append((row.tenant_id, old_row, {**old_row, **new}))
+                    moved.append((old_row, {**old_row, **new}))
             if not dry_run:
                 update_charges(conn, updates)
                 # Keep the rollups exact: take each changed event out at its old charge, in
                 # at its new one.
-                for tenant_key in {t for t, _, _ in moved}:
-                    apply_events(
-                        conn, tenant_key, [old for t, old, _ in moved if t == tenant_key], sign=-1
-                    )
-                    apply_events(conn, tenant_key, [new for t, _, new in moved if t == tenant_key])
+                apply_delta(conn, [old for old, _ in moved], [new for _, new in moved])
             if progress is not None:
                 progress(len(page))
             after = (page[-1].occurred_at, page[-1].id)

@@ -30,11 +30,10 @@ from store.partitions import ensure_partitions, month_of
 from store.prefixes import Key, lock_states, save_states
 from store.prices import catalogue_state, load_price_book
 from store.retention import counts_horizon
-from store.rollups import apply_events
 from store.tenancy import tenant_transaction
 from store.tenants import TenantRef
 from store.whatif import Key as WhatifKey
-from store.whatif import classify, lock_prefixes, prefix_key, stored_neighbours
+from store.whatif import lock_prefixes, prefix_key, stored_neighbours
 
 
 @dataclass
@@ -238,14 +237,9 @@ class Ingestor:
                 lock_prefixes(conn, tenant.id, {k for _, p in accepted if (k := _whatif_key(p))})
                 accepted = _explain_misses(conn, tenant.id, accepted)
                 rows = [event_row(p) for _, p in accepted]
-                near = stored_neighbours(conn, tenant.id, rows)
-                ids = insert_events(conn, tenant.id, rows)
-                new_rows = []
-                for row, event_id in zip(rows, ids, strict=True):
-                    if event_id is not None:
-                        row["id"] = event_id  # our own dict: no copy per row
-                        new_rows.append(row)
-                apply_events(conn, tenant.id, new_rows, whatif=classify(new_rows, near))
+                ids = insert_events(
+                    conn, tenant.id, rows, near=stored_neighbours(conn, tenant.id, rows)
+                )
             stored = [i is not None for i in ids]
             new_records = [p for (_, p), new in zip(accepted, stored, strict=True) if new]
             result.duplicates += len(accepted) - len(new_records)

@@ -12,105 +12,95 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import JSONB
 
 from store.models import UsageEvent, event_id_seq
+from store.rollups import STAGING, add_staged
 from store.tenancy import scope_to_tenant
+from store.whatif import Stored, classify, prefix_key
 
 
 def insert_events(
-    conn: Connection, tenant_id: int, rows: Sequence[Mapping[str, Any]]
+    conn: Connection,
+    tenant_id: int,
+    rows: Sequence[Mapping[str, Any]],
+    near: Stored | None = None,
 ) -> list[int | None]:
-    """Store rows (column -> value, `tenant_id` and `id` added here); per row, the new event's
-    id, or None if its (source, request_id) was already stored. Partitions must exist.
+    """Store rows (column -> value, `tenant_id` and `id` added here) and add the new ones to
+    every rollup, with their what-if classes given `near` (store.whatif.stored_neighbours,
+    fetched under the batch's prefix locks). Per row, the new event's id, or None if its
+    (source, request_id) was already stored. Partitions must exist.
 
     The rest of the caller's transaction is scoped to the tenant (store.tenancy).
     """
     if not rows:
         return []
     scope_to_tenant(conn, tenant_id)
-    ids = (
-        conn.execute(
-            select(func.nextval(event_id_seq.name)).select_from(func.generate_series(1, len(rows)))
-        )
-        .scalars()
-        .all()
-    )
-    stored = [True] * len(rows)
-    claims: dict[tuple[str, str], int] = {}
-    for index, row in enumerate(rows):
-        if row.get("request_id") is None:
-            continue
-        key = (row["source"], row["request_id"])
-        if key in claims:
-            stored[index] = False  # the same request twice in one batch
-        else:
-            claims[key] = index
-    if claims:
-        keys = list(claims.items())
-        # One statement over arrays: no per-row SQL to build, however large the batch.
-        won = conn.execute(
-            text(
-                "INSERT INTO usage_keys (tenant_id, source, request_id, event_id, occurred_at)"
-                " SELECT :tenant, * FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[]),"
-                " CAST(:events AS bigint[]), CAST(:times AS timestamptz[]))"
-                " ON CONFLICT DO NOTHING RETURNING source, request_id"
-            ),
-            {
-                "tenant": tenant_id,
-                "sources": [source for (source, _), _ in keys],
-                "ids": [request_id for (_, request_id), _ in keys],
-                "events": [ids[index] for _, index in keys],
-                "times": [rows[index]["occurred_at"] for _, index in keys],
-            },
-        ).all()
-        new_keys = {(r.source, r.request_id) for r in won}
-        for key, index in claims.items():
-            if key not in new_keys:
-                stored[index] = False
-    to_write = [
-        {**row, "id": ids[index], "tenant_id": tenant_id}
-        for index, row in enumerate(rows)
-        if stored[index]
-    ]
-    if to_write:
-        _copy_events(conn, to_write)
-    return [ids[index] if new else None for index, new in enumerate(stored)]
-
-
-# Every column but received_at, which the database fills in.
-_COLUMNS = [c.name for c in UsageEvent.__table__.columns if c.name != "received_at"]
-_JSON = {c.name for c in UsageEvent.__table__.columns if isinstance(c.type, JSONB)}
-
-
-def _copy_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """COPY the rows into a session-local staging table, then move them with one INSERT:
-    far cheaper than a many-row INSERT, and (unlike COPY into the table itself) allowed under
-    row-level security, whose policy then checks every row's tenant."""
     raw = conn.connection.driver_connection
     assert raw is not None
-    # Lives as long as the pooled connection (always created by the application role, see
-    # insert_events); emptied at every commit.
-    conn.execute(
-        text(
-            "CREATE TEMP TABLE IF NOT EXISTS usage_events_staging"
-            " (LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        )
-    )
-    columns = ", ".join(_COLUMNS)
     with raw.cursor() as cursor:
-        with cursor.copy(f"COPY usage_events_staging ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(
-                    [_json_text(row.get(c)) if c in _JSON else row.get(c) for c in _COLUMNS]
-                )
-        # Moving the rows empties the staging table in the same statement; the commit then
-        # truncates it (ON COMMIT DELETE ROWS), so dead rows never pile up.
-        cursor.execute(
-            f"WITH moved AS (DELETE FROM usage_events_staging RETURNING {columns})"
-            f" INSERT INTO usage_events ({columns}) SELECT {columns} FROM moved"
-        )
+        cursor.execute(_NEXT_IDS, (len(rows),))
+        ids: list[int] = [i for (i,) in cursor.fetchall()]
+        _stage(cursor, tenant_id, rows, ids)
+        cursor.execute(_CLAIM)
+        lost = {i for (i,) in cursor.fetchall()}
+        cursor.execute(_MOVE)
+    stored = [None if i in lost else i for i in ids]
+    new_prefixed = [
+        {**row, "id": i}
+        for row, i in zip(rows, stored, strict=True)
+        if i is not None and prefix_key(row)
+    ]
+    add_staged(conn, tenant_id, classify(new_prefixed, near or {}))
+    return stored
+
+
+_NEXT_IDS = f"SELECT nextval('{event_id_seq.name}') FROM generate_series(1, %s)"
+# Every column but received_at, which the database fills in.
+_COLUMNS = [c.name for c in UsageEvent.__table__.columns if c.name != "received_at"]
+_JSON = [c for c in _COLUMNS if isinstance(UsageEvent.__table__.c[c].type, JSONB)]
+_PLAIN = [c for c in _COLUMNS if c not in ("id", "tenant_id", *_JSON)]
+_LIST = ", ".join(_COLUMNS)
+_STAGED = ", ".join((*_PLAIN, *_JSON))
+# Claim the batch's keys in key order (concurrent batches cannot deadlock), the first row of
+# a key repeated within the batch winning; rows whose key was already claimed leave staging.
+_CLAIM = f"""
+    WITH claimed AS (
+        INSERT INTO usage_keys (tenant_id, source, request_id, event_id, occurred_at)
+        SELECT DISTINCT ON (source, request_id) tenant_id, source, request_id, id, occurred_at
+        FROM {STAGING} WHERE request_id IS NOT NULL ORDER BY source, request_id, id
+        ON CONFLICT DO NOTHING RETURNING event_id
+    )
+    DELETE FROM {STAGING} s
+    WHERE s.request_id IS NOT NULL AND NOT EXISTS (SELECT FROM claimed WHERE event_id = s.id)
+    RETURNING s.id
+"""
+_MOVE = f"INSERT INTO usage_events ({_LIST}) SELECT {_LIST} FROM {STAGING}"
+
+
+def _stage(cursor: Any, tenant_id: int, rows: Sequence[Mapping[str, Any]], ids: list[int]) -> None:
+    """COPY the rows into the session's staging table, where the key claim, the move into
+    usage_events and the rollups read them. Far cheaper than a many-row INSERT and, unlike
+    COPY into the table itself, allowed under row-level security (whose policy then checks
+    every moved row's tenant)."""
+    # Lives as long as the pooled connection (always created by the application role, see
+    # insert_events); emptied at every commit, so dead rows never pile up.
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {STAGING}"
+        " (LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    cursor.execute(f"DELETE FROM {STAGING}")  # an earlier batch of this transaction
+    with cursor.copy(f"COPY {STAGING} (id, tenant_id, {_STAGED}) FROM STDIN") as copy:
+        for row, event_id in zip(rows, ids, strict=True):
+            copy.write_row(
+                [
+                    event_id,
+                    tenant_id,
+                    *map(row.get, _PLAIN),
+                    *(_json_text(row.get(c)) for c in _JSON),
+                ]
+            )
 
 
 def _json_text(value: Any) -> str:

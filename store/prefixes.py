@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, select, text, tuple_
 
 from store.models import PrefixState
 
@@ -40,25 +39,22 @@ def save_states(
     """Store the latest state per key (never moving last_seen backwards)."""
     if not states:
         return
-    statement = insert(PrefixState).values(
-        [
-            {
-                "tenant_id": tenant_id,
-                "app": app,
-                "cache_key": key,
-                "prefix_hash": prefix,
-                "last_seen": seen,
-            }
-            for (app, key), (prefix, seen) in sorted(states.items())
-        ]
-    )
+    ordered = sorted(states.items())  # one lock order for concurrent batches
+    # One fixed statement over arrays: a many-row VALUES would be compiled anew per batch.
     conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["tenant_id", "app", "cache_key"],
-            set_={
-                "prefix_hash": statement.excluded.prefix_hash,
-                "last_seen": statement.excluded.last_seen,
-            },
-            where=PrefixState.last_seen <= statement.excluded.last_seen,
-        )
+        text(
+            "INSERT INTO prefix_state (tenant_id, app, cache_key, prefix_hash, last_seen)"
+            " SELECT :tenant, * FROM unnest(CAST(:apps AS text[]), CAST(:keys AS text[]),"
+            " CAST(:prefixes AS text[]), CAST(:seen AS timestamptz[]))"
+            " ON CONFLICT (tenant_id, app, cache_key) DO UPDATE"
+            " SET prefix_hash = excluded.prefix_hash, last_seen = excluded.last_seen"
+            " WHERE prefix_state.last_seen <= excluded.last_seen"
+        ),
+        {
+            "tenant": tenant_id,
+            "apps": [app for (app, _), _ in ordered],
+            "keys": [key for (_, key), _ in ordered],
+            "prefixes": [prefix for _, (prefix, _) in ordered],
+            "seen": [seen for _, (_, seen) in ordered],
+        },
     )

@@ -1,16 +1,17 @@
 """Rollups (hourly usage, daily TTFT histograms and prefixes) kept exact as events arrive:
 the dashboard reads these, never a full scan of usage_events.
 
-`apply_events` adds (or, with sign -1, removes) stored event rows in the same transaction that
-writes or re-prices them. Keys are upserted in sorted order so concurrent batches lock rollup
-rows in one order and cannot deadlock. `rebuild` recomputes a range from usage_events with SQL
-that applies the same rules; tests hold the two to identical sums.
+Every rollup is defined once, as SQL sums over event rows (`ROLLUPS`). `add_staged` adds the
+rows a batch has just stored (still in the session's staging table) in the same transaction,
+upserting each rollup's keys in key order so that concurrent batches lock rollup rows in one
+order and cannot deadlock; `apply_delta` takes re-priced events out at their old charge and in
+at their new one; `rebuild` recomputes a range from usage_events with the same sums.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -19,17 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.engine import Dialect
 
-from store.hours import hour_of
-from store.models import (
-    TTFT_EDGES_MS,
-    Base,
-    PrefixDaily,
-    PrefixHourly,
-    ReportedHourly,
-    TtftDaily,
-    UsageHourly,
-)
-from store.whatif import PREFIX_SUMS, classified_sql
+from store.models import TTFT_EDGES_MS, Base, PrefixHourly
+from store.whatif import PREFIX_SUMS, WHATIF, classified_sql
 
 DIMENSIONS = ("provider", "model", "app", "team", "environment")
 TOKENS = (
@@ -56,24 +48,6 @@ MISSES = {
     "prefix_changed": "miss_prefix_changed",
     "ttl_expired": "miss_ttl_expired",
 }
-COUNTS = (
-    "requests",
-    "hit_requests",
-    "unpriced_requests",
-    *TOKENS,
-    *MONEY,
-    "write_premium",
-    "miss_below_minimum",
-    "miss_first_write",
-    "miss_prefix_changed",
-    "miss_ttl_expired",
-    "miss_other",
-    "fit_n",
-    "fit_sx",
-    "fit_sy",
-    "fit_sxx",
-    "fit_sxy",
-)
 # Every rollup table and its time column.
 ROLLUP_TIMES = (
     ("usage_hourly", "hour"),
@@ -81,13 +55,6 @@ ROLLUP_TIMES = (
     ("prefix_daily", "day"),
     ("reported_hourly", "hour"),
     ("prefix_hourly", "hour"),
-)
-PREFIX_COUNTS = (
-    "requests",
-    "hit_requests",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
 )
 
 # Sums over the events that carry a reported charge; names match billing.reconcile.Totals.
@@ -99,7 +66,6 @@ REPORTED_TOKENS = (
 )
 REPORTED_MONEY = ("cost_cache_read", "cost_cache_write_5m", "cost_cache_write_1h")
 REPORTED_COUNTS = ("events", "unpriced", "reported", "computed", *REPORTED_TOKENS, *REPORTED_MONEY)
-REPORTED_DECIMALS = frozenset(("reported", "computed", *REPORTED_MONEY))
 PREFIX_HOURLY_KEYS = ("hour", "app", "prefix", "provider", "model", "currency")
 PREFIX_HOURLY_COUNTS = (
     "requests",
@@ -113,44 +79,257 @@ PREFIX_HOURLY_COUNTS = (
 )
 PREFIX_HOURLY_MONEY = ("cost", "savings", "write_premium")
 
+# The event columns the rollups read (a re-price stages just these).
+ROLLUP_COLUMNS = (
+    "tenant_id",
+    "occurred_at",
+    *DIMENSIONS,
+    "currency",
+    *TOKENS,
+    *MONEY,
+    "cost_write_premium",
+    "miss_hint",
+    "ttft_ms",
+    "prefix_hash",
+    "prompt_cache_key",
+    "reported_cost",
+)
 
-def ttft_bucket(ttft_ms: float) -> int:
-    """The histogram bucket of a TTFT (same as SQL width_bucket over TTFT_EDGES_MS)."""
-    return bisect_right(TTFT_EDGES_MS, ttft_ms)
+_EDGES = "ARRAY[" + ",".join(repr(e) for e in TTFT_EDGES_MS) + "]::float8[]"
+_HOUR = "date_trunc('hour', occurred_at, 'UTC')"
+_DAY = "date_trunc('day', occurred_at, 'UTC')"
+_PREFIX = "coalesce(prefix_hash, prompt_cache_key)"
 
 
-def _contribution(row: Mapping[str, Any]) -> dict[str, Any]:
-    hit = row["cache_read_tokens"] > 0
-    out: dict[str, Any] = {
-        "requests": 1,
-        "hit_requests": int(hit),
-        "unpriced_requests": int(row["cost"] is None),
-        **{k: row[k] for k in TOKENS},
-        **{k: row[k] if row[k] is not None else Decimal(0) for k in MONEY},
-        "write_premium": row.get("cost_write_premium") or Decimal(0),
-        **dict.fromkeys(
-            (
-                "miss_below_minimum",
-                "miss_first_write",
-                "miss_prefix_changed",
-                "miss_ttl_expired",
-                "miss_other",
+@dataclass(frozen=True)
+class _Sums:
+    """SQL aggregates over event rows, each row weighted by `sign` (None: every row once)."""
+
+    sign: str | None
+
+    def count(self, where: str | None = None) -> str:
+        """How many rows (meeting `where`)."""
+        if self.sign is None:
+            return f"count(*) FILTER (WHERE {where})" if where else "count(*)"
+        return f"coalesce(sum({self.sign}){_filter(where)}, 0)"
+
+    def total(self, expr: str, where: str | None = None, *, zero: bool = True) -> str:
+        """The sum of `expr` (0 over no rows unless `zero` is off)."""
+        weighted = expr if self.sign is None else f"{self.sign} * {expr}"
+        aggregate = f"sum({weighted}){_filter(where)}"
+        return f"coalesce({aggregate}, 0)" if zero else aggregate
+
+
+def _filter(where: str | None) -> str:
+    return f" FILTER (WHERE {where})" if where else ""
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One rollup table: its key columns (SQL over an event row), the events it counts, and
+    its sums."""
+
+    table: str
+    keys: tuple[tuple[str, str], ...]
+    where: str | None
+    sums: Callable[[_Sums], tuple[tuple[str, str], ...]]
+
+    def select(self, source: str, sign: str | None, where: str = "") -> str:
+        """tenant_id, keys and sums per group of `source`'s rows."""
+        conditions = " AND ".join(c for c in (self.where, where) if c)
+        groups = ", ".join(str(i) for i in range(1, len(self.keys) + 2))
+        columns = [expr for _, expr in self.keys] + [expr for _, expr in self.sums(_Sums(sign))]
+        return (
+            f"SELECT tenant_id, {', '.join(columns)} FROM {source}"
+            f"{' WHERE ' + conditions if conditions else ''} GROUP BY {groups}"
+        )
+
+    def columns(self) -> str:
+        """The table's columns that `select` fills, in its order."""
+        names = ["tenant_id", *(n for n, _ in self.keys), *(n for n, _ in self.sums(_Sums(None)))]
+        return ", ".join(names)
+
+    def add_sql(self, source: str, sign: str | None) -> str:
+        """Add `source`'s sums into the table, in key order."""
+        groups = ", ".join(str(i) for i in range(1, len(self.keys) + 2))
+        updates = ", ".join(
+            f"{name} = {self.table}.{name} + excluded.{name}"
+            for name, _ in self.sums(_Sums(None))
+            if name not in WHATIF
+        )
+        return (
+            f"INSERT INTO {self.table} ({self.columns()}) {self.select(source, sign)}"
+            f" ORDER BY {groups} ON CONFLICT (tenant_id, {', '.join(n for n, _ in self.keys)})"
+            f" DO UPDATE SET {updates}"
+        )
+
+
+def _usage_hourly(s: _Sums) -> tuple[tuple[str, str], ...]:
+    miss = "cache_read_tokens = 0 AND "
+    timed = "ttft_ms IS NOT NULL"
+    x = "uncached_input_tokens::float8"
+    return (
+        ("requests", s.count()),
+        ("hit_requests", s.count("cache_read_tokens > 0")),
+        ("unpriced_requests", s.count("cost IS NULL")),
+        *((t, s.total(t, zero=False)) for t in TOKENS),
+        *((m, s.total(m)) for m in MONEY),
+        ("write_premium", s.total("cost_write_premium")),
+        *((column, s.count(f"{miss}miss_hint = '{hint}'")) for hint, column in MISSES.items()),
+        (
+            "miss_other",
+            s.count(
+                f"{miss}(miss_hint IS NULL OR miss_hint NOT IN"
+                f" ({', '.join(repr(h) for h in MISSES)}))"
             ),
-            0,
         ),
-        "fit_n": 0,
-        "fit_sx": 0.0,
-        "fit_sy": 0.0,
-        "fit_sxx": 0.0,
-        "fit_sxy": 0.0,
-    }
-    if not hit:
-        out[MISSES.get(row.get("miss_hint") or "", "miss_other")] += 1
-    ttft = row.get("ttft_ms")
-    if ttft is not None:
-        x = float(row["uncached_input_tokens"])
-        out.update(fit_n=1, fit_sx=x, fit_sy=float(ttft), fit_sxx=x * x, fit_sxy=x * float(ttft))
-    return out
+        ("fit_n", s.count(timed)),
+        ("fit_sx", s.total(x, timed)),
+        ("fit_sy", s.total("ttft_ms")),
+        ("fit_sxx", s.total(f"{x} * uncached_input_tokens", timed)),
+        ("fit_sxy", s.total(f"{x} * ttft_ms")),
+    )
+
+
+def _prefix_daily(s: _Sums) -> tuple[tuple[str, str], ...]:
+    return (
+        ("requests", s.count()),
+        ("hit_requests", s.count("cache_read_tokens > 0")),
+        *(
+            (t, s.total(t, zero=False))
+            for t in ("input_tokens", "cache_read_tokens", "cache_write_tokens")
+        ),
+    )
+
+
+def _reported_hourly(s: _Sums) -> tuple[tuple[str, str], ...]:
+    return (
+        ("events", s.count()),
+        ("unpriced", s.count("cost IS NULL")),
+        ("reported", s.total("reported_cost", zero=False)),
+        ("computed", s.total("cost")),
+        *((t, s.total(t, zero=False)) for t in REPORTED_TOKENS),
+        *((m, s.total(m)) for m in REPORTED_MONEY),
+    )
+
+
+def _prefix_hourly(s: _Sums) -> tuple[tuple[str, str], ...]:
+    """Everything but the what-if classes, which depend on each prefix's history
+    (store.whatif) and are added by ingest alone."""
+    return (
+        ("requests", s.count()),
+        ("write_requests", s.count("cache_write_tokens > 0")),
+        ("read_requests", s.count("cache_read_tokens > 0")),
+        ("write_tokens", s.total("cache_write_tokens", zero=False)),
+        ("read_tokens", s.total("cache_read_tokens", zero=False)),
+        *((column, "0") for column in WHATIF),
+        ("cost", s.total("cost")),
+        ("savings", s.total("savings")),
+        ("write_premium", s.total("cost_write_premium")),
+    )
+
+
+_DIMENSION_KEYS = tuple((d, d) for d in DIMENSIONS)
+ROLLUPS = (
+    Rollup(
+        "usage_hourly",
+        (("hour", _HOUR), *_DIMENSION_KEYS, ("currency", "currency")),
+        None,
+        _usage_hourly,
+    ),
+    Rollup(
+        "ttft_daily",
+        (
+            ("day", _DAY),
+            *_DIMENSION_KEYS,
+            ("cache_hit", "cache_read_tokens > 0"),
+            ("bucket", f"width_bucket(ttft_ms, {_EDGES})"),
+        ),
+        "ttft_ms IS NOT NULL",
+        lambda s: (("requests", s.count()),),
+    ),
+    Rollup(
+        "prefix_daily",
+        (
+            ("day", _DAY),
+            ("app", "app"),
+            ("prefix", _PREFIX),
+            ("provider", "provider"),
+            ("model", "model"),
+        ),
+        f"{_PREFIX} IS NOT NULL",
+        _prefix_daily,
+    ),
+    Rollup(
+        "reported_hourly",
+        (("hour", _HOUR), ("provider", "provider"), ("model", "model")),
+        "reported_cost IS NOT NULL",
+        _reported_hourly,
+    ),
+    Rollup(
+        "prefix_hourly",
+        (
+            ("hour", _HOUR),
+            ("app", "app"),
+            ("prefix", _PREFIX),
+            ("provider", "provider"),
+            ("model", "model"),
+            ("currency", "currency"),
+        ),
+        f"{_PREFIX} IS NOT NULL",
+        _prefix_hourly,
+    ),
+)
+
+
+@cache
+def _add_statements(source: str, sign: str | None) -> tuple[TextClause, ...]:
+    return tuple(text(rollup.add_sql(source, sign)) for rollup in ROLLUPS)
+
+
+def add_staged(
+    conn: Connection,
+    tenant_id: int,
+    whatif: Mapping[tuple[Any, ...], Mapping[str, int]] | None = None,
+) -> None:
+    """Add the rows just stored from the staging table (store.events) to every rollup;
+    `whatif` (store.whatif.classify of those rows) goes into prefix_hourly with them."""
+    for statement in _add_statements(STAGING, None):
+        conn.execute(statement)
+    if whatif:
+        sums = {key: {**empty_prefix_hourly(), **classes} for key, classes in whatif.items()}
+        _upsert(conn, PrefixHourly, PREFIX_HOURLY_KEYS, sums, tenant_id)
+
+
+# The session's staging table of store.events: a batch's new rows, until its commit.
+STAGING = "usage_events_staging"
+_DELTA = "rollup_delta"
+
+
+def apply_delta(
+    conn: Connection,
+    old: Sequence[Mapping[str, Any]],
+    new: Sequence[Mapping[str, Any]],
+) -> None:
+    """Take event rows out of every rollup as they were (`old`) and in as they are (`new`),
+    in one pass: a re-price. The what-if classes do not depend on charges and stay."""
+    conn.execute(
+        text(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_DELTA} ON COMMIT DELETE ROWS AS SELECT"
+            f" {', '.join(ROLLUP_COLUMNS)}, 1::smallint AS sign FROM usage_events WITH NO DATA"
+        )
+    )
+    conn.execute(text(f"TRUNCATE {_DELTA}"))
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        columns = ", ".join((*ROLLUP_COLUMNS, "sign"))
+        with cursor.copy(f"COPY {_DELTA} ({columns}) FROM STDIN") as copy:
+            for sign, rows in ((-1, old), (1, new)):
+                for row in rows:
+                    copy.write_row([*(row.get(c) for c in ROLLUP_COLUMNS), sign])
+    for statement in _add_statements(_DELTA, "sign"):
+        conn.execute(statement)
 
 
 @cache
@@ -180,8 +359,6 @@ def _upsert(
     sums: dict[tuple[Any, ...], dict[str, Any]],
     tenant_id: int,
 ) -> None:
-    if not sums:
-        return
     # Sorted so concurrent batches lock rollup rows in one order (unnest keeps array order).
     ordered = sorted(sums.items(), key=lambda kv: tuple(str(k) for k in kv[0]))
     counts = tuple(ordered[0][1])
@@ -193,79 +370,6 @@ def _upsert(
     conn.execute(_upsert_sql(conn.dialect, model, keys, counts), params)
 
 
-def apply_events(
-    conn: Connection,
-    tenant_id: int,
-    rows: Iterable[Mapping[str, Any]],
-    sign: int = 1,
-    whatif: Mapping[tuple[Any, ...], Mapping[str, int]] | None = None,
-) -> None:
-    """Add (sign 1) or remove (sign -1) event rows' contributions to every rollup; `whatif`
-    (store.whatif.classify of new rows) goes into prefix_hourly with them."""
-    hourly: dict[tuple[Any, ...], dict[str, Any]] = {}
-    ttft: dict[tuple[Any, ...], dict[str, Any]] = {}
-    prefix: dict[tuple[Any, ...], dict[str, Any]] = {}
-    reported: dict[tuple[Any, ...], dict[str, Any]] = {}
-    prefix_hourly: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        hour = hour_of(row["occurred_at"])
-        dims = tuple(row.get(d) for d in DIMENSIONS)
-        sums = hourly.setdefault((hour, *dims, row.get("currency")), dict.fromkeys(COUNTS, 0))
-        for column, value in _contribution(row).items():
-            sums[column] += sign * value
-        if row.get("ttft_ms") is not None:
-            key = (
-                hour.replace(hour=0),
-                *dims,
-                row["cache_read_tokens"] > 0,
-                ttft_bucket(row["ttft_ms"]),
-            )
-            ttft.setdefault(key, {"requests": 0})["requests"] += sign
-        cache_key = row.get("prefix_hash") or row.get("prompt_cache_key")
-        if cache_key:
-            day = hour.replace(hour=0)
-            key = (day, row.get("app"), cache_key, row["provider"], row.get("model"))
-            counts = prefix.setdefault(key, dict.fromkeys(PREFIX_COUNTS, 0))
-            counts["requests"] += sign
-            counts["hit_requests"] += sign * int(row["cache_read_tokens"] > 0)
-            for column in ("input_tokens", "cache_read_tokens", "cache_write_tokens"):
-                counts[column] += sign * row[column]
-            # The what-if columns are ingest's (store.whatif): a re-price leaves them alone.
-            hourly_key = (hour, *key[1:], row.get("currency"))
-            sums = prefix_hourly.setdefault(hourly_key, empty_prefix_hourly())
-            sums["requests"] += sign
-            sums["write_requests"] += sign * int(row["cache_write_tokens"] > 0)
-            sums["read_requests"] += sign * int(row["cache_read_tokens"] > 0)
-            sums["write_tokens"] += sign * row["cache_write_tokens"]
-            sums["read_tokens"] += sign * row["cache_read_tokens"]
-            sums["cost"] += sign * (row["cost"] or 0)
-            sums["savings"] += sign * (row.get("savings") or 0)
-            sums["write_premium"] += sign * (row.get("cost_write_premium") or 0)
-        if row.get("reported_cost") is not None:
-            sums = reported.setdefault(
-                (hour, row["provider"], row.get("model")),
-                {c: Decimal(0) if c in REPORTED_DECIMALS else 0 for c in REPORTED_COUNTS},
-            )
-            sums["events"] += sign
-            sums["unpriced"] += sign * int(row["cost"] is None)
-            sums["reported"] += sign * row["reported_cost"]
-            sums["computed"] += sign * (row["cost"] or 0)
-            for column in REPORTED_TOKENS:
-                sums[column] += sign * row[column]
-            for column in REPORTED_MONEY:
-                sums[column] += sign * (row[column] or 0)
-    _upsert(conn, UsageHourly, ("hour", *DIMENSIONS, "currency"), hourly, tenant_id)
-    _upsert(conn, TtftDaily, ("day", *DIMENSIONS, "cache_hit", "bucket"), ttft, tenant_id)
-    _upsert(conn, PrefixDaily, ("day", "app", "prefix", "provider", "model"), prefix, tenant_id)
-    _upsert(conn, ReportedHourly, ("hour", "provider", "model"), reported, tenant_id)
-    for key, classes in (whatif or {}).items():
-        # A re-classified stored request may sit in an hour this batch has no row for.
-        sums = prefix_hourly.setdefault(key, empty_prefix_hourly())
-        for column, value in classes.items():
-            sums[column] += value
-    _upsert(conn, PrefixHourly, PREFIX_HOURLY_KEYS, prefix_hourly, tenant_id)
-
-
 def empty_prefix_hourly() -> dict[str, Any]:
     """A prefix_hourly row's sums, all zero."""
     return {
@@ -274,76 +378,9 @@ def empty_prefix_hourly() -> dict[str, Any]:
     }
 
 
-_EDGES = "ARRAY[" + ",".join(repr(e) for e in TTFT_EDGES_MS) + "]::float8[]"
-
-REBUILD_SQL = (
-    """
-    INSERT INTO usage_hourly (tenant_id, hour, provider, model, app, team, environment, currency,
-        requests, hit_requests, unpriced_requests, input_tokens, cache_read_tokens,
-        cache_write_tokens, cache_write_1h_tokens, uncached_input_tokens, output_tokens,
-        cost_uncached_input, cost_cache_read, cost_cache_write_5m, cost_cache_write_1h,
-        cost_output, cost, nocache_cost, savings, write_premium, miss_below_minimum,
-        miss_first_write, miss_prefix_changed, miss_ttl_expired, miss_other,
-        fit_n, fit_sx, fit_sy, fit_sxx, fit_sxy)
-    SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), provider, model, app, team,
-        environment, currency, count(*), count(*) FILTER (WHERE cache_read_tokens > 0),
-        count(*) FILTER (WHERE cost IS NULL), sum(input_tokens), sum(cache_read_tokens),
-        sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(uncached_input_tokens),
-        sum(output_tokens), coalesce(sum(cost_uncached_input), 0),
-        coalesce(sum(cost_cache_read), 0),
-        coalesce(sum(cost_cache_write_5m), 0), coalesce(sum(cost_cache_write_1h), 0),
-        coalesce(sum(cost_output), 0), coalesce(sum(cost), 0), coalesce(sum(nocache_cost), 0),
-        coalesce(sum(savings), 0), coalesce(sum(cost_write_premium), 0),
-        count(*) FILTER (WHERE cache_read_tokens = 0 AND miss_hint = 'below_minimum_length'),
-        count(*) FILTER (WHERE cache_read_tokens = 0 AND miss_hint = 'first_write'),
-        count(*) FILTER (WHERE cache_read_tokens = 0 AND miss_hint = 'prefix_changed'),
-        count(*) FILTER (WHERE cache_read_tokens = 0 AND miss_hint = 'ttl_expired'),
-        count(*) FILTER (WHERE cache_read_tokens = 0 AND (miss_hint IS NULL OR miss_hint NOT IN
-            ('below_minimum_length', 'first_write', 'prefix_changed', 'ttl_expired'))),
-        count(ttft_ms),
-        coalesce(sum(uncached_input_tokens::float8) FILTER (WHERE ttft_ms IS NOT NULL), 0),
-        coalesce(sum(ttft_ms), 0),
-        coalesce(sum(uncached_input_tokens::float8 * uncached_input_tokens)
-            FILTER (WHERE ttft_ms IS NOT NULL), 0),
-        coalesce(sum(uncached_input_tokens::float8 * ttft_ms), 0)
-    FROM usage_events WHERE occurred_at >= :start AND occurred_at < :end {tenant}
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-    """,
-    f"""
-    INSERT INTO ttft_daily (tenant_id, day, provider, model, app, team, environment, cache_hit,
-        bucket, requests)
-    SELECT tenant_id, date_trunc('day', occurred_at, 'UTC'), provider, model, app, team,
-        environment, cache_read_tokens > 0, width_bucket(ttft_ms, {_EDGES}), count(*)
-    FROM usage_events
-    WHERE ttft_ms IS NOT NULL AND occurred_at >= :start AND occurred_at < :end {{tenant}}
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
-    """,
-    """
-    INSERT INTO prefix_daily (tenant_id, day, app, prefix, provider, model, requests, hit_requests,
-        input_tokens, cache_read_tokens, cache_write_tokens)
-    SELECT tenant_id, date_trunc('day', occurred_at, 'UTC'), app,
-        coalesce(prefix_hash, prompt_cache_key), provider, model, count(*),
-        count(*) FILTER (WHERE cache_read_tokens > 0), sum(input_tokens), sum(cache_read_tokens),
-        sum(cache_write_tokens)
-    FROM usage_events
-    WHERE coalesce(prefix_hash, prompt_cache_key) IS NOT NULL AND occurred_at >= :start
-        AND occurred_at < :end {tenant}
-    GROUP BY 1, 2, 3, 4, 5, 6
-    """,
-    """
-    INSERT INTO reported_hourly (tenant_id, hour, provider, model, events, unpriced, reported,
-        computed, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-        cost_cache_read, cost_cache_write_5m, cost_cache_write_1h)
-    SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), provider, model, count(*),
-        count(*) FILTER (WHERE cost IS NULL), sum(reported_cost), coalesce(sum(cost), 0),
-        sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
-        sum(cache_write_1h_tokens), coalesce(sum(cost_cache_read), 0),
-        coalesce(sum(cost_cache_write_5m), 0), coalesce(sum(cost_cache_write_1h), 0)
-    FROM usage_events
-    WHERE reported_cost IS NOT NULL AND occurred_at >= :start AND occurred_at < :end {tenant}
-    GROUP BY 1, 2, 3, 4
-    """,
-    f"""
+_RANGE = "occurred_at >= :start AND occurred_at < :end {tenant}"
+# The what-if classes of a range need each request's previous one: classified_sql.
+_PREFIX_HOURLY_REBUILD = f"""
     INSERT INTO prefix_hourly (tenant_id, hour, app, prefix, provider, model, currency,
         requests, write_requests, read_requests, write_tokens, read_tokens,
         whatif_hit_requests, whatif_hit_tokens, whatif_rewrite_tokens, cost, savings,
@@ -352,7 +389,14 @@ REBUILD_SQL = (
         currency, {PREFIX_SUMS}
     FROM ({classified_sql("{tenant}")}) classified
     GROUP BY 1, 2, 3, 4, 5, 6, 7
-    """,
+"""
+REBUILD_SQL = (
+    *(
+        f"INSERT INTO {r.table} ({r.columns()}) {r.select('usage_events', None, _RANGE)}"
+        for r in ROLLUPS
+        if r.table != "prefix_hourly"
+    ),
+    _PREFIX_HOURLY_REBUILD,
 )
 
 
