@@ -28,6 +28,7 @@ import psycopg
 from import_bench import import_memory
 from psycopg import sql
 from server_bench import batch_ingest, running_server, single_record_latency
+from store_bench import store_ceiling
 
 from store.db import make_engine, migrate
 from store.embedded import start_embedded, to_sqlalchemy_url
@@ -235,6 +236,12 @@ def main() -> int:
         default=1_000_000,
         help="events sent in batches; RSS is compared after a tenth and at the end",
     )
+    parser.add_argument(
+        "--store-events",
+        type=int,
+        default=500_000,
+        help="prepared events straight through the store layer (its ceiling; 0 skips it)",
+    )
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--single-rate", type=float, default=50.0, help="single POSTs per s")
@@ -256,6 +263,10 @@ def main() -> int:
         migrate(url)
         log(f"raw COPY of {args.copy_rows:,} rows …")
         copy_rate = bench_copy(url, args.copy_rows)
+        store_rate = 0.0
+        if args.store_events:
+            log(f"{args.store_events:,} prepared events through the store layer …")
+            store_rate = store_ceiling(url, args.store_events, args.batch, args.clients)
         with running_server(url, args.batch) as api:
             log(f"single-record POSTs at {args.single_rate}/s …")
             single = single_record_latency(api, args.single_rate, args.single_requests)
@@ -284,6 +295,9 @@ def main() -> int:
         "http_batch_ingest_events_per_s": round(ingest["events_per_s"]),
         "ratio_http_to_copy": round(ingest["events_per_s"] / copy_rate, 3),
         "single_record_post": single,
+        # Not a target: what the database side of ingest allows (bench/store_bench.py).
+        "store_layer_events_per_s": round(store_rate),
+        "ratio_store_layer_to_copy": round(store_rate / copy_rate, 3),
         **bench_pricing(args.pricing_records, args.genai_records),
         "server_rss_mib_after_tenth": ingest["rss_mib_after_tenth"],
         "server_rss_mib_at_end": ingest["rss_mib_at_end"],

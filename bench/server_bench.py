@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -156,6 +156,28 @@ def single_record_latency(server: Server, rate: float, requests: int) -> dict[st
     }
 
 
+def run_clients(send: Callable[[list[int]], None], starts: list[int], clients: int) -> float:
+    """Seconds for `clients` threads to `send` their share of the batch starts; the first
+    failure of any of them is raised here."""
+    failures: list[BaseException] = []
+
+    def client(mine: list[int]) -> None:
+        try:
+            send(mine)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=client, args=(starts[c::clients],)) for c in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return time.perf_counter() - began
+
+
 def batch_ingest(server: Server, events: int, batch: int, clients: int) -> dict[str, Any]:
     """Events/s through POST /v1/usage, and the server's RSS after a tenth and all of them."""
     at = datetime.now(UTC) - timedelta(days=1)
@@ -185,13 +207,7 @@ def batch_ingest(server: Server, events: int, batch: int, clients: int) -> dict[
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    threads = [threading.Thread(target=send, args=(starts[c::clients],)) for c in range(clients)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - began
+    elapsed = run_clients(send, starts, clients)
     done.set()
     sampler.join()
     end_rss = server.rss()

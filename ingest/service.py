@@ -25,15 +25,16 @@ from ingest.misses import PrefixSeen, combine, history_hint
 from ingest.pricing import PricedRecord, price_record
 from ingest.record import UsageRecord, build_record, token_fields
 from store.caches import upsert_cache
-from store.events import insert_events
+from store.events import insert_events, set_miss_hints
 from store.partitions import ensure_partitions, month_of
 from store.prefixes import Key, lock_states, save_states
 from store.prices import catalogue_state, load_price_book
 from store.retention import counts_horizon
+from store.rollups import add_staged
 from store.tenancy import tenant_transaction
 from store.tenants import TenantRef
 from store.whatif import Key as WhatifKey
-from store.whatif import lock_prefixes, prefix_key, stored_neighbours
+from store.whatif import classify, lock_prefixes, prefix_key, stored_neighbours
 
 
 @dataclass
@@ -135,15 +136,17 @@ def _whatif_key(priced: PricedRecord) -> WhatifKey | None:
 
 
 def _explain_misses(
-    conn: Connection, tenant_id: int, accepted: list[tuple[int, PricedRecord]]
-) -> list[tuple[int, PricedRecord]]:
-    """Refine miss reasons with each key's previous request (prefix changed, TTL expired),
-    in time order, and remember the latest request per key."""
-    states = lock_states(conn, tenant_id, {k for _, p in accepted if (k := _state_key(p.record))})
+    conn: Connection, tenant_id: int, stored: list[tuple[int, PricedRecord]]
+) -> tuple[list[tuple[int, PricedRecord]], dict[int, tuple[datetime, str | None]]]:
+    """Refine the miss reasons of just-stored records (event id, record) with each key's
+    previous request (prefix changed, TTL expired), in time order, and remember the latest
+    request per key. Returns the records and the hints that changed, by event id."""
+    states = lock_states(conn, tenant_id, {k for _, p in stored if (k := _state_key(p.record))})
     changed: dict[Key, tuple[str | None, datetime]] = {}
-    out = list(accepted)
+    hints: dict[int, tuple[datetime, str | None]] = {}
+    out = list(stored)
     for position in sorted(range(len(out)), key=lambda i: out[i][1].record.occurred_at):
-        index, priced = out[position]
+        event_id, priced = out[position]
         record = priced.record
         key = _state_key(record)
         if key is None:
@@ -158,14 +161,17 @@ def _explain_misses(
                 seen,
                 record.usage.cache_write_1h_tokens > 0,
             )
-            out[position] = (index, replace(priced, miss_hint=combine(priced.miss_hint, history)))
+            hint = combine(priced.miss_hint, history)
+            if hint != priced.miss_hint:
+                out[position] = (event_id, replace(priced, miss_hint=hint))
+                hints[event_id] = (record.occurred_at, hint)
         if previous is None or record.occurred_at >= previous[1]:
             states[key] = changed[key] = (
                 record.prefix_hash or (previous[0] if previous else None),
                 record.occurred_at,
             )
     save_states(conn, tenant_id, changed)
-    return out
+    return out, hints
 
 
 class Ingestor:
@@ -231,17 +237,8 @@ class Ingestor:
                 continue
             accepted.append((index, price_record(record, prices, tenant.name)))
         if accepted:
-            ensure_partitions(self.engine, {month_of(p.record.occurred_at) for _, p in accepted})
-            with tenant_transaction(self.engine, tenant.id) as conn:
-                # First, before any row lock: concurrent batches of a prefix take turns.
-                lock_prefixes(conn, tenant.id, {k for _, p in accepted if (k := _whatif_key(p))})
-                accepted = _explain_misses(conn, tenant.id, accepted)
-                rows = [event_row(p) for _, p in accepted]
-                ids = insert_events(
-                    conn, tenant.id, rows, near=stored_neighbours(conn, tenant.id, rows)
-                )
-            stored = [i is not None for i in ids]
-            new_records = [p for (_, p), new in zip(accepted, stored, strict=True) if new]
+            stored = self.store(tenant, [p for _, p in accepted])
+            new_records = [p for p in stored if p is not None]
             result.duplicates += len(accepted) - len(new_records)
             result.accepted += len(new_records)
             result.without_request_id += sum(p.record.request_id is None for p in new_records)
@@ -251,6 +248,29 @@ class Ingestor:
         self.metrics.records.labels(result="duplicate").inc(result.duplicates)
         self.metrics.records.labels(result="rejected").inc(len(result.rejected))
         return result
+
+    def store(self, tenant: TenantRef, batch: Sequence[PricedRecord]) -> list[PricedRecord | None]:
+        """Store priced records in one transaction; per record, as stored (its miss reason
+        refined by its key's history), or None when it was already stored."""
+        ensure_partitions(self.engine, {month_of(p.record.occurred_at) for p in batch})
+        rows = [event_row(p) for p in batch]
+        with tenant_transaction(self.engine, tenant.id) as conn:
+            ids = insert_events(conn, tenant.id, rows)
+            new = [(i, p) for i, p in zip(ids, batch, strict=True) if i is not None]
+            new_rows = []
+            for row, event_id in zip(rows, ids, strict=True):
+                if event_id is not None:
+                    row["id"] = event_id  # our own dict: no copy per row
+                    new_rows.append(row)
+            # From here to commit, concurrent batches of a prefix take turns (store.whatif):
+            # the history of a prefix decides miss reasons and the 1-hour what-if.
+            lock_prefixes(conn, tenant.id, {k for _, p in new if (k := _whatif_key(p))})
+            new, hints = _explain_misses(conn, tenant.id, new)
+            set_miss_hints(conn, hints)
+            near = stored_neighbours(conn, tenant.id, new_rows)
+            add_staged(conn, tenant.id, classify(new_rows, near))
+        refined = dict(new)
+        return [refined.get(i) if i is not None else None for i in ids]
 
     def ingest_caches(
         self, tenant: TenantRef, raws: Sequence[Any], received_at: datetime

@@ -9,30 +9,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from store.models import UsageEvent, event_id_seq
-from store.rollups import STAGING, add_staged
+from store.rollups import STAGING
 from store.tenancy import scope_to_tenant
-from store.whatif import Stored, classify, prefix_key
 
 
 def insert_events(
-    conn: Connection,
-    tenant_id: int,
-    rows: Sequence[Mapping[str, Any]],
-    near: Stored | None = None,
+    conn: Connection, tenant_id: int, rows: Sequence[Mapping[str, Any]]
 ) -> list[int | None]:
-    """Store rows (column -> value, `tenant_id` and `id` added here) and add the new ones to
-    every rollup, with their what-if classes given `near` (store.whatif.stored_neighbours,
-    fetched under the batch's prefix locks). Per row, the new event's id, or None if its
-    (source, request_id) was already stored. Partitions must exist.
+    """Store rows (column -> value, `tenant_id` and `id` added here); per row, the new event's
+    id, or None if its (source, request_id) was already stored. Partitions must exist.
 
-    The rest of the caller's transaction is scoped to the tenant (store.tenancy).
+    The new rows stay in the session's staging table until commit, for `set_miss_hints` and
+    store.rollups.add_staged. The rest of the caller's transaction is scoped to the tenant
+    (store.tenancy). Nothing here waits for another batch unless both carry the same keys.
     """
     if not rows:
         return []
@@ -46,14 +43,34 @@ def insert_events(
         cursor.execute(_CLAIM)
         lost = {i for (i,) in cursor.fetchall()}
         cursor.execute(_MOVE)
-    stored = [None if i in lost else i for i in ids]
-    new_prefixed = [
-        {**row, "id": i}
-        for row, i in zip(rows, stored, strict=True)
-        if i is not None and prefix_key(row)
-    ]
-    add_staged(conn, tenant_id, classify(new_prefixed, near or {}))
-    return stored
+    return [None if i in lost else i for i in ids]
+
+
+def set_miss_hints(conn: Connection, hints: Mapping[int, tuple[datetime, str | None]]) -> None:
+    """Restate the miss hints of events this transaction stored (event id -> (occurred_at,
+    hint)), in the table and in staging, before the rollups count them."""
+    if not hints:
+        return
+    params = {
+        "ids": list(hints),
+        "times": [at for at, _ in hints.values()],
+        "hints": [hint for _, hint in hints.values()],
+    }
+    conn.execute(_SET_HINTS, params)
+    conn.execute(_SET_STAGED_HINTS, params)
+
+
+_HINTS = (
+    "unnest(CAST(:ids AS bigint[]), CAST(:times AS timestamptz[]), CAST(:hints AS text[]))"
+    " AS h(id, occurred_at, hint)"
+)
+_SET_HINTS = text(
+    f"UPDATE usage_events e SET miss_hint = h.hint FROM {_HINTS}"
+    " WHERE e.id = h.id AND e.occurred_at = h.occurred_at"
+)
+_SET_STAGED_HINTS = text(
+    f"UPDATE {STAGING} s SET miss_hint = h.hint FROM {_HINTS} WHERE s.id = h.id"
+)
 
 
 _NEXT_IDS = f"SELECT nextval('{event_id_seq.name}') FROM generate_series(1, %s)"

@@ -6,8 +6,8 @@ rate (billing.economics.what_if_one_hour). A request's class depends only on the
 previous request of its prefix (tenant, app, prefix, provider, model), so ingest classifies
 each new request from its stored neighbours, and re-classifies the stored requests whose
 previous request is now a new one (a late arrival lands before them). Per-prefix advisory
-locks make concurrent batches of one prefix take turns, so every batch sees the others'
-committed requests.
+locks, taken once a batch is stored, make concurrent batches of one prefix take turns from
+there to commit, so every batch sees the others' committed requests.
 
 `classified_sql` classifies the same way in SQL, for rebuilds and partial report hours; tests
 hold the incremental sums to it and to the per-request replay.
@@ -48,7 +48,8 @@ def lock_id(tenant_id: int, key: Key) -> int:
 
 def lock_prefixes(conn: Connection, tenant_id: int, keys: Iterable[Key]) -> None:
     """Take the keys' locks for this transaction, in one order (no deadlock between batches).
-    Call before anything else in the transaction locks rows."""
+    Call before the transaction locks prefix state or rollup rows: then whoever holds a
+    prefix lock waits only for locks that are taken after prefix locks."""
     hashes = sorted({lock_id(tenant_id, key) for key in keys})
     if hashes:
         conn.execute(
@@ -107,8 +108,9 @@ Stored = dict[Key, list[Any]]
 def stored_neighbours(
     conn: Connection, tenant_id: int, rows: Sequence[Mapping[str, Any]]
 ) -> Stored:
-    """The stored requests around a batch's, per prefix; call under the batch's prefix locks
-    and before storing the batch, so that it finds only requests stored before."""
+    """The requests stored before the batch's (rows carrying their `id`), around them, per
+    prefix. Call under the batch's prefix locks, so that every batch committed before is
+    seen; the batch's own rows, stored by this transaction, are left out."""
     spans: dict[Key, tuple[datetime, datetime]] = {}
     for row in rows:
         key = prefix_key(row)
@@ -131,9 +133,11 @@ def stored_neighbours(
             "hi": [spans[key][1] for key in keys],
         },
     ).all()
+    own = {row["id"] for row in rows}
     stored: Stored = defaultdict(list)
     for hit in found:
-        stored[keys[hit.i - 1]].append(hit)
+        if hit.id not in own:
+            stored[keys[hit.i - 1]].append(hit)
     return stored
 
 
