@@ -25,7 +25,7 @@ from ingest.misses import PrefixSeen, combine, history_hint
 from ingest.pricing import PricedRecord, price_record
 from ingest.record import UsageRecord, build_record, token_fields
 from store.caches import upsert_cache
-from store.events import insert_events, set_miss_hints
+from store.events import move_staged, set_miss_hints, stage_events
 from store.partitions import ensure_partitions, month_of
 from store.prefixes import Key, lock_states, save_states
 from store.prices import catalogue_state, load_price_book
@@ -137,13 +137,13 @@ def _whatif_key(priced: PricedRecord) -> WhatifKey | None:
 
 def _explain_misses(
     conn: Connection, tenant_id: int, stored: list[tuple[int, PricedRecord]]
-) -> tuple[list[tuple[int, PricedRecord]], dict[int, tuple[datetime, str | None]]]:
-    """Refine the miss reasons of just-stored records (event id, record) with each key's
+) -> tuple[list[tuple[int, PricedRecord]], dict[int, str | None]]:
+    """Refine the miss reasons of new records (event id, record) with each key's
     previous request (prefix changed, TTL expired), in time order, and remember the latest
     request per key. Returns the records and the hints that changed, by event id."""
     states = lock_states(conn, tenant_id, {k for _, p in stored if (k := _state_key(p.record))})
     changed: dict[Key, tuple[str | None, datetime]] = {}
-    hints: dict[int, tuple[datetime, str | None]] = {}
+    hints: dict[int, str | None] = {}
     out = list(stored)
     for position in sorted(range(len(out)), key=lambda i: out[i][1].record.occurred_at):
         event_id, priced = out[position]
@@ -164,7 +164,7 @@ def _explain_misses(
             hint = combine(priced.miss_hint, history)
             if hint != priced.miss_hint:
                 out[position] = (event_id, replace(priced, miss_hint=hint))
-                hints[event_id] = (record.occurred_at, hint)
+                hints[event_id] = hint
         if previous is None or record.occurred_at >= previous[1]:
             states[key] = changed[key] = (
                 record.prefix_hash or (previous[0] if previous else None),
@@ -255,7 +255,7 @@ class Ingestor:
         ensure_partitions(self.engine, {month_of(p.record.occurred_at) for p in batch})
         rows = [event_row(p) for p in batch]
         with tenant_transaction(self.engine, tenant.id) as conn:
-            ids = insert_events(conn, tenant.id, rows)
+            ids = stage_events(conn, tenant.id, rows)
             new = [(i, p) for i, p in zip(ids, batch, strict=True) if i is not None]
             new_rows = []
             for row, event_id in zip(rows, ids, strict=True):
@@ -268,6 +268,7 @@ class Ingestor:
             new, hints = _explain_misses(conn, tenant.id, new)
             set_miss_hints(conn, hints)
             near = stored_neighbours(conn, tenant.id, new_rows)
+            move_staged(conn)
             add_staged(conn, tenant.id, classify(new_rows, near))
         refined = dict(new)
         return [refined.get(i) if i is not None else None for i in ids]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -21,15 +20,16 @@ from store.rollups import STAGING
 from store.tenancy import scope_to_tenant
 
 
-def insert_events(
+def stage_events(
     conn: Connection, tenant_id: int, rows: Sequence[Mapping[str, Any]]
 ) -> list[int | None]:
-    """Store rows (column -> value, `tenant_id` and `id` added here); per row, the new event's
-    id, or None if its (source, request_id) was already stored. Partitions must exist.
+    """Claim the rows' (source, request_id) and stage the rows (column -> value, `tenant_id`
+    and `id` added here) that claimed theirs; per row, the new event's id, or None if its key
+    was already stored. `move_staged` then stores them in this transaction; until then
+    `set_miss_hints` may restate their miss hints. Partitions must exist.
 
-    The new rows stay in the session's staging table until commit, for `set_miss_hints` and
-    store.rollups.add_staged. The rest of the caller's transaction is scoped to the tenant
-    (store.tenancy). Nothing here waits for another batch unless both carry the same keys.
+    The rest of the caller's transaction is scoped to the tenant (store.tenancy). Nothing here
+    waits for another batch unless both carry the same keys.
     """
     if not rows:
         return []
@@ -42,34 +42,25 @@ def insert_events(
         _stage(cursor, tenant_id, rows, ids)
         cursor.execute(_CLAIM)
         lost = {i for (i,) in cursor.fetchall()}
-        cursor.execute(_MOVE)
     return [None if i in lost else i for i in ids]
 
 
-def set_miss_hints(conn: Connection, hints: Mapping[int, tuple[datetime, str | None]]) -> None:
-    """Restate the miss hints of events this transaction stored (event id -> (occurred_at,
-    hint)), in the table and in staging, before the rollups count them."""
-    if not hints:
-        return
-    params = {
-        "ids": list(hints),
-        "times": [at for at, _ in hints.values()],
-        "hints": [hint for _, hint in hints.values()],
-    }
-    conn.execute(_SET_HINTS, params)
-    conn.execute(_SET_STAGED_HINTS, params)
+def set_miss_hints(conn: Connection, hints: Mapping[int, str | None]) -> None:
+    """Restate the miss hints of staged events (event id -> hint)."""
+    if hints:
+        conn.execute(_SET_HINTS, {"ids": list(hints), "hints": list(hints.values())})
 
 
-_HINTS = (
-    "unnest(CAST(:ids AS bigint[]), CAST(:times AS timestamptz[]), CAST(:hints AS text[]))"
-    " AS h(id, occurred_at, hint)"
-)
+def move_staged(conn: Connection) -> None:
+    """Store the staged events in usage_events (with one INSERT, which row-level security
+    checks row by row). They stay staged until commit, for store.rollups.add_staged."""
+    conn.exec_driver_sql(_MOVE)
+
+
 _SET_HINTS = text(
-    f"UPDATE usage_events e SET miss_hint = h.hint FROM {_HINTS}"
-    " WHERE e.id = h.id AND e.occurred_at = h.occurred_at"
-)
-_SET_STAGED_HINTS = text(
-    f"UPDATE {STAGING} s SET miss_hint = h.hint FROM {_HINTS} WHERE s.id = h.id"
+    f"UPDATE {STAGING} s SET miss_hint = h.hint"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:hints AS text[])) AS h(id, hint)"
+    " WHERE s.id = h.id"
 )
 
 

@@ -6,8 +6,8 @@ rate (billing.economics.what_if_one_hour). A request's class depends only on the
 previous request of its prefix (tenant, app, prefix, provider, model), so ingest classifies
 each new request from its stored neighbours, and re-classifies the stored requests whose
 previous request is now a new one (a late arrival lands before them). Per-prefix advisory
-locks, taken once a batch is stored, make concurrent batches of one prefix take turns from
-there to commit, so every batch sees the others' committed requests.
+locks, taken once a batch has claimed its request ids, make concurrent batches of one prefix
+take turns from there to commit, so every batch sees the others' committed requests.
 
 `classified_sql` classifies the same way in SQL, for rebuilds and partial report hours; tests
 hold the incremental sums to it and to the per-request replay.
@@ -108,9 +108,8 @@ Stored = dict[Key, list[Any]]
 def stored_neighbours(
     conn: Connection, tenant_id: int, rows: Sequence[Mapping[str, Any]]
 ) -> Stored:
-    """The requests stored before the batch's (rows carrying their `id`), around them, per
-    prefix. Call under the batch's prefix locks, so that every batch committed before is
-    seen; the batch's own rows, stored by this transaction, are left out."""
+    """The stored requests around a batch's, per prefix; call under the batch's prefix locks,
+    so that every batch committed before is seen, and before the batch is stored."""
     spans: dict[Key, tuple[datetime, datetime]] = {}
     for row in rows:
         key = prefix_key(row)
@@ -133,11 +132,9 @@ def stored_neighbours(
             "hi": [spans[key][1] for key in keys],
         },
     ).all()
-    own = {row["id"] for row in rows}
     stored: Stored = defaultdict(list)
     for hit in found:
-        if hit.id not in own:
-            stored[keys[hit.i - 1]].append(hit)
+        stored[keys[hit.i - 1]].append(hit)
     return stored
 
 

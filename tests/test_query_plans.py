@@ -145,7 +145,6 @@ def test_what_if_neighbours_are_probed_on_the_prefix_index(
             "provider": "anthropic",
             "model": "claude-sonnet-4-5",
             "occurred_at": NOW - timedelta(days=2, hours=n),
-            "id": -n if app else -10 - n,  # ids of the batch itself, left out of the answer
         }
         for n in range(5)
         for app in ("support-bot", None)
