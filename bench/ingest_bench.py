@@ -24,10 +24,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from import_bench import import_memory
 from psycopg import sql
-from server_bench import batch_ingest, running_server, single_record_latency
+from server_bench import batch_ingest, cpu_seconds, running_server, single_record_latency
 from store_bench import store_ceiling
 
 from store.db import make_engine, migrate
@@ -42,11 +43,15 @@ COPY_COLUMNS = (
 )
 
 
-def _server_url() -> tuple[str, Any]:
+def _server_url() -> tuple[str, Any, psutil.Process | None]:
+    """The database server's URL, the embedded server's handle and its postmaster (None
+    for a DATABASE_URL server, whose CPU is then not measured)."""
     if os.environ.get("DATABASE_URL"):
-        return to_sqlalchemy_url(os.environ["DATABASE_URL"]), None
-    server = start_embedded(Path(tempfile.mkdtemp(prefix="cachemeter-bench-")), cleanup="delete")
-    return to_sqlalchemy_url(server.get_uri("postgres")), server
+        return to_sqlalchemy_url(os.environ["DATABASE_URL"]), None, None
+    data = Path(tempfile.mkdtemp(prefix="cachemeter-bench-"))
+    server = start_embedded(data, cleanup="delete")
+    postmaster = psutil.Process(int((data / "pgdata" / "postmaster.pid").read_text().split()[0]))
+    return to_sqlalchemy_url(server.get_uri("postgres")), server, postmaster
 
 
 def _fresh_database(server_url: str) -> str:
@@ -62,8 +67,9 @@ def _fresh_database(server_url: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def bench_copy(url: str, rows: int) -> float:
-    """Rows per second of a raw psycopg COPY into an event-shaped table with a unique index."""
+def bench_copy(url: str, rows: int, postgres: psutil.Process | None) -> tuple[float, float | None]:
+    """Rows per second of a raw psycopg COPY into an event-shaped table with a unique index,
+    and Postgres's CPU microseconds per row (given its postmaster)."""
     libpq = url.replace("postgresql+psycopg://", "postgresql://")
     raw = json.dumps(
         {
@@ -79,6 +85,7 @@ def bench_copy(url: str, rows: int) -> float:
         conn.execute(f"CREATE TABLE bench_copy ({COPY_COLUMNS})")
         conn.execute("CREATE UNIQUE INDEX ON bench_copy (tenant_id, source, request_id)")
         conn.commit()
+        pg_before = cpu_seconds(postgres, children=True) if postgres else 0.0
         began = time.perf_counter()
         with conn.cursor().copy("COPY bench_copy FROM STDIN") as copy:
             for i in range(rows):
@@ -106,7 +113,10 @@ def bench_copy(url: str, rows: int) -> float:
                     )
                 )
         conn.commit()
-        return rows / (time.perf_counter() - began)
+        rate = rows / (time.perf_counter() - began)
+        if postgres is None:
+            return rate, None
+        return rate, (cpu_seconds(postgres, children=True) - pg_before) * 1e6 / rows
 
 
 PRICING_MODELS = [
@@ -257,12 +267,12 @@ def main() -> int:
     )
     parser.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
     args = parser.parse_args()
-    server_url, server = _server_url()
+    server_url, server, postmaster = _server_url()
     try:
         url = _fresh_database(server_url)
         migrate(url)
         log(f"raw COPY of {args.copy_rows:,} rows …")
-        copy_rate = bench_copy(url, args.copy_rows)
+        copy_rate, copy_cpu = bench_copy(url, args.copy_rows, postmaster)
         store_rate = 0.0
         if args.store_events:
             log(f"{args.store_events:,} prepared events through the store layer …")
@@ -271,7 +281,7 @@ def main() -> int:
             log(f"single-record POSTs at {args.single_rate}/s …")
             single = single_record_latency(api, args.single_rate, args.single_requests)
             log(f"{args.events:,} events in batches of {args.batch} from {args.clients} clients …")
-            ingest = batch_ingest(api, args.events, args.batch, args.clients)
+            ingest = batch_ingest(api, args.events, args.batch, args.clients, postmaster)
         log(f"file import of {args.import_lines:,} and {4 * args.import_lines:,} lines …")
         imports = import_memory(url, args.import_lines) if args.import_lines else {}
         dashboard: dict[str, Any] = {}
@@ -292,17 +302,26 @@ def main() -> int:
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "raw_copy_rows_per_s": round(copy_rate),
+        **({"raw_copy_postgres_cpu_us_per_row": round(copy_cpu, 1)} if copy_cpu else {}),
         "http_batch_ingest_events_per_s": round(ingest["events_per_s"]),
         "ratio_http_to_copy": round(ingest["events_per_s"] / copy_rate, 3),
         "single_record_post": single,
         # Not a target: what the database side of ingest allows (bench/store_bench.py).
-        "store_layer_events_per_s": round(store_rate),
-        "ratio_store_layer_to_copy": round(store_rate / copy_rate, 3),
+        **(
+            {
+                "store_layer_events_per_s": round(store_rate),
+                "ratio_store_layer_to_copy": round(store_rate / copy_rate, 3),
+            }
+            if store_rate
+            else {}
+        ),
         **bench_pricing(args.pricing_records, args.genai_records),
         "server_rss_mib_after_tenth": ingest["rss_mib_after_tenth"],
         "server_rss_mib_at_end": ingest["rss_mib_at_end"],
         "server_rss_mib_peak": ingest["rss_mib_peak"],
         "rss_growth_ratio": round(ingest["rss_mib_at_end"] / ingest["rss_mib_after_tenth"], 3),
+        # Where batch ingest's CPU goes, per event (Postgres only when embedded).
+        **{k: v for k, v in ingest.items() if k.endswith("cpu_us_per_event")},
         **imports,
         "copy_rows": args.copy_rows,
         "http_events": args.events,

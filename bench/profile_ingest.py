@@ -47,7 +47,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
-    server_url, pg = _server_url()
+    server_url, pg, _ = _server_url()
     try:
         url = _fresh_database(server_url)
         migrate(url)

@@ -156,6 +156,21 @@ def single_record_latency(server: Server, rate: float, requests: int) -> dict[st
     }
 
 
+def cpu_seconds(process: psutil.Process, *, children: bool = False) -> float:
+    """CPU seconds `process` has used, with its children's (live and exited) if asked."""
+    times = process.cpu_times()
+    total = times.user + times.system
+    if children:
+        total += times.children_user + times.children_system
+        for child in process.children(recursive=True):
+            try:
+                child_times = child.cpu_times()
+            except psutil.Error:  # exited meanwhile: counted in children_* from now on
+                continue
+            total += child_times.user + child_times.system
+    return float(total)
+
+
 def run_clients(send: Callable[[list[int]], None], starts: list[int], clients: int) -> float:
     """Seconds for `clients` threads to `send` their share of the batch starts; the first
     failure of any of them is raised here."""
@@ -178,8 +193,16 @@ def run_clients(send: Callable[[list[int]], None], starts: list[int], clients: i
     return time.perf_counter() - began
 
 
-def batch_ingest(server: Server, events: int, batch: int, clients: int) -> dict[str, Any]:
-    """Events/s through POST /v1/usage, and the server's RSS after a tenth and all of them."""
+def batch_ingest(
+    server: Server,
+    events: int,
+    batch: int,
+    clients: int,
+    postgres: psutil.Process | None = None,
+) -> dict[str, Any]:
+    """Events/s through POST /v1/usage, the server's RSS after a tenth and all of them, and
+    CPU microseconds per event of the server, the clients and (given its postmaster)
+    Postgres."""
     at = datetime.now(UTC) - timedelta(days=1)
     starts = list(range(0, events, batch))
     accepted = [0]
@@ -207,7 +230,16 @@ def batch_ingest(server: Server, events: int, batch: int, clients: int) -> dict[
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    me = psutil.Process()
+    cpu_before = cpu_seconds(server.process), cpu_seconds(me)
+    pg_before = cpu_seconds(postgres, children=True) if postgres else 0.0
     elapsed = run_clients(send, starts, clients)
+    cpu = {
+        "server_cpu_us_per_event": cpu_seconds(server.process) - cpu_before[0],
+        "client_cpu_us_per_event": cpu_seconds(me) - cpu_before[1],
+    }
+    if postgres:
+        cpu["postgres_cpu_us_per_event"] = cpu_seconds(postgres, children=True) - pg_before
     done.set()
     sampler.join()
     end_rss = server.rss()
@@ -219,4 +251,5 @@ def batch_ingest(server: Server, events: int, batch: int, clients: int) -> dict[
         "events_at_tenth": tenth["events"],
         "rss_mib_at_end": round(end_rss / MIB, 1),
         "rss_mib_peak": round(max(peak[0], end_rss) / MIB, 1),
+        **{name: round(seconds * 1e6 / events, 1) for name, seconds in cpu.items()},
     }
