@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from billing.price import Rates, Tier
 from billing.pricebook import CatalogueEntry
+from billing.text import NoNul
 
 Rate = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=9, allow_inf_nan=False)]
 
@@ -36,8 +37,8 @@ class PriceSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: str = Field(min_length=1, max_length=64)
-    model: str = Field(min_length=1, max_length=256)
+    provider: Annotated[str, Field(min_length=1, max_length=64), NoNul]
+    model: Annotated[str, Field(min_length=1, max_length=256), NoNul]
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     input_mtok: Rate | None = None
     output_mtok: Rate | None = None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from starlette.concurrency import run_in_threadpool
 
 from billing.catalogue import PriceSpec
+from billing.text import NoNul
 from cachemeter.finance import reprice
 from ingest.api import AdminTenant, ReadTenant
 from ingest.envelope import describe_validation_error
@@ -30,7 +31,7 @@ from store.tenants import (
 )
 
 router = APIRouter(tags=["admin"])
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NoNul]
 
 
 class KeyIn(BaseModel):
@@ -57,9 +58,11 @@ class RepriceIn(BaseModel):
 
     start: datetime
     end: datetime
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    provider: Annotated[str, StringConstraints(max_length=64)] | None = None
-    model: Annotated[str, StringConstraints(max_length=256)] | None = None
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul
+    ]
+    provider: Annotated[str, StringConstraints(max_length=64), NoNul] | None = None
+    model: Annotated[str, StringConstraints(max_length=256), NoNul] | None = None
     dry_run: bool = False
 
 

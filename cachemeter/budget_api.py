@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from billing.text import NoNul
 from ingest.api import AdminTenant, ReadTenant
 from store.budget_status import budget_status
 from store.budgets import remove_budget, set_budget
@@ -25,7 +26,9 @@ class BudgetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scope: Literal["team", "app"]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NoNul
+    ]
     amount: Annotated[Decimal, Field(gt=0, lt=10**12, decimal_places=6)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     threshold_pct: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)] = Decimal(80)

@@ -18,13 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from billing import PriceBook, PriceNotFound
 from billing.aliases import canonical_provider
 from billing.charge import storage_cost
+from billing.text import NoNul
 from billing.usage import MAX_TOKENS
+from ingest.envelope import Dimension
 from ingest.errors import PayloadError
 from ingest.fields import count, dig, text
 from ingest.redact import redact
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-Dimension = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), NoNul]
 MAX_LIFETIME = timedelta(days=366)
 
 

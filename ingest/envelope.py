@@ -15,7 +15,17 @@ from pydantic import (
     model_validator,
 )
 
-Dimension = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+from billing.text import NoNul
+
+# Strings of at most N characters, non-empty and without NUL (Dimension trims whitespace).
+Dimension = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NoNul
+]
+ProviderName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul
+]
+Text128 = Annotated[str, StringConstraints(min_length=1, max_length=128), NoNul]
+Text256 = Annotated[str, StringConstraints(min_length=1, max_length=256), NoNul]
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 Millis = Annotated[float, Field(ge=0, le=86_400_000, allow_inf_nan=False)]
 
@@ -26,28 +36,26 @@ class RecordIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
-    ) = None
-    model: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    provider: ProviderName | None = None
+    model: Text256 | None = None
     usage: Any = None
     response: Any = None
-    request_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    request_id: Text256 | None = None
     occurred_at: datetime | None = None
     ttft_ms: Millis | None = None
     latency_ms: Millis | None = None
     app: Dimension | None = None
     team: Dimension | None = None
     environment: Dimension | None = None
-    end_user: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
-    prompt_cache_key: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
-    prefix_hash: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    end_user: Text256 | None = None
+    prompt_cache_key: Text256 | None = None
+    prefix_hash: Text128 | None = None
     reported_cost: Annotated[Decimal, Field(gt=-(10**9), lt=10**9, allow_inf_nan=False)] | None = (
         None
     )
     tags: dict[
-        Annotated[str, StringConstraints(max_length=64)],
-        Annotated[str, StringConstraints(max_length=256)],
+        Annotated[str, StringConstraints(max_length=64), NoNul],
+        Annotated[str, StringConstraints(max_length=256), NoNul],
     ] = Field(default_factory=dict, max_length=32)
 
     @field_validator("occurred_at")
@@ -59,31 +67,6 @@ class RecordIn(BaseModel):
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         if value < EARLIEST:
             raise ValueError(f"must be after {EARLIEST.date().isoformat()}")
-        return value
-
-    @field_validator(
-        "provider",
-        "model",
-        "request_id",
-        "app",
-        "team",
-        "environment",
-        "end_user",
-        "prompt_cache_key",
-        "prefix_hash",
-    )
-    @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        # PostgreSQL text cannot hold NUL; refuse it here rather than fail the whole batch.
-        if value is not None and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
-
-    @field_validator("tags")
-    @classmethod
-    def _tags_no_nul(cls, value: dict[str, str]) -> dict[str, str]:
-        if any("\x00" in k or "\x00" in v for k, v in value.items()):
-            raise ValueError("must not contain NUL characters")
         return value
 
     @model_validator(mode="after")

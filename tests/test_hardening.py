@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from cachemeter.server import create_app
 from store.models import UsageEvent
@@ -134,3 +134,47 @@ def test_the_dashboard_server_alone_has_probes_and_headers(engine: Engine) -> No
             and "frame-ancestors" in login.headers["content-security-policy"]
         )
         assert alone.get("/dashboard/overview", follow_redirects=False).status_code == 302
+
+
+NUL_BODIES = [
+    ("post", "/v1/usage", {**anthropic_record(), "app": "a\x00b"}, "app"),
+    ("post", "/v1/usage", {**anthropic_record(), "tags": {"k": "v\x00"}}, "tags"),
+    ("post", "/v1/caches", {"name": "c\x00", "model": "gemini-2.5-pro", "token_count": 5}, "name"),
+    ("put", "/v1/budgets", {"scope": "team", "name": "t\x00", "amount": "10"}, "name"),
+    ("post", "/v1/keys", {"name": "k\x00"}, "name"),
+    ("post", "/v1/prices", {"provider": "openai", "model": "m\x00", "discount_pct": "5"}, "model"),
+    (
+        "post",
+        "/v1/reprice",
+        {"start": "2026-11-01T00:00:00Z", "end": "2026-12-01T00:00:00Z", "reason": "r\x00"},
+        "reason",
+    ),
+]
+WRITTEN = ("usage_events", "cache_objects", "budgets", "api_keys", "prices", "reprice_runs")
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), NUL_BODIES)
+def test_nul_characters_are_refused_naming_the_field_and_nothing_is_stored(
+    client: TestClient,
+    engine: Engine,
+    auth: dict[str, str],
+    method: str,
+    path: str,
+    body: dict[str, object],
+    field: str,
+) -> None:
+    """PostgreSQL text cannot hold NUL: every body that names something refuses it with 422
+    (a 500 from the database before), and writes nothing."""
+
+    def counts() -> list[int]:
+        with engine.connect() as conn:
+            return [
+                int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+                for table in WRITTEN
+            ]
+
+    before = counts()
+    response = client.request(method, path, json=body, headers=auth)
+    assert response.status_code == 422, response.text
+    assert field in response.text and "NUL" in response.text
+    assert counts() == before
