@@ -64,10 +64,15 @@ def lock_prefixes(conn: Connection, tenant_id: int, keys: Iterable[Key]) -> None
 # Per prefix in the batch, before it is stored: the stored request just before the batch's
 # earliest (within the hour), every stored request from its earliest to its latest instant,
 # and the one just after its latest (within the hour). Three index probes per prefix.
-_MATCH = """
-    e.tenant_id = :tenant AND coalesce(e.app, '') = k.app
-    AND coalesce(e.prefix_hash, e.prompt_cache_key) = k.prefix
-    AND e.provider = k.provider AND coalesce(e.model, '') = k.model
+# Written as the prefix index is (CASE, not COALESCE, which row-level security would keep
+# out of the index conditions).
+_APP = "CASE WHEN e.app IS NULL THEN '' ELSE e.app END"
+_PREFIX = "CASE WHEN e.prefix_hash IS NULL THEN e.prompt_cache_key ELSE e.prefix_hash END"
+_MODEL = "CASE WHEN e.model IS NULL THEN '' ELSE e.model END"
+_MATCH = f"""
+    e.tenant_id = :tenant AND {_APP} = k.app AND {_PREFIX} = k.prefix
+    AND e.provider = k.provider AND {_MODEL} = k.model
+    AND (e.prefix_hash IS NOT NULL OR e.prompt_cache_key IS NOT NULL)
 """
 _COLUMNS = (
     "e.occurred_at, e.id, e.currency, e.cache_write_tokens - e.cache_write_1h_tokens AS short"
