@@ -136,15 +136,15 @@ def _whatif_key(priced: PricedRecord) -> WhatifKey | None:
 
 
 def _explain_misses(
-    conn: Connection, tenant_id: int, stored: list[tuple[int, PricedRecord]]
+    conn: Connection, tenant_id: int, new: list[tuple[int, PricedRecord]]
 ) -> tuple[list[tuple[int, PricedRecord]], dict[int, str | None]]:
     """Refine the miss reasons of new records (event id, record) with each key's
     previous request (prefix changed, TTL expired), in time order, and remember the latest
     request per key. Returns the records and the hints that changed, by event id."""
-    states = lock_states(conn, tenant_id, {k for _, p in stored if (k := _state_key(p.record))})
+    states = lock_states(conn, tenant_id, {k for _, p in new if (k := _state_key(p.record))})
     changed: dict[Key, tuple[str | None, datetime]] = {}
     hints: dict[int, str | None] = {}
-    out = list(stored)
+    out = list(new)
     for position in sorted(range(len(out)), key=lambda i: out[i][1].record.occurred_at):
         event_id, priced = out[position]
         record = priced.record
@@ -256,11 +256,12 @@ class Ingestor:
         rows = [event_row(p) for p in batch]
         with tenant_transaction(self.engine, tenant.id) as conn:
             ids = stage_events(conn, tenant.id, rows)
-            new = [(i, p) for i, p in zip(ids, batch, strict=True) if i is not None]
+            new: list[tuple[int, PricedRecord]] = []
             new_rows = []
-            for row, event_id in zip(rows, ids, strict=True):
+            for row, priced, event_id in zip(rows, batch, ids, strict=True):
                 if event_id is not None:
                     row["id"] = event_id  # our own dict: no copy per row
+                    new.append((event_id, priced))
                     new_rows.append(row)
             # From here to commit, concurrent batches of a prefix take turns (store.whatif):
             # the history of a prefix decides miss reasons and the 1-hour what-if.

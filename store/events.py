@@ -16,7 +16,6 @@ from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from store.models import UsageEvent, event_id_seq
-from store.rollups import STAGING
 from store.tenancy import scope_to_tenant
 
 
@@ -57,6 +56,8 @@ def move_staged(conn: Connection) -> None:
     conn.exec_driver_sql(_MOVE)
 
 
+# The session's staging table: a batch's new rows, from stage_events until its commit.
+STAGING = "usage_events_staging"
 _SET_HINTS = text(
     f"UPDATE {STAGING} s SET miss_hint = h.hint"
     " FROM unnest(CAST(:ids AS bigint[]), CAST(:hints AS text[])) AS h(id, hint)"
@@ -93,7 +94,7 @@ def _stage(cursor: Any, tenant_id: int, rows: Sequence[Mapping[str, Any]], ids: 
     COPY into the table itself, allowed under row-level security (whose policy then checks
     every moved row's tenant)."""
     # Lives as long as the pooled connection (always created by the application role, see
-    # insert_events); emptied at every commit, so dead rows never pile up.
+    # stage_events); emptied at every commit, so dead rows never pile up.
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {STAGING}"
         " (LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"

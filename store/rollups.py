@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.engine import Dialect
 
+from store.events import STAGING
 from store.models import TTFT_EDGES_MS, Base, PrefixHourly
 from store.whatif import PREFIX_SUMS, WHATIF, classified_sql
 
@@ -134,14 +135,18 @@ class Rollup:
     where: str | None
     sums: Callable[[_Sums], tuple[tuple[str, str], ...]]
 
+    @property
+    def groups(self) -> str:
+        """The positions of tenant_id and the keys in `select`'s columns."""
+        return ", ".join(str(i) for i in range(1, len(self.keys) + 2))
+
     def select(self, source: str, sign: str | None, where: str = "") -> str:
         """tenant_id, keys and sums per group of `source`'s rows."""
         conditions = " AND ".join(c for c in (self.where, where) if c)
-        groups = ", ".join(str(i) for i in range(1, len(self.keys) + 2))
         columns = [expr for _, expr in self.keys] + [expr for _, expr in self.sums(_Sums(sign))]
         return (
             f"SELECT tenant_id, {', '.join(columns)} FROM {source}"
-            f"{' WHERE ' + conditions if conditions else ''} GROUP BY {groups}"
+            f"{' WHERE ' + conditions if conditions else ''} GROUP BY {self.groups}"
         )
 
     def columns(self) -> str:
@@ -151,7 +156,6 @@ class Rollup:
 
     def add_sql(self, source: str, sign: str | None) -> str:
         """Add `source`'s sums into the table, in key order."""
-        groups = ", ".join(str(i) for i in range(1, len(self.keys) + 2))
         updates = ", ".join(
             f"{name} = {self.table}.{name} + excluded.{name}"
             for name, _ in self.sums(_Sums(None))
@@ -159,7 +163,7 @@ class Rollup:
         )
         return (
             f"INSERT INTO {self.table} ({self.columns()}) {self.select(source, sign)}"
-            f" ORDER BY {groups} ON CONFLICT (tenant_id, {', '.join(n for n, _ in self.keys)})"
+            f" ORDER BY {self.groups} ON CONFLICT (tenant_id, {', '.join(n for n, _ in self.keys)})"
             f" DO UPDATE SET {updates}"
         )
 
@@ -292,7 +296,7 @@ def add_staged(
     tenant_id: int,
     whatif: Mapping[tuple[Any, ...], Mapping[str, int]] | None = None,
 ) -> None:
-    """Add the rows just stored from the staging table (store.events) to every rollup;
+    """Add the rows just stored from the staging table (store.events.STAGING) to every rollup;
     `whatif` (store.whatif.classify of those rows) goes into prefix_hourly with them."""
     for statement in _add_statements(STAGING, None):
         conn.execute(statement)
@@ -301,8 +305,6 @@ def add_staged(
         _upsert(conn, PrefixHourly, PREFIX_HOURLY_KEYS, sums, tenant_id)
 
 
-# The session's staging table of store.events: a batch's new rows, until its commit.
-STAGING = "usage_events_staging"
 _DELTA = "rollup_delta"
 
 
