@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from store.models import UsageEvent
 from tests.factories import anthropic_record, tenant_with_key
-from tests.fixtures import load_fixture
+from tests.usage_fixtures import load_fixture
 
 
 def _events(engine: Engine) -> list[Any]:

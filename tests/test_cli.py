@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from cachemeter.cli import main
 from store.models import PriceRow, UsageEvent
 from tests.factories import anthropic_record
-from tests.fixtures import FIXTURE_DIR, load_fixtures
+from tests.usage_fixtures import FIXTURE_DIR, load_fixtures
 
 
 def _explain(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:

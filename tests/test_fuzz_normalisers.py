@@ -16,7 +16,7 @@ from ingest.detect import normalise_payload
 from ingest.envelope import RecordIn
 from ingest.errors import PayloadError
 from ingest.record import build_record
-from tests.fixtures import load_fixtures
+from tests.usage_fixtures import load_fixtures
 
 FIXTURES = load_fixtures(include_otel=False)
 HOSTILE = st.one_of(

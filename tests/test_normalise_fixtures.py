@@ -1,4 +1,5 @@
-"""Every shared fixture normalises to its hand-computed expected values, shape and provider."""
+"""Every provider fixture (tests/fixtures/usage) normalises to its hand-computed expected
+values, shape and provider."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from billing.aliases import canonical_provider
 from ingest.detect import normalise_payload
-from tests.fixtures import load_fixtures
+from tests.usage_fixtures import load_fixtures
 
 FIXTURES = load_fixtures(include_otel=True)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from store.models import UsageEvent
 from tests.factories import tenant_with_key
-from tests.fixtures import load_fixture
+from tests.usage_fixtures import load_fixture
 
 
 def _events(engine: Engine) -> dict[str, UsageEvent]:

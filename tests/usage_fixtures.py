@@ -1,4 +1,9 @@
-"""Access to ../shared/fixtures/usage: real-shape payloads with hand-computed expected values."""
+"""Access to tests/fixtures/usage: real-shape payloads with hand-computed expected values.
+
+The files came from the project's shared provider fixtures; they live in the repository so a
+clone in any folder tests without anything beside it. CACHEMETER_FIXTURES points the suite at
+another folder of the same format.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 FIXTURE_DIR = Path(
-    os.environ.get(
-        "CACHEMETER_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "usage"
-    )
+    os.environ.get("CACHEMETER_FIXTURES", Path(__file__).resolve().parent / "fixtures" / "usage")
 )
 
 
