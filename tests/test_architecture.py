@@ -1,8 +1,10 @@
-"""Imports point down: cachemeter -> dashboard, ingest -> store -> billing; billing stays pure."""
+"""Imports point down: cachemeter -> dashboard, ingest -> store -> billing; billing stays pure;
+the client SDK (cachemeter_client) stands alone: the standard library and httpx."""
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,11 +22,16 @@ FORBIDDEN = {
         "dash",
         "psycopg",
         "alembic",
+        "cachemeter_client",
     },
-    "store": {"ingest", "dashboard", "cachemeter", "fastapi", "dash"},
-    "ingest": {"dashboard", "cachemeter", "dash"},
-    "dashboard": {"ingest", "cachemeter", "fastapi"},
+    "store": {"ingest", "dashboard", "cachemeter", "fastapi", "dash", "cachemeter_client"},
+    "ingest": {"dashboard", "cachemeter", "dash", "cachemeter_client"},
+    "dashboard": {"ingest", "cachemeter", "fastapi", "cachemeter_client"},
 }
+CLIENT = ROOT / "clients" / "python" / "cachemeter_client"
+# What the client distribution may import: its one dependency and LiteLLM, whose logger the
+# callback subclasses when the proxy has it.
+CLIENT_IMPORTS = {"httpx", "litellm", "cachemeter_client"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -58,3 +65,12 @@ def test_provider_field_names_live_only_in_ingest() -> None:
         if any(n in path.read_text() for n in needles)
     ]
     assert hits == []
+
+
+def test_client_imports_only_the_standard_library_and_httpx() -> None:
+    offenders = {
+        path.name: sorted(extra)
+        for path in CLIENT.rglob("*.py")
+        if (extra := _imports(path) - CLIENT_IMPORTS - set(sys.stdlib_module_names))
+    }
+    assert offenders == {}

@@ -17,7 +17,7 @@ import uvicorn
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from cachemeter.client import Reporter, instrument, prefix_hash
+from cachemeter_client import Reporter, instrument, prefix_hash
 from store.models import UsageEvent
 from tests import fake_provider
 from tests.factories import tenant_with_key

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from cachemeter.client import Reporter
+from cachemeter_client import Reporter
 from store.db import make_engine, migrate
 from store.embedded import embedded_url, start_embedded
 from tests.factories import anthropic_record, tenant_with_key

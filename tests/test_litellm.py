@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cachemeter.cli import main
-from cachemeter.client import Reporter
-from cachemeter.litellm import CachemeterLogger, record_from_log
+from cachemeter_client import Reporter
+from cachemeter_client.litellm import CachemeterLogger, record_from_log
 from store.models import UsageEvent
 from tests.factories import tenant_with_key
 
@@ -244,3 +244,13 @@ def test_spend_logs_from_postgres_and_csv(
         == 2
     )
     assert "cannot read LiteLLM spend logs" in capsys.readouterr().err
+
+
+def test_the_server_keeps_the_earlier_import_paths() -> None:
+    # Proxy configs name `cachemeter.litellm.handler`; server-side code `cachemeter.client`.
+    import cachemeter.client
+    import cachemeter.litellm
+    import cachemeter_client.litellm
+
+    assert cachemeter.litellm.handler is cachemeter_client.litellm.handler
+    assert cachemeter.client.Reporter is Reporter
