@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cachemeter.docs import DOCS_CSP, DOCS_PATHS
 from store.queries import unready_reason
 
 
@@ -36,6 +37,17 @@ DASHBOARD_CSP = (
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+
+
+def page_csp(path: str) -> bytes | None:
+    """The Content-Security-Policy of the pages under `path`, None for the JSON API."""
+    if path.startswith("/dashboard"):
+        return DASHBOARD_CSP.encode()
+    if path.startswith(DOCS_PATHS):
+        return DOCS_CSP.encode()
+    return None
+
+
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -112,7 +124,8 @@ class _TooLarge(Exception):
 
 
 class SecurityHeaders:
-    """nosniff, no-referrer and no framing on every response; a CSP on the dashboard."""
+    """nosniff, no-referrer and no framing on every response; a CSP on the dashboard and the
+    API docs."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -121,15 +134,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        dashboard = scope["path"].startswith("/dashboard")
+        csp = page_csp(scope["path"])
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(n, v) for n, v in HEADERS if n not in present]
-                if dashboard and b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", DASHBOARD_CSP.encode()))
+                if csp and b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", csp))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from cachemeter import admin_api, budget_api, reports
+from cachemeter.docs import app_with_offline_docs
 from cachemeter.guards import BodyLimit, SecurityHeaders, readiness
 from cachemeter.lifecycle import LifecycleWorker
 from cachemeter.monitor import Event, Monitor
@@ -147,7 +148,7 @@ def create_app(
             if owned:
                 app.state.engine.dispose()
 
-    app = FastAPI(
+    app = app_with_offline_docs(
         title="cachemeter",
         version="0.1.0",
         description="Prompt-cache usage, cost and savings from LLM provider usage objects.",

@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -21,6 +22,7 @@ from cachemeter.server import create_app
 from store.db import make_engine, migrate
 from store.embedded import start_embedded, to_sqlalchemy_url
 from store.settings import Settings, get_settings
+from tests.browser import chromium
 from tests.factories import tenant_with_key
 
 TEMPLATE = "cachemeter_test_template"
@@ -159,3 +161,9 @@ def live_url(engine: Engine) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A real headless Chromium (skipped where it is not installed, failed under CI)."""
+    yield from chromium()

@@ -4,9 +4,7 @@ filters change what is shown, and the numbers equal what the database says."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,13 +23,11 @@ from cachemeter.server import create_app
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from store.settings import Settings
+from tests.browser import DOWNLOADS, wait
 from tests.factories import tenant_with_key
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-DOWNLOADS = Path(tempfile.mkdtemp(prefix="cachemeter-downloads-"))
 SCREENSHOTS = Path(
     os.environ.get("CACHEMETER_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output")
 )
@@ -72,65 +68,17 @@ def live_server(engine: Engine, seeded: dict[str, str]) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not (CHROMIUM and CHROMEDRIVER):
-        if os.environ.get("CI"):
-            pytest.fail(
-                "CI must run the browser tests: install Debian's chromium and chromium-driver"
-            )
-        pytest.skip("chromium/chromedriver not installed (make test installs them as root)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="cachemeter-chromium-")
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs",
-        {"download.default_directory": str(DOWNLOADS), "download.prompt_for_download": False},
-    )
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-def _wait(driver: Any, condition: Any, timeout: float = 30) -> Any:
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    # Dash re-renders components: an element found a moment ago may be replaced before it is
-    # read, which only means "look again".
-    return WebDriverWait(
-        driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    ).until(condition)
-
-
 def _login(driver: Any, base: str, key: str) -> None:
     driver.get(f"{base}/dashboard/")
-    _wait(driver, lambda d: "/dashboard/login" in d.current_url)
+    wait(driver, lambda d: "/dashboard/login" in d.current_url)
     driver.find_element("id", "key").send_keys(key)
     driver.find_element("id", "sign-in").click()
-    _wait(driver, lambda d: d.find_elements("id", "card-requests"))
+    wait(driver, lambda d: d.find_elements("id", "card-requests"))
 
 
 def _text(driver: Any, element_id: str, predicate: Any = bool) -> str:
     return str(
-        _wait(driver, lambda d: (t := d.find_element("id", element_id).text) and predicate(t) and t)
+        wait(driver, lambda d: (t := d.find_element("id", element_id).text) and predicate(t) and t)
     )
 
 
@@ -154,7 +102,7 @@ def _week() -> dict[str, datetime]:
 def _choose(driver: Any, dropdown_id: str, value: str) -> None:
     """Open a Dash dropdown and click the option `value`, as a person would."""
     driver.find_element("id", dropdown_id).click()
-    option = _wait(
+    option = wait(
         driver,
         lambda d: next(
             (
@@ -206,14 +154,14 @@ def test_every_page_with_numbers_from_the_database(
 
     # The filter travels with the navigation links.
     browser.find_element("id", "nav-hitrate").click()
-    _wait(browser, lambda d: "/hit-rate" in d.current_url and "provider=openai" in d.current_url)
+    wait(browser, lambda d: "/hit-rate" in d.current_url and "provider=openai" in d.current_url)
     misses = _db(
         engine,
         f"SELECT count(*) FROM usage_events WHERE tenant_id = {tenant} AND provider = 'openai'"
         " AND cache_read_tokens = 0 AND occurred_at >= :start AND occurred_at < :end",
         **week,
     )
-    shown = _wait(
+    shown = wait(
         browser,
         lambda d: d.execute_script(
             "const g = document.querySelector('#hit-misses .js-plotly-plot');"
@@ -221,11 +169,11 @@ def test_every_page_with_numbers_from_the_database(
         ),
     )
     assert shown == misses
-    _wait(browser, lambda d: d.find_elements("id", "hit-prefix-table"))
+    wait(browser, lambda d: d.find_elements("id", "hit-prefix-table"))
     _shot(browser, "hit-rate")
 
     browser.get(f"{live_server}/dashboard/latency")
-    _wait(browser, lambda d: d.find_elements("id", "lat-fit-table"))
+    wait(browser, lambda d: d.find_elements("id", "lat-fit-table"))
     models = _db(
         engine,
         f"SELECT count(DISTINCT model) FROM usage_events WHERE tenant_id = {tenant}"
@@ -249,7 +197,7 @@ def test_every_page_with_numbers_from_the_database(
         " AND created_at >= :start AND created_at < :end",
         **week,
     )
-    stacked = _wait(
+    stacked = wait(
         browser,
         lambda d: d.execute_script(
             "const g = document.querySelector('#spend-parts .js-plotly-plot');"
@@ -276,7 +224,7 @@ def test_every_page_with_numbers_from_the_database(
         " AND created_at < CAST(:month AS timestamptz) + interval '1 month'",
         month=month,
     )
-    _wait(browser, lambda d: d.find_elements("css selector", "#st-data tbody tr"))
+    wait(browser, lambda d: d.find_elements("css selector", "#st-data tbody tr"))
     last_row = browser.find_elements("css selector", "#st-data tbody tr")[-1].find_elements(
         "tag name", "td"
     )
@@ -284,7 +232,7 @@ def test_every_page_with_numbers_from_the_database(
     assert Decimal(last_row[8].text) == total  # the "cost" column
     _shot(browser, "statements")
     browser.find_element("id", "st-download-button").click()
-    csv_file = _wait(browser, lambda d: next(iter(DOWNLOADS.glob("statement-*.csv")), None))
+    csv_file = wait(browser, lambda d: next(iter(DOWNLOADS.glob("statement-*.csv")), None))
     rows = csv_file.read_text().splitlines()
     assert rows[0].startswith("group,requests") and rows[-1].startswith("TOTAL,")
 
@@ -299,10 +247,10 @@ def test_login_required_and_tenant_scoped(
     engine: Engine, live_server: str, browser: Any, seeded: dict[str, str]
 ) -> None:
     browser.get(f"{live_server}/dashboard/spend?range=30d")
-    _wait(browser, lambda d: "/dashboard/login" in d.current_url)
+    wait(browser, lambda d: "/dashboard/login" in d.current_url)
     browser.find_element("id", "key").send_keys("cm_not-a-key")
     browser.find_element("id", "sign-in").click()
-    assert "not valid" in _wait(browser, lambda d: d.find_element("css selector", ".error").text)
+    assert "not valid" in wait(browser, lambda d: d.find_element("css selector", ".error").text)
     _login(browser, live_server, seeded["other"])
     assert _text(browser, "card-requests") == "0"  # globex sees none of acme's traffic
     assert "tenant: globex" in browser.find_element("id", "who").text
