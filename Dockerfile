@@ -5,18 +5,12 @@
 
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-RUN python -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH
-WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY billing billing
-COPY ingest ingest
-COPY store store
-COPY dashboard dashboard
-COPY cachemeter cachemeter
-COPY migrations migrations
-# A regular (not editable) install: the runtime stage needs only /opt/venv.
-RUN pip install . && python -m compileall -q /opt/venv
+# The build context is the checkout less .dockerignore: the sources the wheel is built from.
+COPY . /src
+# The wheel, no extras, into /opt/venv: the same script tests/test_wheel.py installs and runs
+# the package with, so the image holds what the tests checked. The runtime stage needs only
+# /opt/venv.
+RUN sh /src/scripts/install-wheel /src /opt/venv && /opt/venv/bin/python -m compileall -q /opt/venv
 
 FROM python:3.11-slim
 RUN groupadd --system --gid 10001 cachemeter \
