@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from cachemeter.economics import cache_economics
-from cachemeter.reconciliation import reconciliation
 from dashboard.filters import filters_from
 from dashboard.pages import hitrate, latency, overview, spend
+from reports.economics import cache_economics
+from reports.reconciliation import reconciliation
 from store.analytics import dimension_values
 from store.budget_status import budget_status
 from store.partitions import ensure_partitions, month_of

@@ -25,7 +25,7 @@ def _write(path: Path, lines: int, offset: int) -> None:
 
 def _peak_rss(url: str, path: Path, data_dir: str) -> int:
     env = {**os.environ, "DATABASE_URL": url, "CACHEMETER_DATA_DIR": data_dir}
-    command = [sys.executable, "-m", "cachemeter.cli", "ingest", str(path), "--quiet"]
+    command = [sys.executable, "-m", "cachemeter.cli.main", "ingest", str(path), "--quiet"]
     command += ["--tenant", "bench-import"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     watched = psutil.Process(process.pid)

@@ -2,6 +2,6 @@
 
 import sys
 
-from cachemeter.cli import main
+from cachemeter.cli.main import main
 
 sys.exit(main())

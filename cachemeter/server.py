@@ -25,21 +25,21 @@ from prometheus_client import (
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from cachemeter import admin_api, budget_api, reports
-from cachemeter.docs import app_with_offline_docs
-from cachemeter.guards import BodyLimit, SecurityHeaders, readiness
-from cachemeter.lifecycle import LifecycleWorker
-from cachemeter.monitor import Event, Monitor
-from cachemeter.notify import Webhook, message
-from cachemeter.openapi_errors import add_error_responses
+from cachemeter.api import admin, budgets, reports
+from cachemeter.api import ingest as ingest_api
+from cachemeter.api.docs import app_with_offline_docs
+from cachemeter.api.middleware import BodyLimit, SecurityHeaders, readiness
+from cachemeter.api.openapi import add_error_responses
+from cachemeter.config import Settings, database_url, get_settings
+from cachemeter.workers.regressions import Event, Monitor
+from cachemeter.workers.retention import LifecycleWorker
+from cachemeter.workers.webhook import Webhook, message
 from dashboard.app import create_dashboard
-from ingest import api
 from ingest.metrics import IngestMetrics, LabelBounds
 from ingest.regressions import DetectorConfig
 from ingest.service import Ingestor
-from store.db import database_url, make_engine
+from store.db import make_engine
 from store.prices import catalogue_changed_at
-from store.settings import Settings, get_settings
 
 
 def session_secret(settings: Settings) -> str:
@@ -193,10 +193,10 @@ def create_app(
         return (datetime.now(UTC) - changed).total_seconds()
 
     metrics.catalogue_age.set_function(catalogue_age)
-    app.include_router(api.router)
+    app.include_router(ingest_api.router)
     app.include_router(reports.router)
-    app.include_router(budget_api.router)
-    app.include_router(admin_api.router)
+    app.include_router(budgets.router)
+    app.include_router(admin.router)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -252,7 +252,7 @@ def create_app(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                api.openapi_schemas()
+                ingest_api.openapi_schemas()
             )
             add_error_responses(schema)
             app.openapi_schema = schema

@@ -17,11 +17,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 
-from cachemeter.guards import SecurityHeaders, readiness
+from cachemeter.api.middleware import SecurityHeaders, readiness
+from cachemeter.config import database_url, get_settings
 from cachemeter.server import session_secret
 from dashboard.app import create_dashboard
-from store.db import database_url, make_engine
-from store.settings import get_settings
+from store.db import make_engine
 
 
 def _engine() -> Engine:

@@ -9,22 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine
 
-from store.embedded import embedded_url, start_embedded, to_sqlalchemy_url
-from store.settings import Settings
-
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-
-# The embedded server's handle lives as long as the process that started or joined it.
-_embedded: list[Any] = []
-
-
-def database_url(settings: Settings) -> str:
-    """DATABASE_URL when set, else the embedded server under the data dir (started on demand)."""
-    if settings.database_url:
-        return to_sqlalchemy_url(settings.database_url)
-    if not _embedded:
-        _embedded.append(start_embedded(settings.data_dir))
-    return embedded_url(_embedded[0])
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -18,10 +18,10 @@ from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from cachemeter.config import Settings, get_settings
 from cachemeter.server import create_app
 from store.db import make_engine, migrate
 from store.embedded import start_embedded, to_sqlalchemy_url
-from store.settings import Settings, get_settings
 from tests.browser import chromium
 from tests.factories import tenant_with_key
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from cachemeter.cli import main
+from cachemeter.cli.main import main
 from store.models import PriceRow, UsageEvent
 from tests.factories import anthropic_record
 from tests.usage_fixtures import FIXTURE_DIR, load_fixtures

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from cachemeter.cli import main
+from cachemeter.cli.main import main
 from store.fx import load_fx
 from store.prices import load_price_book
 

@@ -127,8 +127,8 @@ def test_anthropic_async_and_stream(engine: Engine, live_url: str, provider: str
 def test_dead_cachemeter_loses_no_application_request(engine: Engine, provider: str) -> None:
     from prometheus_client import CollectorRegistry
 
+    from cachemeter.config import Settings
     from cachemeter.server import create_app
-    from store.settings import Settings
 
     _, key = tenant_with_key(engine)
     cachemeter = _Server(

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from cachemeter.collect import collect
+from cachemeter.cli.collect import collect
 from ingest.collectors.usage_apis import ANTHROPIC, OPENAI
 from ingest.errors import PayloadError
 from store.models import ProviderUsageBucket

@@ -18,11 +18,11 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
-from cachemeter.demo import load_demo
+from cachemeter.cli.demo import load_demo
+from cachemeter.config import Settings
 from cachemeter.server import create_app
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
-from store.settings import Settings
 from tests.browser import DOWNLOADS, wait
 from tests.factories import tenant_with_key
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from statistics import mean
 from typing import Any
 
-from cachemeter.demo import demo_records
+from cachemeter.cli.demo import demo_records
 from ingest.detect import normalise_payload
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
@@ -74,7 +74,7 @@ def test_demo_makes_every_dashboard_view_meaningful(engine: Any) -> None:
     from prometheus_client import CollectorRegistry
     from sqlalchemy import text
 
-    from cachemeter.demo import load_demo
+    from cachemeter.cli.demo import load_demo
     from ingest.metrics import IngestMetrics
     from ingest.service import Ingestor
 
@@ -108,7 +108,7 @@ def test_demo_prefix_regression_is_detected(engine: Any) -> None:
     from prometheus_client import CollectorRegistry
     from sqlalchemy import text
 
-    from cachemeter.demo import load_demo
+    from cachemeter.cli.demo import load_demo
     from ingest.metrics import IngestMetrics
     from ingest.service import Ingestor
 

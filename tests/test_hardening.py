@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, func, select, text
 
+from cachemeter.config import Settings
 from cachemeter.server import create_app
 from store.models import UsageEvent
-from store.settings import Settings
 from tests.factories import anthropic_record
 
 

@@ -14,7 +14,7 @@ import yaml
 from helm_python.chart import Chart, lint
 from kubernetes_validate import validate
 
-from cachemeter.cli import build_parser
+from cachemeter.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "helm" / "cachemeter"

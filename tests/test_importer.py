@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, func, select
 
-from cachemeter.importer import import_file
+from cachemeter.cli.importer import import_file
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from store.models import UsageEvent

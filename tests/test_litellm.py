@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from cachemeter.cli import main
+from cachemeter.cli.main import main
 from cachemeter_client import Reporter
 from cachemeter_client.litellm import CachemeterLogger, record_from_log
 from store.models import UsageEvent

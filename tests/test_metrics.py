@@ -10,9 +10,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
+from cachemeter.config import Settings
 from cachemeter.server import create_app
 from ingest.metrics import LabelBounds
-from store.settings import Settings
 from tests.factories import anthropic_record, tenant_with_key
 
 DIMS = {

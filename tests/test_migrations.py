@@ -20,9 +20,9 @@ def test_readyz_says_an_unmigrated_database_is_not_ready(fresh_database: str) ->
     from fastapi.testclient import TestClient
     from prometheus_client import CollectorRegistry
 
+    from cachemeter.config import Settings
     from cachemeter.server import create_app
     from store.db import make_engine
-    from store.settings import Settings
 
     engine = make_engine(fresh_database, pool_size=1)
     app = create_app(
@@ -200,8 +200,8 @@ def test_an_ordinary_database_owner_migrates_and_runs_under_row_security(
             from fastapi.testclient import TestClient
             from prometheus_client import CollectorRegistry
 
+            from cachemeter.config import Settings
             from cachemeter.server import create_app
-            from store.settings import Settings
 
             _, a_key = tenant_with_key(engine, "acme")
             _, b_key = tenant_with_key(engine, "bravo")
@@ -251,7 +251,7 @@ def test_rollup_backfills_equal_what_ingest_kept(fresh_database: str) -> None:
 
     from prometheus_client import CollectorRegistry
 
-    from cachemeter.demo import demo_records
+    from cachemeter.cli.demo import demo_records
     from ingest.metrics import IngestMetrics
     from ingest.service import Ingestor
     from store.db import make_engine

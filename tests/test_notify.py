@@ -8,7 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
 
-from cachemeter.notify import Webhook, message
+from cachemeter.workers.webhook import Webhook, message
 
 REGRESSION = {
     "kind": "hit_rate",

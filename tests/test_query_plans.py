@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Connection, Engine, event
 
-from cachemeter.demo import load_demo
+from cachemeter.cli.demo import load_demo
 from dashboard.filters import filters_from
 from dashboard.pages import hitrate, latency, overview, spend
 from ingest.metrics import IngestMetrics

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from billing.catalogue import PriceSpec
-from cachemeter.cli import main
+from cachemeter.cli.main import main
 from store.prices import add_price
 from tests.factories import anthropic_record
 

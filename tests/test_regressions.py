@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from cachemeter.monitor import Event, check_regressions
+from cachemeter.workers.regressions import Event, check_regressions
 from ingest.metrics import IngestMetrics
 from ingest.regressions import DetectorConfig, Window, hit_rate_regressed, likely_cause, z_score
 from ingest.service import Ingestor
@@ -198,7 +198,7 @@ def test_api_lists_the_tenants_regressions(
 def test_cli_check_and_list(cli_db: str, engine: Engine, capsys: Any) -> None:
     import json
 
-    from cachemeter.cli import main
+    from cachemeter.cli.main import main
 
     _ingest(engine, _stream("broken", 37 * 60, _broken, seed=2))
     assert (
@@ -219,9 +219,9 @@ def test_server_monitor_sets_the_gauge_from_open_regressions(engine: Engine) -> 
     from fastapi.testclient import TestClient
     from prometheus_client import CollectorRegistry
 
+    from cachemeter.config import Settings
     from cachemeter.server import create_app
     from store.regressions import open_regression
-    from store.settings import Settings
 
     with engine.begin() as conn:
         tenant = ensure_tenant(conn, "acme")

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from billing.catalogue import PriceSpec
-from cachemeter.cli import main
+from cachemeter.cli.main import main
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from store.models import RepriceRun, UsageEvent

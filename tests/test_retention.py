@@ -97,7 +97,7 @@ def test_retention_drops_old_months_and_empties_old_payloads(engine: Engine) -> 
 
 
 def test_retention_command(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from cachemeter.cli import main
+    from cachemeter.cli.main import main
 
     assert main(["retention", "--dry-run", "--months", "3"]) == 0
     out = json.loads(capsys.readouterr().out)

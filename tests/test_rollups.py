@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
 from billing.catalogue import PriceSpec
-from cachemeter.demo import demo_records
-from cachemeter.finance import reprice
+from cachemeter.cli.demo import demo_records
+from reports.reprice import reprice
 from store.models import ReportedHourly, TtftDaily, UsageEvent, UsageHourly
 from store.prices import add_price
 from store.rollups import rebuild

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, func, select, text
 
 from billing.catalogue import PriceSpec
 from billing.fx import FxRate
-from cachemeter.cli import main
-from cachemeter.demo import demo_records
+from cachemeter.cli.demo import demo_records
+from cachemeter.cli.main import main
 from store.fx import add_rate
 from store.models import UsageEvent
 from store.prices import add_price

@@ -216,8 +216,8 @@ def test_metrics_name_no_tenant_and_can_require_their_own_token(
 ) -> None:
     from prometheus_client import CollectorRegistry
 
+    from cachemeter.config import Settings
     from cachemeter.server import create_app
-    from store.settings import Settings
 
     a_key, _ = _seed_two_tenants(client, engine)
     # /metrics is the operator's (all tenants' traffic by app, team and model) but no label

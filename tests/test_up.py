@@ -69,8 +69,8 @@ def test_up_serves_api_and_dashboard_with_demo_data(tmp_path: Path) -> None:
 
 
 def test_dashboard_runs_on_its_own(db_url: str, monkeypatch: Any) -> None:
+    from cachemeter.config import get_settings
     from cachemeter.wsgi import dashboard_wsgi
-    from store.settings import get_settings
     from tests.factories import tenant_with_key
 
     monkeypatch.setenv("DATABASE_URL", db_url)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from cachemeter.periodic import Periodic
+from cachemeter.config import Settings
+from cachemeter.workers.periodic import Periodic
 from store.retention import apply_retention
-from store.settings import Settings
 
-log = logging.getLogger("cachemeter.lifecycle")
+log = logging.getLogger("cachemeter.workers.retention")
 
 
 class LifecycleWorker(Periodic):

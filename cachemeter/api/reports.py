@@ -15,9 +15,9 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from billing.charge import money_text
-from cachemeter.economics import cache_economics
-from cachemeter.reconciliation import reconciliation
-from ingest.api import ReadTenant
+from cachemeter.api.deps import ReadTenant
+from reports.economics import cache_economics
+from reports.reconciliation import reconciliation
 from store.queries import GroupSummary, summary
 from store.regressions import list_regressions
 from store.statement import StatementError, statement, statement_csv

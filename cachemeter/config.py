@@ -1,13 +1,17 @@
-"""One typed Settings object from CACHEMETER_* variables and DATABASE_URL."""
+"""One typed Settings object from CACHEMETER_* variables and DATABASE_URL, and the database
+they name."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from store.embedded import embedded_url, start_embedded, to_sqlalchemy_url
 
 
 class Settings(BaseSettings):
@@ -60,3 +64,16 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+# The embedded server's handle lives as long as the process that started or joined it.
+_embedded: list[Any] = []
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL when set, else the embedded server under the data dir (started on demand)."""
+    if settings.database_url:
+        return to_sqlalchemy_url(settings.database_url)
+    if not _embedded:
+        _embedded.append(start_embedded(settings.data_dir))
+    return embedded_url(_embedded[0])

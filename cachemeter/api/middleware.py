@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cachemeter.docs import DOCS_CSP, DOCS_PATHS
+from cachemeter.api.docs import DOCS_CSP, DOCS_PATHS
 from store.queries import unready_reason
 
 

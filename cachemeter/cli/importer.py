@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from billing.usage import TOKEN_FIELDS
-from cachemeter.inputs import CliError
+from cachemeter.cli.inputs import CliError
 from ingest.service import Ingestor
 from store.tenants import TenantRef
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from cachemeter.monitor import check_regressions
+from cachemeter.workers.regressions import check_regressions
 from ingest.regressions import DetectorConfig
 from ingest.service import Ingestor
 from store.tenants import ensure_tenant

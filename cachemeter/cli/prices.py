@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from cachemeter.inputs import CliError, read_json, read_price_specs
-from cachemeter.runtime import database, parse_time
+from cachemeter.cli.inputs import CliError, read_json, read_price_specs
+from cachemeter.cli.runtime import database, parse_time
 
 
 def _spec_from_flags(args: argparse.Namespace) -> Any:

@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy.exc import DBAPIError
 
-log = logging.getLogger("cachemeter.periodic")
+log = logging.getLogger("cachemeter.workers.periodic")
 
 
 class Periodic:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-log = logging.getLogger("cachemeter.notify")
+log = logging.getLogger("cachemeter.workers.webhook")
 
 
 class Webhook:

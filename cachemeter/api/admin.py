@@ -15,9 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from billing.catalogue import PriceSpec
 from billing.text import NoNul
-from cachemeter.finance import reprice
-from ingest.api import AdminTenant, ReadTenant
+from cachemeter.api.deps import AdminTenant, ReadTenant
 from ingest.envelope import describe_validation_error
+from reports.reprice import reprice
 from store.prices import PriceConflict, add_price, list_prices
 from store.tenancy import tenant_transaction
 from store.tenants import (

@@ -9,9 +9,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cachemeter import cli_finance, cli_prices
-from cachemeter.inputs import CliError, read_json, read_price_specs
-from cachemeter.runtime import database, parse_time
+from cachemeter.cli import finance, prices
+from cachemeter.cli.inputs import CliError, read_json, read_price_specs
+from cachemeter.cli.runtime import database, parse_time
 
 MAX_BATCH = 1000
 
@@ -24,7 +24,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from billing import PriceBook
-    from cachemeter.explain import explain
+    from cachemeter.cli.explain import explain
     from ingest.envelope import RecordIn, describe_validation_error
     from ingest.errors import PayloadError
 
@@ -58,8 +58,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from store.db import database_url, migrate
-    from store.settings import get_settings
+    from cachemeter.config import database_url, get_settings
+    from store.db import migrate
 
     migrate(database_url(get_settings()))
     print("database migrated to head", file=sys.stderr)
@@ -69,9 +69,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _ingestor(engine: Any) -> Any:
     from prometheus_client import CollectorRegistry
 
+    from cachemeter.config import get_settings
     from ingest.metrics import IngestMetrics
     from ingest.service import Ingestor
-    from store.settings import get_settings
 
     return Ingestor(engine, IngestMetrics(CollectorRegistry()), get_settings().retention_months)
 
@@ -89,8 +89,8 @@ def _non_negative(value: str) -> int:
 def cmd_retention(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from cachemeter.config import get_settings
     from store.retention import apply_retention
-    from store.settings import get_settings
 
     settings = get_settings()
     months = args.months if args.months is not None else settings.retention_months
@@ -117,8 +117,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from cachemeter.importer import import_file
-    from store.settings import get_settings
+    from cachemeter.cli.importer import import_file
+    from cachemeter.config import get_settings
     from store.tenants import ensure_tenant
 
     reports = []
@@ -316,7 +316,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def _load_demo(engine: Any, tenant: str, days: int) -> dict[str, int]:
-    from cachemeter.demo import load_demo
+    from cachemeter.cli.demo import load_demo
 
     return load_demo(
         _ingestor(engine), engine, tenant_name=tenant, days=days, now=datetime.now(UTC)
@@ -330,8 +330,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from cachemeter.config import get_settings
     from cachemeter.server import create_app
-    from store.settings import get_settings
     from store.tenants import SCOPES, count_keys, create_key, ensure_tenant
 
     settings = get_settings()
@@ -381,8 +381,8 @@ def run_server(app: Any, host: str, port: int, settings: Any, **options: Any) ->
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from cachemeter.config import get_settings
     from cachemeter.server import create_app
-    from store.settings import get_settings
 
     settings = get_settings()
     # No migration here: a deployment runs `cachemeter migrate` once (the Helm hook Job).
@@ -393,7 +393,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from store.settings import get_settings
+    from cachemeter.config import get_settings
 
     settings = get_settings()
     run_server(
@@ -482,8 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     lit.add_argument("--batch", type=int, default=MAX_BATCH, choices=range(1, 10_001), metavar="N")
     lit.set_defaults(func=cmd_ingest_litellm)
 
-    cli_prices.register(sub)
-    cli_finance.register(sub)
+    prices.register(sub)
+    finance.register(sub)
 
     keys = sub.add_parser("keys", help="manage API keys")
     ksub = keys.add_subparsers(dest="keys_command", required=True)

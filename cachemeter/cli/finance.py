@@ -10,8 +10,8 @@ import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from cachemeter.inputs import CliError
-from cachemeter.runtime import database, parse_time
+from cachemeter.cli.inputs import CliError
+from cachemeter.cli.runtime import database, parse_time
 
 
 def _actor() -> str:
@@ -25,7 +25,7 @@ def cmd_reprice(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from billing.aliases import canonical_provider
-    from cachemeter.finance import reprice
+    from reports.reprice import reprice
     from store.finance import list_reprices
 
     if args.history:
@@ -78,7 +78,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from cachemeter.economics import cache_economics
+    from reports.economics import cache_economics
     from store.statement import SUMMARY_COLUMNS, StatementError, statement, statement_csv
     from store.tenants import find_tenant
 
@@ -108,7 +108,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from cachemeter.reconciliation import reconciliation
+    from reports.reconciliation import reconciliation
     from store.tenants import find_tenant
 
     start, end = parse_time(args.start, "--start"), parse_time(args.end, "--end")
@@ -185,7 +185,7 @@ def cmd_budgets(args: argparse.Namespace) -> int:
 def cmd_regressions(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
-    from cachemeter.monitor import check_regressions
+    from cachemeter.workers.regressions import check_regressions
     from ingest.regressions import DetectorConfig
     from store.regressions import list_regressions
     from store.tenants import find_tenant
@@ -219,7 +219,7 @@ def cmd_regressions(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from cachemeter.collect import collect
+    from cachemeter.cli.collect import collect
     from ingest.collectors.usage_apis import APIS
     from ingest.errors import PayloadError
     from store.provider_usage import compare

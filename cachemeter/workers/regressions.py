@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from cachemeter.periodic import Periodic
+from cachemeter.workers.periodic import Periodic
 from ingest.regressions import (
     DetectorConfig,
     Window,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from billing.text import NoNul
-from ingest.api import AdminTenant, ReadTenant
+from cachemeter.api.deps import AdminTenant, ReadTenant
 from store.budget_status import budget_status
 from store.budgets import remove_budget, set_budget
 from store.statement import StatementError

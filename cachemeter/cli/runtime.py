@@ -7,14 +7,14 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from cachemeter.inputs import CliError
+from cachemeter.cli.inputs import CliError
 
 
 @contextmanager
 def database() -> Iterator[Any]:
     """An engine on the migrated database, disposed when the command ends."""
-    from store.db import database_url, make_engine, migrate
-    from store.settings import get_settings
+    from cachemeter.config import database_url, get_settings
+    from store.db import make_engine, migrate
 
     url = database_url(get_settings())
     migrate(url)

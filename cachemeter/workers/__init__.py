@@ -1,0 +1,1 @@
+"""Background work in the server: regression checks, the webhook, retention."""
