@@ -30,6 +30,7 @@ from cachemeter.api import ingest as ingest_api
 from cachemeter.api.docs import app_with_offline_docs
 from cachemeter.api.middleware import BodyLimit, SecurityHeaders, readiness
 from cachemeter.api.openapi import add_error_responses
+from cachemeter.api.schemas import Health, Ready
 from cachemeter.config import Settings, database_url, get_settings
 from cachemeter.workers.regressions import Event, Monitor
 from cachemeter.workers.retention import LifecycleWorker
@@ -208,12 +209,12 @@ def create_app(
             headers={"Retry-After": "5"},
         )
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=Health)
     def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], response_model=Ready)
     async def readyz() -> JSONResponse:
         """The database answers and is migrated."""
         return await readiness(app.state.engine)

@@ -9,17 +9,24 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from billing.catalogue import PriceSpec
 from billing.text import NoNul
-from cachemeter.api.deps import AdminTenant, ReadTenant
+from cachemeter.api.deps import AdminTenant, ReadTenant, TenantConn
+from cachemeter.api.schemas import (
+    KeyCreated,
+    KeyRevoked,
+    KeyRotated,
+    Keys,
+    Prices,
+    PriceStored,
+)
 from ingest.envelope import describe_validation_error
 from reports.reprice import reprice
+from reports.schemas import Reprice
 from store.prices import PriceConflict, add_price, list_prices
-from store.tenancy import tenant_transaction
 from store.tenants import (
     SCOPES,
     KeyInfo,
@@ -78,78 +85,53 @@ def _key_json(info: KeyInfo) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/keys")
-async def get_keys(request: Request, tenant: AdminTenant) -> dict[str, Any]:
+@router.get("/v1/keys", response_model=Keys)
+def get_keys(tenant: AdminTenant, conn: TenantConn) -> Any:
     """The tenant's API keys (prefixes only; a key is shown once, when created)."""
-
-    def run() -> list[KeyInfo]:
-        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
-            return list_keys(conn, tenant.id)
-
-    return {"keys": [_key_json(k) for k in await run_in_threadpool(run)]}
+    return {"keys": [_key_json(k) for k in list_keys(conn, tenant.id)]}
 
 
-@router.post("/v1/keys", status_code=201)
-async def post_key(request: Request, tenant: AdminTenant, body: KeyIn) -> dict[str, Any]:
+@router.post("/v1/keys", status_code=201, response_model=KeyCreated)
+def post_key(tenant: AdminTenant, conn: TenantConn, body: KeyIn) -> Any:
     """A new key for the tenant; the response is the only place the key ever appears."""
     try:
         scopes = check_scopes(body.scopes)
     except ValueError as exc:
         raise HTTPException(422, f"scopes: {exc}") from None
-
-    def run() -> str:
-        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
-            return create_key(conn, tenant, body.name, scopes)
-
-    key = await run_in_threadpool(run)
+    key = create_key(conn, tenant, body.name, scopes)
     return {"key": key, "prefix": key[:10], "name": body.name, "scopes": list(scopes)}
 
 
-@router.post("/v1/keys/{prefix}/rotate", status_code=201)
-async def post_rotate(
-    request: Request, tenant: AdminTenant, prefix: str, body: RotateIn | None = None
-) -> dict[str, Any]:
+@router.post("/v1/keys/{prefix}/rotate", status_code=201, response_model=KeyRotated)
+def post_rotate(
+    tenant: AdminTenant, conn: TenantConn, prefix: str, body: RotateIn | None = None
+) -> Any:
     """A replacement for key `prefix` with its name and scopes; the old key keeps working for
     `grace_hours` (default 24) so clients can switch without downtime."""
     grace = timedelta(hours=(body or RotateIn()).grace_hours)
-
-    def run() -> tuple[str, KeyInfo] | None:
-        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
-            return rotate_key(conn, tenant.id, prefix, grace)
-
-    rotated = await run_in_threadpool(run)
+    rotated = rotate_key(conn, tenant.id, prefix, grace)
     if rotated is None:
         raise HTTPException(404, f"no usable key starting {prefix[:10]!r}")
     key, old = rotated
     return {"key": key, "prefix": key[:10], "scopes": list(old.scopes), "old": _key_json(old)}
 
 
-@router.delete("/v1/keys/{prefix}")
-async def delete_key(request: Request, tenant: AdminTenant, prefix: str) -> dict[str, Any]:
+@router.delete("/v1/keys/{prefix}", response_model=KeyRevoked)
+def delete_key(tenant: AdminTenant, conn: TenantConn, prefix: str) -> Any:
     """Revoke the tenant's key `prefix` at once."""
-
-    def run() -> int:
-        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
-            return revoke_key(conn, prefix, tenant.id)
-
-    if not await run_in_threadpool(run):
+    if not revoke_key(conn, prefix, tenant.id):
         raise HTTPException(404, f"no active key starting {prefix[:10]!r}")
     return {"revoked": prefix[:10]}
 
 
-@router.get("/v1/prices")
-async def get_prices(request: Request, tenant: ReadTenant) -> dict[str, Any]:
+@router.get("/v1/prices", response_model=Prices)
+def get_prices(tenant: ReadTenant, conn: TenantConn) -> Any:
     """Stored prices that apply to the tenant: the shared catalogue and its negotiated ones."""
-
-    def run() -> list[dict[str, Any]]:
-        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
-            return [p for p in list_prices(conn) if p["tenant"] in (None, tenant.name)]
-
-    return {"prices": await run_in_threadpool(run)}
+    return {"prices": [p for p in list_prices(conn) if p["tenant"] in (None, tenant.name)]}
 
 
-@router.post("/v1/prices", status_code=201)
-async def post_price(request: Request, tenant: AdminTenant) -> JSONResponse:
+@router.post("/v1/prices", status_code=201, response_model=PriceStored)
+async def post_price(request: Request, tenant: AdminTenant, conn: TenantConn) -> Any:
     """Store a negotiated price for the tenant (a PriceSpec; `tenant` is implied). Existing
     events keep their charges until re-priced."""
     try:
@@ -164,39 +146,33 @@ async def post_price(request: Request, tenant: AdminTenant) -> JSONResponse:
         spec = PriceSpec.model_validate({**body, "tenant": tenant.name})
     except ValidationError as exc:
         raise HTTPException(422, describe_validation_error(exc.errors())) from None
-
-    def run() -> int:
-        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
-            return add_price(conn, spec)
-
     try:
-        price_id = await run_in_threadpool(run)
+        # The body is read here (raw, to name a foreign tenant with 403); the insert is
+        # blocking, so off the event loop.
+        price_id = await run_in_threadpool(add_price, conn, spec)
     except PriceConflict as exc:
         raise HTTPException(409, str(exc)) from None
-    return JSONResponse({"id": price_id}, status_code=201)
+    return {"id": price_id}
 
 
-@router.post("/v1/reprice")
-async def post_reprice(request: Request, tenant: AdminTenant, body: RepriceIn) -> dict[str, Any]:
+@router.post("/v1/reprice", response_model=Reprice)
+def post_reprice(request: Request, tenant: AdminTenant, body: RepriceIn) -> Any:
     """Re-compute the tenant's stored charges in [start, end) with the prices now in force;
     audited (actor = the key's prefix). `dry_run` reports without changing anything."""
     if body.start.tzinfo is None or body.end.tzinfo is None:
         raise HTTPException(422, "start, end: give a time zone (e.g. 2026-11-01T00:00:00Z)")
     if body.end <= body.start:
         raise HTTPException(422, "end: must be after start")
-
-    def run() -> dict[str, Any]:
-        report = reprice(
-            request.app.state.engine,
-            start=body.start,
-            end=body.end,
-            actor=f"api key {tenant.key_prefix}",
-            reason=body.reason,
-            provider=body.provider,
-            model=body.model,
-            tenant=tenant.name,
-            dry_run=body.dry_run,
-        )
-        return report.as_dict()
-
-    return await run_in_threadpool(run)
+    # Re-pricing pages through the range in transactions of its own.
+    report = reprice(
+        request.app.state.engine,
+        start=body.start,
+        end=body.end,
+        actor=f"api key {tenant.key_prefix}",
+        reason=body.reason,
+        provider=body.provider,
+        model=body.model,
+        tenant=tenant.name,
+        dry_run=body.dry_run,
+    )
+    return report.as_dict()

@@ -6,16 +6,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from starlette.concurrency import run_in_threadpool
 
 from billing.text import NoNul
-from cachemeter.api.deps import AdminTenant, ReadTenant
+from cachemeter.api.deps import AdminTenant, ReadTenant, TenantConn
+from cachemeter.api.schemas import Done
+from reports.schemas import Budgets
 from store.budget_status import budget_status
 from store.budgets import remove_budget, set_budget
 from store.statement import StatementError
-from store.tenancy import tenant_transaction
 
 router = APIRouter(tags=["budgets"])
 
@@ -34,56 +34,41 @@ class BudgetIn(BaseModel):
     threshold_pct: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)] = Decimal(80)
 
 
-@router.put("/v1/budgets")
-async def put_budget(request: Request, tenant: AdminTenant, budget: BudgetIn) -> dict[str, str]:
+@router.put("/v1/budgets", response_model=Done)
+def put_budget(tenant: AdminTenant, conn: TenantConn, budget: BudgetIn) -> Any:
     """Create or replace a budget (admin scope)."""
-
-    def run() -> None:
-        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
-            set_budget(
-                conn,
-                tenant.id,
-                budget.scope,
-                budget.name,
-                budget.amount,
-                budget.currency,
-                budget.threshold_pct,
-            )
-
-    await run_in_threadpool(run)
+    set_budget(
+        conn,
+        tenant.id,
+        budget.scope,
+        budget.name,
+        budget.amount,
+        budget.currency,
+        budget.threshold_pct,
+    )
     return {"status": "stored"}
 
 
-@router.delete("/v1/budgets/{scope}/{name}")
-async def delete_budget(
-    request: Request, tenant: AdminTenant, scope: Literal["team", "app"], name: str
-) -> dict[str, str]:
+@router.delete("/v1/budgets/{scope}/{name}", response_model=Done)
+def delete_budget(
+    tenant: AdminTenant, conn: TenantConn, scope: Literal["team", "app"], name: str
+) -> Any:
     """Remove a budget (admin scope)."""
-
-    def run() -> bool:
-        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
-            return remove_budget(conn, tenant.id, scope, name)
-
-    if not await run_in_threadpool(run):
+    if not remove_budget(conn, tenant.id, scope, name):
         raise HTTPException(404, f"no {scope} budget named {name!r}")
     return {"status": "removed"}
 
 
-@router.get("/v1/budgets")
-async def get_budgets(
-    request: Request,
+@router.get("/v1/budgets", response_model=Budgets)
+def get_budgets(
     tenant: ReadTenant,
+    conn: TenantConn,
     month: Annotated[
         str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default: now")
     ] = None,
-) -> dict[str, Any]:
+) -> Any:
     """Each budget's month-to-date spend, projected month end and status (ok, warning, exceeded)."""
-
-    def run() -> dict[str, Any]:
-        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
-            return budget_status(conn, tenant.id, datetime.now(UTC), month)
-
     try:
-        return await run_in_threadpool(run)
+        return budget_status(conn, tenant.id, datetime.now(UTC), month)
     except StatementError as exc:
         raise HTTPException(422, str(exc)) from None

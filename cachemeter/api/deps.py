@@ -1,13 +1,16 @@
-"""What every API route depends on: the API key's tenant, with the scope the route needs."""
+"""What the API routes depend on: the API key's tenant (with the scope the route needs) and a
+transaction that sees only that tenant."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection
 
+from store.tenancy import tenant_transaction
 from store.tenants import TenantRef, tenant_for_key
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `cachemeter keys create`.")
@@ -51,3 +54,17 @@ def require(scope: str) -> Callable[[TenantRef], TenantRef]:
 IngestTenant = Annotated[TenantRef, Depends(require("ingest"))]
 ReadTenant = Annotated[TenantRef, Depends(require("read"))]
 AdminTenant = Annotated[TenantRef, Depends(require("admin"))]
+
+
+def tenant_connection(
+    request: Request, tenant: Annotated[TenantRef, Depends(current_tenant)]
+) -> Iterator[Connection]:
+    """The request's transaction, in which only its tenant's rows exist: committed when the
+    route returns (before the answer is sent), rolled back if it raises."""
+    with tenant_transaction(request.app.state.engine, tenant.id) as conn:
+        yield conn
+
+
+# Sync routes that take it run in the thread pool, off the event loop; scope="function" ends
+# the transaction before the response is sent, so a 2xx means committed.
+TenantConn = Annotated[Connection, Depends(tenant_connection, scope="function")]

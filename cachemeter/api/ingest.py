@@ -12,6 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from starlette.concurrency import run_in_threadpool
 
 from cachemeter.api.deps import IngestTenant
+from cachemeter.api.schemas import CachesResult, IngestResult, TraceExportResponse
 from ingest.caches import CacheIn
 from ingest.envelope import BatchIn, RecordIn
 from ingest.errors import PayloadError
@@ -66,6 +67,7 @@ _BODY_SCHEMA = {
 @router.post(
     "/v1/usage",
     openapi_extra=_BODY_SCHEMA,
+    response_model=IngestResult,
     responses={
         200: {"description": "Stored (some records may be listed as rejected)."},
         401: {"description": "Missing or invalid API key."},
@@ -127,6 +129,7 @@ def openapi_schemas() -> dict[str, Any]:
             },
         }
     },
+    response_model=CachesResult,
 )
 async def post_caches(request: Request, tenant: IngestTenant) -> JSONResponse:
     """Record explicit caches (e.g. Gemini cachedContents); their storage is billed per
@@ -138,7 +141,16 @@ async def post_caches(request: Request, tenant: IngestTenant) -> JSONResponse:
     return JSONResponse(result, status_code=status)
 
 
-@router.post("/v1/traces", tags=["ingest"])
+@router.post(
+    "/v1/traces",
+    response_model=TraceExportResponse,
+    responses={
+        200: {
+            "description": "OTLP ExportTraceServiceResponse, in the request's encoding.",
+            "content": {"application/x-protobuf": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def post_traces(request: Request, tenant: IngestTenant) -> Response:
     """OTLP/HTTP trace receiver: GenAI spans become usage records; other spans are ignored.
 

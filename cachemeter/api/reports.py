@@ -1,31 +1,28 @@
-"""Report endpoints: GET /v1/reports/summary (JSON, or CSV with format=csv)."""
+"""Report endpoints: summary and statement (JSON, or CSV with format=csv), reconciliation, cache
+economics and regressions; each reads in one transaction that sees only the tenant."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
 
 from billing.charge import money_text
-from cachemeter.api.deps import ReadTenant
+from cachemeter.api.deps import ReadTenant, TenantConn
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
+from reports.schemas import CacheEconomics, Reconciliation, Regressions, Statement, Summary
 from store.queries import GroupSummary, summary
 from store.regressions import list_regressions
 from store.statement import StatementError, statement, statement_csv
-from store.tenancy import tenant_transaction
-from store.tenants import TenantRef
 
 router = APIRouter(tags=["reports"])
-T = TypeVar("T")
 
 FIELDS = (
     "group",
@@ -54,16 +51,6 @@ def _moment(value: str | None, name: str, default: datetime) -> datetime:
     except ValueError:
         raise HTTPException(422, f"{name}: not an ISO date or time: {value!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-async def read(request: Request, tenant: TenantRef, query: Callable[[Connection], T]) -> T:
-    """Run a read query off the event loop, in a transaction that sees only the tenant."""
-
-    def run() -> T:
-        with tenant_transaction(request.app.state.engine, tenant.id) as conn:
-            return query(conn)
-
-    return await run_in_threadpool(run)
 
 
 def time_range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
@@ -112,32 +99,31 @@ Start = Annotated[
 ]
 End = Annotated[str | None, Query(description="ISO date or time, exclusive; default: now")]
 
-JSON_OR_CSV: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "JSON, or CSV with format=csv.",
-        "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
+
+def json_or_csv(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """A 200 that is `model` as JSON, or CSV with format=csv."""
+    return {
+        200: {
+            "model": model,
+            "description": "JSON, or CSV with format=csv.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
     }
-}
 
 
-@router.get("/v1/reports/summary", responses=JSON_OR_CSV)
-async def get_summary(
-    request: Request,
+@router.get("/v1/reports/summary", response_model=Summary, responses=json_or_csv(Summary))
+def get_summary(
     tenant: ReadTenant,
+    conn: TenantConn,
     start: Start = None,
     end: End = None,
     group_by: Literal["provider", "model", "app", "team", "environment", "day"] = "provider",
     format: Literal["json", "csv"] = "json",
-) -> Response:
+) -> Any:
     """Requests, tokens, cost, no-cache cost, savings and hit rates per group over [start, end)."""
     start_at, end_at = time_range(start, end)
 
-    groups = [
-        group_json(g)
-        for g in await read(
-            request, tenant, lambda conn: summary(conn, tenant.id, start_at, end_at, group_by)
-        )
-    ]
+    groups = [group_json(g) for g in summary(conn, tenant.id, start_at, end_at, group_by)]
     if format == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
@@ -148,34 +134,30 @@ async def get_summary(
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="summary.csv"'},
         )
-    return JSONResponse(
-        {
-            "start": start_at.isoformat(),
-            "end": end_at.isoformat(),
-            "group_by": group_by,
-            "groups": groups,
-        }
-    )
+    return {
+        "start": start_at.isoformat(),
+        "end": end_at.isoformat(),
+        "group_by": group_by,
+        "groups": groups,
+    }
 
 
-@router.get("/v1/reports/statement", responses=JSON_OR_CSV)
-async def get_statement(
-    request: Request,
+@router.get("/v1/reports/statement", response_model=Statement, responses=json_or_csv(Statement))
+def get_statement(
     tenant: ReadTenant,
+    conn: TenantConn,
     month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (UTC)")],
     group_by: Literal["team", "app", "model", "provider", "environment"] = "team",
     currency: Annotated[
         str | None, Query(pattern=r"^[A-Z]{3}$", description="reporting currency")
     ] = None,
     format: Literal["json", "csv"] = "json",
-) -> Response:
+) -> Any:
     """A month's finance statement: cost by part (incl. explicit-cache storage), no-cache
     cost, savings, effective discount and write premium per group; totals = sum of groups."""
 
     try:
-        body = await read(
-            request, tenant, lambda conn: statement(conn, tenant.id, month, group_by, currency)
-        )
+        body = statement(conn, tenant.id, month, group_by, currency)
     except StatementError as exc:
         raise HTTPException(422, str(exc)) from None
     if format == "csv":
@@ -186,67 +168,49 @@ async def get_statement(
                 "Content-Disposition": f'attachment; filename="statement-{month}-{group_by}.csv"'
             },
         )
-    return JSONResponse(body)
+    return body
 
 
-@router.get("/v1/reports/reconciliation")
-async def get_reconciliation(
-    request: Request,
+@router.get("/v1/reports/reconciliation", response_model=Reconciliation)
+def get_reconciliation(
     tenant: ReadTenant,
+    conn: TenantConn,
     start: Start = None,
     end: End = None,
     tolerance_pct: Annotated[Decimal, Query(ge=0, le=100)] = Decimal("1"),
     tolerance_abs: Annotated[Decimal, Query(ge=0)] = Decimal("0.000001"),
-) -> JSONResponse:
+) -> Any:
     """Groups whose computed cost differs from the source's reported charge (OpenRouter
     `usage.cost`, LiteLLM `response_cost`, or a record's `reported_cost`), with the likely cause."""
     start_at, end_at = time_range(start, end)
 
-    return JSONResponse(
-        await read(
-            request,
-            tenant,
-            lambda conn: reconciliation(
-                conn, tenant, start_at, end_at, tolerance_pct, tolerance_abs
-            ),
-        )
-    )
+    return reconciliation(conn, tenant, start_at, end_at, tolerance_pct, tolerance_abs)
 
 
-@router.get("/v1/reports/cache-economics")
-async def get_cache_economics(
-    request: Request,
+@router.get("/v1/reports/cache-economics", response_model=CacheEconomics)
+def get_cache_economics(
     tenant: ReadTenant,
+    conn: TenantConn,
     start: Start = None,
     end: End = None,
-) -> JSONResponse:
+) -> Any:
     """Per (app, prefix, model): writes, reads, reads per write, break-even reads, net
     savings; prefixes where caching loses money; what 1-hour writes would have changed."""
     start_at, end_at = time_range(start, end)
 
-    return JSONResponse(
-        await read(request, tenant, lambda conn: cache_economics(conn, tenant, start_at, end_at))
-    )
+    return cache_economics(conn, tenant, start_at, end_at)
 
 
-@router.get("/v1/regressions")
-async def get_regressions(
-    request: Request,
+@router.get("/v1/regressions", response_model=Regressions)
+def get_regressions(
     tenant: ReadTenant,
+    conn: TenantConn,
     status: Literal["open", "closed", "all"] = "all",
     start: Start = None,
     end: End = None,
-) -> JSONResponse:
+) -> Any:
     """Detected hit-rate and cached-TTFT regressions overlapping [start, end), newest first,
     with their likely cause."""
     start_at, end_at = time_range(start, end)
 
-    return JSONResponse(
-        {
-            "regressions": await read(
-                request,
-                tenant,
-                lambda conn: list_regressions(conn, tenant.id, start_at, end_at, status),
-            )
-        }
-    )
+    return {"regressions": list_regressions(conn, tenant.id, start_at, end_at, status)}

@@ -1,0 +1,217 @@
+"""The bodies the reports answer with, as pydantic models: the API declares them as response
+models (so /openapi.json describes every body) and validates what it sends against them.
+
+Money is a decimal string (never a float), times are ISO 8601 strings, as the reports make them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+Money = str
+Time = str
+
+
+class CurrencyTotals(BaseModel):
+    """Money of one currency within a group."""
+
+    currency: str
+    cost: Money
+    nocache_cost: Money
+    savings: Money
+
+
+class SummaryGroup(BaseModel):
+    """One group of the summary. `cost`, `nocache_cost` and `savings` are set when the group's
+    charges are in one currency (else see `by_currency`); cost includes explicit-cache storage."""
+
+    group: str | None
+    requests: int
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cache_write_1h_tokens: int
+    output_tokens: int
+    currency: str | None
+    cost: Money | None
+    nocache_cost: Money | None
+    savings: Money | None
+    by_currency: list[CurrencyTotals]
+    token_hit_rate: float | None
+    request_hit_rate: float | None
+    unpriced_requests: int
+
+
+class Summary(BaseModel):
+    """Totals per group over [start, end)."""
+
+    start: Time
+    end: Time
+    group_by: str
+    groups: list[SummaryGroup]
+
+
+class StatementLine(BaseModel):
+    """One group of a statement, or its TOTAL: tokens, cost by part, savings."""
+
+    group: str | None
+    requests: int
+    unpriced_requests: int
+    caches: int
+    unpriced_caches: int
+    input_tokens: int
+    uncached_input_tokens: int
+    cache_read_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    output_tokens: int
+    cost_uncached_input: Money
+    cost_cache_read: Money
+    cost_cache_write_5m: Money
+    cost_cache_write_1h: Money
+    cost_output: Money
+    cost_storage: Money
+    cost: Money
+    nocache_cost: Money
+    savings: Money
+    effective_discount_pct: Money | None
+    write_premium: Money
+
+
+class Statement(BaseModel):
+    """A month's finance statement in one reporting currency; total = sum of the lines."""
+
+    month: str
+    group_by: str
+    currency: str
+    source_currencies: list[str]
+    lines: list[StatementLine]
+    total: StatementLine
+
+
+class ReconciliationGroup(BaseModel):
+    """Computed against reported cost for one (provider, model)."""
+
+    provider: str | None
+    model: str | None
+    events: int
+    unpriced_events: int
+    reported: Money
+    computed: Money
+    difference: Money
+    difference_pct: Money | None
+    flagged: bool
+    likely_cause: str | None
+
+
+class Reconciliation(BaseModel):
+    """Every group with reported charges; `flagged` lists those beyond tolerance."""
+
+    start: Time
+    end: Time
+    tolerance_pct: Money
+    tolerance_abs: Money
+    flagged: list[ReconciliationGroup]
+    groups: list[ReconciliationGroup]
+
+
+class PrefixEconomics(BaseModel):
+    """Cache economics of one (app, prefix, provider, model, currency)."""
+
+    app: str | None
+    prefix: str | None
+    provider: str
+    model: str | None
+    currency: str | None
+    requests: int
+    write_requests: int
+    read_requests: int
+    write_tokens: int
+    read_tokens: int
+    reads_per_write: float | None
+    break_even_reads: float | None
+    net_savings: Money | None
+    write_premium: Money | None
+    loses_money: bool
+    what_if_1h_change: Money | None
+    what_if_1h_requests_that_would_hit: int
+
+
+class CacheEconomics(BaseModel):
+    """Per-prefix economics, the prefixes that lose money, and the 1-hour what-if by currency."""
+
+    start: Time
+    end: Time
+    prefixes: list[PrefixEconomics]
+    losing: list[PrefixEconomics]
+    what_if_1h: dict[str, Money]
+
+
+class RegressionOut(BaseModel):
+    """One detected regression and its likely cause."""
+
+    id: int
+    tenant_id: int
+    kind: str
+    scope: str
+    app: str
+    provider: str
+    model: str
+    cache_key: str
+    opened_at: Time
+    closed_at: Time | None
+    baseline: float
+    recent: float
+    cause: str
+    details: dict[str, Any]
+
+
+class Regressions(BaseModel):
+    """Regressions overlapping the range, newest first."""
+
+    regressions: list[RegressionOut]
+
+
+class BudgetLine(BaseModel):
+    """One budget's month to date."""
+
+    scope: str
+    name: str
+    amount: Money
+    currency: str
+    threshold_pct: Money
+    month_to_date: Money
+    projected_month_end: Money
+    used_pct: Money
+    status: str = Field(description="ok, warning or exceeded")
+
+
+class Budgets(BaseModel):
+    """Every budget of the month, with how far the month is."""
+
+    month: str
+    elapsed_pct: float
+    as_of: Time
+    budgets: list[BudgetLine]
+
+
+class RepriceTotal(BaseModel):
+    """Cost of one currency before and after re-pricing."""
+
+    before: Money
+    after: Money
+    change: Money
+
+
+class Reprice(BaseModel):
+    """What a re-pricing run changed (or, dry, would change); kept in the audit table."""
+
+    run: int
+    dry_run: bool
+    events_seen: int
+    events_changed: int
+    unpriced_before: int
+    unpriced_after: int
+    totals: dict[str, RepriceTotal]
