@@ -19,7 +19,7 @@ from store.analytics import dimension_values
 from store.budget_status import budget_status
 from store.partitions import ensure_partitions, month_of
 from store.prices import list_prices, load_price_book
-from store.queries import summary
+from reports.summary import summary
 from store.regressions import list_regressions
 from store.rollups import rebuild
 from store.statement import statement

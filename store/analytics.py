@@ -181,17 +181,24 @@ def top_prefixes(conn: Connection, tenant_id: int, f: Filters, limit: int = 10) 
     ).all()
 
 
-def storage(conn: Connection, tenant_id: int, f: Filters, bucket: str = "day") -> Sequence[Any]:
-    """Explicit-cache storage cost per time bucket (by creation time) and currency."""
-    time = _trunc(bucket, CacheObject.created_at).label("bucket")
+def storage(
+    conn: Connection, tenant_id: int, f: Filters, by: str | None = "day"
+) -> Sequence[Any]:
+    """Explicit-cache storage cost of the caches created in the view, per currency and `by`:
+    a time bucket (hour, day, week, month) or a dimension, in a column of that name; None for
+    the view's total."""
+    keys: list[Any] = [CacheObject.currency]
+    if by in DIMENSIONS:
+        keys.append(getattr(CacheObject, by).label("group"))
+    elif by is not None:
+        keys.append(_trunc(by, CacheObject.created_at).label("bucket"))
     return conn.execute(
-        select(time, CacheObject.currency, func.sum(CacheObject.cost_storage).label("storage"))
+        select(*keys, func.sum(CacheObject.cost_storage).label("storage"))
         .where(
             _where(CacheObject, tenant_id, f, CacheObject.created_at),
             CacheObject.cost_storage.is_not(None),
         )
-        .group_by(time, CacheObject.currency)
-        .order_by(time)
+        .group_by(*keys)
     ).all()
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from store.models import Budget, UsageHourly
+from store.models import Budget, CacheObject, UsageHourly
 
 
 def set_budget(
@@ -54,20 +54,27 @@ def spend(
     conn: Connection, tenant_id: int, scope: str, start: datetime, end: datetime
 ) -> dict[str, dict[str, Decimal]]:
     """Spend per team or app, per currency, over the hours in [start, end) (from the hourly
-    rollups; an hour counts whole once it has begun): {name: {currency: cost}}."""
-    column = UsageHourly.team if scope == "team" else UsageHourly.app
-    rows = conn.execute(
-        select(column.label("name"), UsageHourly.currency, func.sum(UsageHourly.cost).label("cost"))
-        .where(
-            UsageHourly.tenant_id == tenant_id,
-            UsageHourly.hour >= start,
-            UsageHourly.hour < end,
-            UsageHourly.currency.is_not(None),
-            column.is_not(None),
-        )
-        .group_by(column, UsageHourly.currency)
-    )
+    rollups; an hour counts whole once it has begun), with the storage of the explicit caches
+    created in it, as the statement counts it: {name: {currency: cost}}."""
     out: dict[str, dict[str, Decimal]] = {}
-    for row in rows:
-        out.setdefault(row.name, {})[row.currency] = row.cost
+    for table, time, amount in (
+        (UsageHourly, UsageHourly.hour, UsageHourly.cost),
+        (CacheObject, CacheObject.created_at, CacheObject.cost_storage),
+    ):
+        column = table.team if scope == "team" else table.app
+        rows = conn.execute(
+            select(column.label("name"), table.currency, func.sum(amount).label("cost"))
+            .where(
+                table.tenant_id == tenant_id,
+                time >= start,
+                time < end,
+                table.currency.is_not(None),
+                amount.is_not(None),
+                column.is_not(None),
+            )
+            .group_by(column, table.currency)
+        )
+        for row in rows:
+            by_currency = out.setdefault(row.name, {})
+            by_currency[row.currency] = by_currency.get(row.currency, Decimal(0)) + row.cost
     return out

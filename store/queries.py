@@ -2,54 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, literal_column, or_, select, text, union_all
 
 from store.hours import hour_split
-from store.models import UsageEvent, UsageHourly
+from store.models import CacheObject, UsageEvent, UsageHourly
 from store.tenancy import APP_ROLE
 
 GROUPS: tuple[str, ...] = ("provider", "model", "app", "team", "environment", "day")
-
-
-@dataclass
-class MoneyTotals:
-    """Sums of priced events in one currency."""
-
-    currency: str
-    cost: Decimal = Decimal(0)
-    nocache_cost: Decimal = Decimal(0)
-    savings: Decimal = Decimal(0)
-
-
-@dataclass
-class GroupSummary:
-    """Totals for one group; money is kept per currency and never mixed."""
-
-    key: str | None
-    requests: int = 0
-    hit_requests: int = 0
-    unpriced_requests: int = 0
-    input_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-    output_tokens: int = 0
-    money: list[MoneyTotals] = field(default_factory=list)
-
-    @property
-    def token_hit_rate(self) -> float | None:
-        """Cache-read tokens over all input tokens."""
-        return self.cache_read_tokens / self.input_tokens if self.input_tokens else None
-
-    @property
-    def request_hit_rate(self) -> float | None:
-        """Share of requests that read anything from the cache."""
-        return self.hit_requests / self.requests if self.requests else None
 
 
 def _group_expr(table: Any, time_column: Any, group_by: str) -> Any:
@@ -68,7 +31,7 @@ def _event_part(group_by: str, ranges: list[tuple[datetime, datetime]], tenant_i
             e.currency,
             func.count().label("requests"),
             func.count().filter(e.cache_read_tokens > 0).label("hit_requests"),
-            func.count().filter(e.cost.is_(None)).label("unpriced"),
+            func.count().filter(e.cost.is_(None)).label("unpriced_requests"),
             func.sum(e.input_tokens).label("input_tokens"),
             func.sum(e.cache_read_tokens).label("cache_read_tokens"),
             func.sum(e.cache_write_tokens).label("cache_write_tokens"),
@@ -94,7 +57,7 @@ def _rollup_part(group_by: str, start: datetime, end: datetime, tenant_id: int) 
             h.currency,
             func.sum(h.requests).label("requests"),
             func.sum(h.hit_requests).label("hit_requests"),
-            func.sum(h.unpriced_requests).label("unpriced"),
+            func.sum(h.unpriced_requests).label("unpriced_requests"),
             func.sum(h.input_tokens).label("input_tokens"),
             func.sum(h.cache_read_tokens).label("cache_read_tokens"),
             func.sum(h.cache_write_tokens).label("cache_write_tokens"),
@@ -110,10 +73,10 @@ def _rollup_part(group_by: str, start: datetime, end: datetime, tenant_id: int) 
     )
 
 
-def summary(
+def summary_rows(
     conn: Connection, tenant_id: int, start: datetime, end: datetime, group_by: str
-) -> list[GroupSummary]:
-    """Totals per group over [start, end), ordered by group key.
+) -> Sequence[Any]:
+    """Usage sums per (group `key`, currency) over [start, end), ordered by key.
 
     Whole hours come from the hourly rollups; only the partial hours at either end (when a
     bound is not on the hour) are read from the events, so the cost does not grow with the
@@ -128,7 +91,7 @@ def summary(
     if not parts:
         return []
     both = union_all(*parts).subquery()
-    rows = conn.execute(
+    return conn.execute(
         select(
             both.c.key,
             both.c.currency,
@@ -141,52 +104,25 @@ def summary(
         .group_by(both.c.key, both.c.currency)
         .order_by(both.c.key.asc().nulls_last(), both.c.currency)
     ).all()
-    groups: dict[str | None, GroupSummary] = {}
-    for row in rows:
-        group = groups.setdefault(row.key, GroupSummary(key=row.key))
-        # sum() over bigint is numeric in PostgreSQL: counts come back as Decimal.
-        group.requests += int(row.requests)
-        group.hit_requests += int(row.hit_requests)
-        group.unpriced_requests += int(row.unpriced)
-        group.input_tokens += int(row.input_tokens)
-        group.cache_read_tokens += int(row.cache_read_tokens)
-        group.cache_write_tokens += int(row.cache_write_tokens)
-        group.cache_write_1h_tokens += int(row.cache_write_1h_tokens)
-        group.output_tokens += int(row.output_tokens)
-        if row.currency is not None and row.cost is not None:
-            group.money.append(MoneyTotals(row.currency, row.cost, row.nocache_cost, row.savings))
-    return list(groups.values())
 
 
-def daily_hit_rate_and_savings(
-    conn: Connection, tenant_id: int, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
-    """Per UTC day: token hit rate and savings (in the tenant's main currency)."""
-    out = []
-    for group in summary(conn, tenant_id, start, end, "day"):
-        money = max(group.money, key=lambda m: m.nocache_cost, default=None)
-        out.append(
-            {
-                "day": date.fromisoformat(str(group.key)),
-                "token_hit_rate": group.token_hit_rate,
-                "request_hit_rate": group.request_hit_rate,
-                "requests": group.requests,
-                "currency": money.currency if money else None,
-                "cost": money.cost if money else None,
-                "savings": money.savings if money else None,
-            }
+def storage_rows(
+    conn: Connection, tenant_id: int, start: datetime, end: datetime, group_by: str
+) -> Sequence[Any]:
+    """Explicit-cache storage per (group `key`, currency) of the caches created in [start,
+    end): the statement's rule, so every report counts storage alike."""
+    c = CacheObject
+    key = _group_expr(c, c.created_at, group_by).label("key")
+    return conn.execute(
+        select(key, c.currency, func.sum(c.cost_storage).label("storage"))
+        .where(
+            c.tenant_id == tenant_id,
+            c.created_at >= start,
+            c.created_at < end,
+            c.cost_storage.is_not(None),
         )
-    return out
-
-
-def event_bounds(conn: Connection, tenant_id: int) -> tuple[datetime, datetime] | None:
-    """Earliest and latest occurred_at of the tenant's events, or None when there are none."""
-    row = conn.execute(
-        select(func.min(UsageEvent.occurred_at), func.max(UsageEvent.occurred_at)).where(
-            UsageEvent.tenant_id == tenant_id
-        )
-    ).one()
-    return (row[0], row[1]) if row[0] is not None else None
+        .group_by(key, c.currency)
+    ).all()
 
 
 def unready_reason(conn: Connection) -> str | None:

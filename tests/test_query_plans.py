@@ -19,7 +19,7 @@ from dashboard.pages import hitrate, latency, overview, spend
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from store.partitions import ensure_partitions, partition_name
-from store.queries import summary
+from store.queries import summary_rows
 from store.reconcile import reported_groups
 from store.tenancy import scope_to_tenant
 from store.tenants import ensure_tenant
@@ -99,7 +99,10 @@ def test_event_reads_touch_only_the_partitions_of_the_range(
     tenant = ensure_tenant_id(engine)
     start, end = NOW - timedelta(days=2, minutes=13), NOW - timedelta(minutes=7)
     explained = plans(
-        lambda c: (summary(c, tenant, start, end, "model"), reported_groups(c, tenant, start, end))
+        lambda c: (
+            summary_rows(c, tenant, start, end, "model"),
+            reported_groups(c, tenant, start, end),
+        )
     )
     assert explained
     touched = {rel for p in explained for _, rel in _relations(p["plan"])}

@@ -3,8 +3,6 @@ economics and regressions; each reads in one transaction that sees only the tena
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -13,32 +11,15 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from billing.charge import money_text
 from cachemeter.api.deps import ReadTenant, TenantConn
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
 from reports.schemas import CacheEconomics, Reconciliation, Regressions, Statement, Summary
-from store.queries import GroupSummary, summary
+from reports.summary import summary_body, summary_csv
 from store.regressions import list_regressions
 from store.statement import StatementError, statement, statement_csv
 
 router = APIRouter(tags=["reports"])
-
-FIELDS = (
-    "group",
-    "requests",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "currency",
-    "cost",
-    "nocache_cost",
-    "savings",
-    "token_hit_rate",
-    "request_hit_rate",
-    "unpriced_requests",
-)
 
 
 def _moment(value: str | None, name: str, default: datetime) -> datetime:
@@ -60,36 +41,6 @@ def time_range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
     if start_at >= end_at:
         raise HTTPException(422, "start must be before end")
     return start_at, end_at
-
-
-def group_json(group: GroupSummary) -> dict[str, Any]:
-    """One group of the summary; money as decimal strings, never mixed across currencies."""
-    single = group.money[0] if len(group.money) == 1 else None
-    return {
-        "group": group.key,
-        "requests": group.requests,
-        "input_tokens": group.input_tokens,
-        "cache_read_tokens": group.cache_read_tokens,
-        "cache_write_tokens": group.cache_write_tokens,
-        "cache_write_1h_tokens": group.cache_write_1h_tokens,
-        "output_tokens": group.output_tokens,
-        "currency": single.currency if single else None,
-        "cost": money_text(single.cost) if single else None,
-        "nocache_cost": money_text(single.nocache_cost) if single else None,
-        "savings": money_text(single.savings) if single else None,
-        "by_currency": [
-            {
-                "currency": m.currency,
-                "cost": money_text(m.cost),
-                "nocache_cost": money_text(m.nocache_cost),
-                "savings": money_text(m.savings),
-            }
-            for m in group.money
-        ],
-        "token_hit_rate": group.token_hit_rate,
-        "request_hit_rate": group.request_hit_rate,
-        "unpriced_requests": group.unpriced_requests,
-    }
 
 
 # Every report's range: [start, end), read by time_range.
@@ -120,26 +71,17 @@ def get_summary(
     group_by: Literal["provider", "model", "app", "team", "environment", "day"] = "provider",
     format: Literal["json", "csv"] = "json",
 ) -> Any:
-    """Requests, tokens, cost, no-cache cost, savings and hit rates per group over [start, end)."""
+    """Requests, tokens, cost (explicit-cache storage included), no-cache cost, savings and hit
+    rates per group over [start, end)."""
     start_at, end_at = time_range(start, end)
-
-    groups = [group_json(g) for g in summary(conn, tenant.id, start_at, end_at, group_by)]
+    body = summary_body(conn, tenant.id, start_at, end_at, group_by)
     if format == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(groups)
         return Response(
-            out.getvalue(),
+            summary_csv(body),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="summary.csv"'},
         )
-    return {
-        "start": start_at.isoformat(),
-        "end": end_at.isoformat(),
-        "group_by": group_by,
-        "groups": groups,
-    }
+    return body
 
 
 @router.get("/v1/reports/statement", response_model=Statement, responses=json_or_csv(Statement))

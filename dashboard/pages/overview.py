@@ -3,7 +3,6 @@ equal range, and daily token hit rate and savings."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -13,9 +12,10 @@ from dash import Dash, Input, Output, dcc, html
 from dashboard import theme
 from dashboard.context import Context
 from dashboard.filters import previous
-from dashboard.pages.common import card, change, view_of
+from dashboard.pages.common import card, change
 from dashboard.stats import percentile
-from store.analytics import Filters, series, totals, ttft_histogram
+from reports.views import by_bucket, view_totals
+from store.analytics import Filters, ttft_histogram
 
 PATH, TITLE, NAME = "/", "Overview", "overview"
 
@@ -54,7 +54,7 @@ def ttft_p50(conn: Any, tenant_id: int, f: Filters) -> dict[bool, float | None]:
 
 def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
     """The headline cards for `f`, each compared with the previous equal range."""
-    now, before = view_of(totals(conn, tenant_id, f)), view_of(totals(conn, tenant_id, previous(f)))
+    now, before = view_totals(conn, tenant_id, f), view_totals(conn, tenant_id, previous(f))
     currency = now.currency
     spend, nocache, savings = now.amount("cost"), now.amount("nocache_cost"), now.amount("savings")
     share = float(savings / nocache) if savings is not None and nocache else None
@@ -112,25 +112,19 @@ def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
 
 def daily(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure]:
     """Daily token hit rate and savings figures."""
-    rows = series(conn, tenant_id, f, "day")
-    if not rows:
+    days_totals = by_bucket(conn, tenant_id, f, "day")
+    if not any(t.counts["requests"] for t in days_totals):
         message = "No requests in this range and filter: widen the dates or clear a filter."
         return theme.empty(message), theme.empty(message)
-    read: dict[Any, int] = defaultdict(int)
-    inputs: dict[Any, int] = defaultdict(int)
-    saved: dict[Any, Decimal] = defaultdict(Decimal)
-    currency = view_of(rows).currency
-    for row in rows:
-        read[row.bucket] += int(row.cache_read_tokens)
-        inputs[row.bucket] += int(row.input_tokens)
-        if row.currency == currency:
-            saved[row.bucket] += Decimal(row.savings)
-    days = sorted(inputs)
+    currency = view_totals(conn, tenant_id, f).currency
+    days = [t.key for t in days_totals]
+    rate = {t.key: t.token_hit_rate for t in days_totals}
+    saved = {t.key: t.amount("savings", currency) or Decimal(0) for t in days_totals}
     hit = theme.base_figure()
     hit.add_trace(
         go.Scatter(
             x=days,
-            y=[read[d] / inputs[d] if inputs[d] else None for d in days],
+            y=[rate[d] for d in days],
             mode="lines+markers",
             name="token hit rate",
         )

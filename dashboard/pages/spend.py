@@ -12,8 +12,9 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboard import theme
 from dashboard.context import Context
-from dashboard.pages.common import table, view_of
-from store.analytics import Filters, series, storage, top_groups
+from dashboard.pages.common import table
+from reports.views import by_bucket, top_groups, view_totals
+from store.analytics import Filters
 from store.budget_status import budget_status
 from store.statement import StatementError
 
@@ -59,21 +60,17 @@ def layout(values: dict[str, str]) -> html.Div:
 
 def figures(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure]:
     """Stacked cost parts (plus explicit-cache storage) and savings/premium per day."""
-    rows = series(conn, tenant_id, f, "day")
-    currency = view_of(rows).currency
+    currency = view_totals(conn, tenant_id, f).currency
     if currency is None:
         message = "No priced requests in this range and filter."
         return theme.empty(message), theme.empty(message)
     parts: dict[str, dict[Any, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for row in rows:
-        if row.currency == currency:
-            for column, label in PARTS:
-                parts[label][row.bucket] += Decimal(getattr(row, column))
-            parts["savings"][row.bucket] += Decimal(row.savings)
-            parts["write premium"][row.bucket] += Decimal(row.write_premium)
-    for row in storage(conn, tenant_id, f):
-        if row.currency == currency:
-            parts["storage"][row.bucket] += Decimal(row.storage)
+    for day in by_bucket(conn, tenant_id, f, "day"):
+        if currency not in day.money:
+            continue
+        for column, label in (*PARTS, ("storage", "storage"), ("savings", "savings")):
+            parts[label][day.key] = day.amount(column, currency) or Decimal(0)
+        parts["write premium"][day.key] = day.amount("write_premium", currency) or Decimal(0)
     days = sorted({d for values in parts.values() for d in values})
     stacked = theme.base_figure(380)
     for _, label in (*PARTS, ("", "storage")):
@@ -105,18 +102,21 @@ def figures(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure
 
 
 def top(conn: Any, tenant_id: int, f: Filters, group: str) -> Any:
-    """The ten groups with the largest cost."""
-    rows = [
-        (
-            r.group or "(none)",
-            f"{int(r.requests):,}",
-            theme.money(r.cost, r.currency),
-            theme.money(r.savings, r.currency),
-            theme.pct(float(r.savings / r.nocache_cost) if r.nocache_cost else None),
-        )
-        for r in top_groups(conn, tenant_id, f, group)
-        if r.currency is not None
-    ]
+    """The ten groups with the largest cost (a row per currency they were charged in)."""
+    rows = []
+    for t in top_groups(conn, tenant_id, f, group):
+        for currency in sorted(t.money):
+            savings, nocache = t.amount("savings", currency), t.amount("nocache_cost", currency)
+            share = float(savings / nocache) if savings is not None and nocache else None
+            rows.append(
+                (
+                    t.key or "(none)",
+                    f"{t.counts['requests']:,}",
+                    theme.money(t.amount("cost", currency), currency),
+                    theme.money(savings, currency),
+                    theme.pct(share),
+                )
+            )
     return table(
         f"spend-top-{group}-table",
         [group, "requests", "cost", "savings", "saved"],

@@ -1,0 +1,123 @@
+"""Summed figures of a set of requests and of the explicit caches created among them: counts,
+money per currency (never mixed), hit rates. The API summary, the dashboard and the CLI all sum
+through this, so a number is the same everywhere. Explicit-cache storage is part of the cost and
+comes off the savings, as on the finance statement."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+COUNTS = (
+    "requests",
+    "hit_requests",
+    "unpriced_requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "uncached_input_tokens",
+    "output_tokens",
+)
+# The money sums a usage row may carry; `storage` is added by add_storage.
+MONEY = (
+    "cost_uncached_input",
+    "cost_cache_read",
+    "cost_cache_write_5m",
+    "cost_cache_write_1h",
+    "cost_output",
+    "cost",
+    "nocache_cost",
+    "savings",
+    "write_premium",
+)
+
+
+@dataclass
+class Totals:
+    """Sums of one group (`key`) or of a whole view."""
+
+    key: Any = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    money: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Add one row of usage sums: a `currency` (None for unpriced requests) and any of the
+        counts and money sums."""
+        for name in COUNTS:
+            if row.get(name) is not None:
+                self.counts[name] += int(row[name])
+        currency = row.get("currency")
+        if currency is None:
+            return
+        bucket = self.money.setdefault(currency, {})
+        for name in MONEY:
+            if row.get(name) is not None:
+                bucket[name] = bucket.get(name, Decimal(0)) + Decimal(row[name])
+
+    def add_storage(self, currency: str | None, amount: Decimal | None) -> None:
+        """Add explicit-cache storage: it costs, and what caching saved is less by it."""
+        if currency is None or amount is None:
+            return
+        bucket = self.money.setdefault(currency, {})
+        for name, sign in (("storage", 1), ("cost", 1), ("savings", -1)):
+            bucket[name] = bucket.get(name, Decimal(0)) + sign * Decimal(amount)
+
+    @property
+    def token_hit_rate(self) -> float | None:
+        """Cache-read tokens over all input tokens."""
+        inputs = self.counts["input_tokens"]
+        return self.counts["cache_read_tokens"] / inputs if inputs else None
+
+    @property
+    def request_hit_rate(self) -> float | None:
+        """Share of requests that read anything from the cache."""
+        requests = self.counts["requests"]
+        return self.counts["hit_requests"] / requests if requests else None
+
+    @property
+    def currency(self) -> str | None:
+        """The currency most of the money is in (by no-cache cost, then cost)."""
+        return max(
+            self.money,
+            key=lambda c: (
+                self.money[c].get("nocache_cost", Decimal(0)),
+                self.money[c].get("cost", Decimal(0)),
+            ),
+            default=None,
+        )
+
+    def amount(self, name: str, currency: str | None = None) -> Decimal | None:
+        """`name` (cost, savings, storage, …) in `currency` (default: the main one)."""
+        currency = currency or self.currency
+        return self.money[currency].get(name, Decimal(0)) if currency in self.money else None
+
+    def other_currencies(self) -> list[str]:
+        """Currencies besides the main one (their money is not added in)."""
+        return sorted(c for c in self.money if c != self.currency)
+
+
+def totals_of(rows: Any, storage: Any = ()) -> Totals:
+    """One Totals over usage rows and storage rows (each with `currency` and `storage`)."""
+    totals = Totals()
+    for row in rows:
+        totals.add(row._mapping)
+    for row in storage:
+        totals.add_storage(row.currency, row.storage)
+    return totals
+
+
+def grouped(rows: Any, storage: Any = (), key: str = "key") -> list[Totals]:
+    """Totals per value of column `key` over usage rows and storage rows, ordered by key (None
+    last)."""
+    groups: dict[Any, Totals] = {}
+    for row in rows:
+        value = getattr(row, key)
+        groups.setdefault(value, Totals(value)).add(row._mapping)
+    for row in storage:
+        value = getattr(row, key)
+        groups.setdefault(value, Totals(value)).add_storage(row.currency, row.storage)
+    # None sorts last; keys of one report are all strings or all times.
+    return sorted(groups.values(), key=lambda t: (t.key is None, t.key or ""))
