@@ -181,9 +181,7 @@ def top_prefixes(conn: Connection, tenant_id: int, f: Filters, limit: int = 10) 
     ).all()
 
 
-def storage(
-    conn: Connection, tenant_id: int, f: Filters, by: str | None = "day"
-) -> Sequence[Any]:
+def storage(conn: Connection, tenant_id: int, f: Filters, by: str | None = "day") -> Sequence[Any]:
     """Explicit-cache storage cost of the caches created in the view, per currency and `by`:
     a time bucket (hour, day, week, month) or a dimension, in a column of that name; None for
     the view's total."""
