@@ -17,11 +17,11 @@ from sqlalchemy import Connection, Engine
 
 from billing import Charge, Price, PriceBook
 from billing.pricecache import PriceCache
+from cache.misses import PrefixSeen, combine, history_hint
 from ingest.caches import CacheIn, build_cache
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
 from ingest.metrics import IngestMetrics
-from ingest.misses import PrefixSeen, combine, history_hint
 from ingest.pricing import PricedRecord, price_record
 from ingest.record import UsageRecord, build_record, token_fields
 from store.caches import upsert_cache
