@@ -18,6 +18,8 @@ from sqlalchemy import Connection, Engine
 from billing import Charge, Price, PriceBook
 from billing.pricecache import PriceCache
 from cache.misses import PrefixSeen, combine, history_hint
+from cache.whatif import Key as WhatifKey
+from cache.whatif import classify, prefix_key
 from ingest.caches import CacheIn, build_cache
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
@@ -33,8 +35,7 @@ from store.retention import counts_horizon
 from store.rollups import add_staged
 from store.tenancy import tenant_transaction
 from store.tenants import TenantRef
-from store.whatif import Key as WhatifKey
-from store.whatif import classify, lock_prefixes, prefix_key, stored_neighbours
+from store.whatif import lock_prefixes, stored_neighbours, whatif_sums
 
 
 @dataclass
@@ -270,7 +271,7 @@ class Ingestor:
             set_miss_hints(conn, hints)
             near = stored_neighbours(conn, tenant.id, new_rows)
             move_staged(conn)
-            add_staged(conn, tenant.id, classify(new_rows, near))
+            add_staged(conn, tenant.id, whatif_sums(classify(new_rows, near)))
         refined = dict(new)
         return [refined.get(i) if i is not None else None for i in ids]
 

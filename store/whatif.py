@@ -1,11 +1,8 @@
 """The 1-hour-TTL what-if, kept per request as events arrive.
 
-A 5-minute write whose prefix's previous request came 5 to 60 minutes before would have been
-a read with a 1-hour TTL; every other 5-minute write would still be written, at the 1-hour
-rate (billing.economics.what_if_one_hour). A request's class depends only on the gap to the
-previous request of its prefix (tenant, app, prefix, provider, model), so ingest classifies
-each new request from its stored neighbours, and re-classifies the stored requests whose
-previous request is now a new one (a late arrival lands before them). Per-prefix advisory
+A request's class (cache.whatif) depends only on the gap to the previous request of its
+prefix, so a batch classifies its new requests against their stored neighbours, fetched
+here, and adds the counts to prefix_hourly with its rollups. Per-prefix advisory
 locks, taken once a batch has claimed its request ids, make concurrent batches of one prefix
 take turns from there to commit, so every batch sees the others' committed requests.
 
@@ -23,22 +20,13 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from billing.economics import FIVE_MINUTES, ONE_HOUR, would_hit
+from billing.economics import FIVE_MINUTES, ONE_HOUR
+from cache.whatif import Counted, Key, prefix_key
 from store.hours import hour_of
 
 # Advisory lock namespace of per-prefix what-if classification.
 PREFIX_LOCK = 0x636D7766
 WHATIF = ("whatif_hit_requests", "whatif_hit_tokens", "whatif_rewrite_tokens")
-
-Key = tuple[str | None, str, str, str | None]  # app, prefix, provider, model
-
-
-def prefix_key(row: Mapping[str, Any]) -> Key | None:
-    """The what-if key of an event row; None when it names no prefix."""
-    prefix = row.get("prefix_hash") or row.get("prompt_cache_key")
-    if not prefix:
-        return None
-    return (row.get("app"), prefix, row["provider"], row.get("model"))
 
 
 def lock_id(tenant_id: int, key: Key) -> int:
@@ -143,66 +131,16 @@ def stored_neighbours(
     return stored
 
 
-def _add(
-    sums: dict[tuple[Any, ...], dict[str, int]],
-    key: tuple[Any, ...],
-    short: int,
-    hit: bool,
-    sign: int = 1,
-) -> None:
-    if short <= 0:
-        return
-    column = sums.setdefault(key, dict.fromkeys(WHATIF, 0))
-    if hit:
-        column["whatif_hit_requests"] += sign
-        column["whatif_hit_tokens"] += sign * short
-    else:
-        column["whatif_rewrite_tokens"] += sign * short
-
-
-def _classes(timeline: Sequence[tuple[datetime, int]]) -> dict[int, bool]:
-    """Each request's class (by id) from the gap to the one before it in `timeline`."""
-    out = {}
-    for previous, (at, event_id) in zip([None, *timeline], timeline, strict=False):
-        out[event_id] = would_hit((at - previous[0]).total_seconds() if previous else None)
-    return out
-
-
-def classify(
-    rows: Sequence[Mapping[str, Any]], stored: Stored
-) -> dict[tuple[Any, ...], dict[str, int]]:
-    """What-if sums per prefix_hourly key for newly stored rows (which carry their `id`),
-    given `stored_neighbours` fetched before they were stored; including the
-    re-classification of stored requests whose previous request is now a new one."""
-    by_key: dict[Key, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in rows:
-        key = prefix_key(row)
-        if key is not None:
-            by_key[key].append(row)
+def whatif_sums(counted: Iterable[Counted]) -> dict[tuple[Any, ...], dict[str, int]]:
+    """cache.whatif.classify's counts as sums per prefix_hourly key."""
     sums: dict[tuple[Any, ...], dict[str, int]] = {}
-    for key, new in by_key.items():
-        new.sort(key=lambda r: (r["occurred_at"], r["id"]))
-        old = sorted(stored.get(key, ()), key=lambda r: (r.occurred_at, r.id))
-        before = _classes([(r.occurred_at, r.id) for r in old])
-        after = _classes(
-            sorted(
-                [(r.occurred_at, r.id) for r in old] + [(r["occurred_at"], r["id"]) for r in new]
-            )
-        )
-        for row in new:
-            short = row["cache_write_tokens"] - row["cache_write_1h_tokens"]
-            bucket = (hour_of(row["occurred_at"]), *key, row.get("currency"))
-            _add(sums, bucket, short, after[row["id"]])
-        first_new = (new[0]["occurred_at"], new[0]["id"])
-        for r in old:
-            if (r.occurred_at, r.id) < first_new:
-                # Nothing new precedes it (and its own previous request was not fetched
-                # when it is the one before the batch): its class stands.
-                continue
-            if before[r.id] != after[r.id]:
-                bucket = (hour_of(r.occurred_at), *key, r.currency)
-                _add(sums, bucket, r.short, before[r.id], sign=-1)
-                _add(sums, bucket, r.short, after[r.id])
+    for c in counted:
+        column = sums.setdefault((hour_of(c.at), *c.key, c.currency), dict.fromkeys(WHATIF, 0))
+        if c.hit:
+            column["whatif_hit_requests"] += c.sign
+            column["whatif_hit_tokens"] += c.sign * c.short
+        else:
+            column["whatif_rewrite_tokens"] += c.sign * c.short
     return sums
 
 
