@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.engine import Dialect
 
-from store.events import STAGING
 from store.models import TTFT_EDGES_MS, Base, PrefixHourly
 from store.whatif import PREFIX_SUMS, WHATIF, classified_sql
+from store.write.events import STAGING
 
 DIMENSIONS = ("provider", "model", "app", "team", "environment")
 TOKENS = (
