@@ -25,6 +25,7 @@ from prometheus_client import (
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from cache.regressions import DetectorConfig
 from cachemeter.api import admin, budgets, reports
 from cachemeter.api import ingest as ingest_api
 from cachemeter.api.docs import app_with_offline_docs
@@ -37,7 +38,6 @@ from cachemeter.workers.retention import LifecycleWorker
 from cachemeter.workers.webhook import Webhook, message
 from dashboard.app import create_dashboard
 from ingest.metrics import IngestMetrics, LabelBounds
-from ingest.regressions import DetectorConfig
 from ingest.service import Ingestor
 from store.db import make_engine
 from store.prices import catalogue_changed_at

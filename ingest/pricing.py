@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from billing import Charge, Price, PriceNotFound, price_usage
 from billing.pricecache import PriceResolver
-from ingest.misses import miss_hint
+from cache.misses import miss_hint
 from ingest.record import UsageRecord
 
 

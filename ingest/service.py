@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from billing import Charge, Price, PriceBook
 from billing.pricecache import PriceCache
@@ -21,20 +21,15 @@ from ingest.caches import CacheIn, build_cache
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
 from ingest.metrics import IngestMetrics
-from ingest.misses import PrefixSeen, combine, history_hint
 from ingest.pricing import PricedRecord, price_record
-from ingest.record import UsageRecord, build_record, token_fields
+from ingest.record import build_record, token_fields
 from store.caches import upsert_cache
-from store.events import move_staged, set_miss_hints, stage_events
 from store.partitions import ensure_partitions, month_of
-from store.prefixes import Key, lock_states, save_states
 from store.prices import catalogue_state, load_price_book
 from store.retention import counts_horizon
-from store.rollups import add_staged
 from store.tenancy import tenant_transaction
 from store.tenants import TenantRef
-from store.whatif import Key as WhatifKey
-from store.whatif import classify, lock_prefixes, prefix_key, stored_neighbours
+from store.write.batch import StoredEvent, store_batch
 
 
 @dataclass
@@ -116,62 +111,13 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
     }
 
 
-def _state_key(record: UsageRecord) -> Key | None:
-    if record.prompt_cache_key is None and record.prefix_hash is None:
+def _as_stored(priced: PricedRecord, stored: StoredEvent | None) -> PricedRecord | None:
+    """A record as stored (its miss hint refined), or None when it was already stored."""
+    if stored is None:
         return None
-    return (record.app or "", record.prompt_cache_key or "")
-
-
-def _whatif_key(priced: PricedRecord) -> WhatifKey | None:
-    record = priced.record
-    return prefix_key(
-        {
-            "app": record.app,
-            "prefix_hash": record.prefix_hash,
-            "prompt_cache_key": record.prompt_cache_key,
-            "provider": record.provider,
-            "model": record.model,
-        }
-    )
-
-
-def _explain_misses(
-    conn: Connection, tenant_id: int, new: list[tuple[int, PricedRecord]]
-) -> tuple[list[tuple[int, PricedRecord]], dict[int, str | None]]:
-    """Refine the miss reasons of new records (event id, record) with each key's
-    previous request (prefix changed, TTL expired), in time order, and remember the latest
-    request per key. Returns the records and the hints that changed, by event id."""
-    states = lock_states(conn, tenant_id, {k for _, p in new if (k := _state_key(p.record))})
-    changed: dict[Key, tuple[str | None, datetime]] = {}
-    hints: dict[int, str | None] = {}
-    out = list(new)
-    for position in sorted(range(len(out)), key=lambda i: out[i][1].record.occurred_at):
-        event_id, priced = out[position]
-        record = priced.record
-        key = _state_key(record)
-        if key is None:
-            continue
-        previous = states.get(key)
-        if record.usage.cache_read_tokens == 0:
-            seen = PrefixSeen(*previous) if previous else None
-            history = history_hint(
-                record.provider,
-                record.prefix_hash,
-                record.occurred_at,
-                seen,
-                record.usage.cache_write_1h_tokens > 0,
-            )
-            hint = combine(priced.miss_hint, history)
-            if hint != priced.miss_hint:
-                out[position] = (event_id, replace(priced, miss_hint=hint))
-                hints[event_id] = hint
-        if previous is None or record.occurred_at >= previous[1]:
-            states[key] = changed[key] = (
-                record.prefix_hash or (previous[0] if previous else None),
-                record.occurred_at,
-            )
-    save_states(conn, tenant_id, changed)
-    return out, hints
+    if stored.miss_hint == priced.miss_hint:
+        return priced
+    return replace(priced, miss_hint=stored.miss_hint)
 
 
 class Ingestor:
@@ -255,24 +201,8 @@ class Ingestor:
         ensure_partitions(self.engine, {month_of(p.record.occurred_at) for p in batch})
         rows = [event_row(p) for p in batch]
         with tenant_transaction(self.engine, tenant.id) as conn:
-            ids = stage_events(conn, tenant.id, rows)
-            new: list[tuple[int, PricedRecord]] = []
-            new_rows = []
-            for row, priced, event_id in zip(rows, batch, ids, strict=True):
-                if event_id is not None:
-                    row["id"] = event_id  # our own dict: no copy per row
-                    new.append((event_id, priced))
-                    new_rows.append(row)
-            # From here to commit, concurrent batches of a prefix take turns (store.whatif):
-            # the history of a prefix decides miss reasons and the 1-hour what-if.
-            lock_prefixes(conn, tenant.id, {k for _, p in new if (k := _whatif_key(p))})
-            new, hints = _explain_misses(conn, tenant.id, new)
-            set_miss_hints(conn, hints)
-            near = stored_neighbours(conn, tenant.id, new_rows)
-            move_staged(conn)
-            add_staged(conn, tenant.id, classify(new_rows, near))
-        refined = dict(new)
-        return [refined.get(i) if i is not None else None for i in ids]
+            stored = store_batch(conn, tenant.id, rows)
+        return [_as_stored(p, s) for p, s in zip(batch, stored, strict=True)]
 
     def ingest_caches(
         self, tenant: TenantRef, raws: Sequence[Any], received_at: datetime

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.engine import Dialect
 
-from store.events import STAGING
 from store.models import TTFT_EDGES_MS, Base, PrefixHourly
 from store.whatif import PREFIX_SUMS, WHATIF, classified_sql
+from store.write.events import STAGING
 
 DIMENSIONS = ("provider", "model", "app", "team", "environment")
 TOKENS = (
@@ -297,7 +297,7 @@ def add_staged(
     whatif: Mapping[tuple[Any, ...], Mapping[str, int]] | None = None,
 ) -> None:
     """Add the rows just stored from the staging table (store.events.STAGING) to every rollup;
-    `whatif` (store.whatif.classify of those rows) goes into prefix_hourly with them."""
+    `whatif` (store.whatif.whatif_sums of those rows) goes into prefix_hourly with them."""
     for statement in _add_statements(STAGING, None):
         conn.execute(statement)
     if whatif:

@@ -1,5 +1,6 @@
-"""Imports point down: cachemeter -> dashboard, ingest -> store -> billing; billing stays pure;
-the client SDK (cachemeter_client) stands alone: the standard library and httpx."""
+"""Imports point down: cachemeter -> dashboard, ingest -> store -> cache -> billing; billing
+and cache stay pure; the client SDK (cachemeter_client) stands alone: the standard library and
+httpx."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 FORBIDDEN = {
     "billing": {
+        "cache",
         "ingest",
         "store",
         "dashboard",
@@ -28,6 +30,8 @@ FORBIDDEN = {
     "ingest": {"dashboard", "cachemeter", "dash", "cachemeter_client"},
     "dashboard": {"ingest", "cachemeter", "fastapi", "cachemeter_client"},
 }
+# What cache/ (pure cache behaviour) may import besides the standard library.
+CACHE_IMPORTS = {"billing", "cache"}
 CLIENT = ROOT / "clients" / "python" / "cachemeter_client"
 # What the client distribution may import: its one dependency and LiteLLM, whose logger the
 # callback subclasses when the proxy has it.
@@ -60,7 +64,7 @@ def test_provider_field_names_live_only_in_ingest() -> None:
     needles = ("cache_read_input_tokens", "cachedContentTokenCount", "prompt_cache_hit_tokens")
     hits = [
         str(path.relative_to(ROOT))
-        for package in ("billing", "store", "dashboard")
+        for package in ("billing", "cache", "store", "dashboard")
         for path in (ROOT / package).rglob("*.py")
         if any(n in path.read_text() for n in needles)
     ]
@@ -72,5 +76,14 @@ def test_client_imports_only_the_standard_library_and_httpx() -> None:
         path.name: sorted(extra)
         for path in CLIENT.rglob("*.py")
         if (extra := _imports(path) - CLIENT_IMPORTS - set(sys.stdlib_module_names))
+    }
+    assert offenders == {}
+
+
+def test_cache_imports_only_billing_and_the_standard_library() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(extra)
+        for path in (ROOT / "cache").rglob("*.py")
+        if (extra := _imports(path) - CACHE_IMPORTS - set(sys.stdlib_module_names))
     }
     assert offenders == {}

@@ -143,7 +143,7 @@ def test_what_if_neighbours_are_probed_on_the_prefix_index(
 ) -> None:
     """Ingest looks up each prefix's stored neighbours with three probes of the prefix
     index per prefix, never a scan of the tenant's events (whatever the batch's span)."""
-    from store.whatif import stored_neighbours
+    from store.write.whatif import stored_neighbours
 
     tenant = ensure_tenant_id(engine)
     rows = [

@@ -12,9 +12,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from cache.regressions import DetectorConfig, Window, hit_rate_regressed, likely_cause, z_score
 from cachemeter.workers.regressions import Event, check_regressions
 from ingest.metrics import IngestMetrics
-from ingest.regressions import DetectorConfig, Window, hit_rate_regressed, likely_cause, z_score
 from ingest.service import Ingestor
 from store.tenants import ensure_tenant
 

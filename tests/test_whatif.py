@@ -204,7 +204,7 @@ def test_a_batch_waits_for_another_batch_of_the_same_prefix(engine: Engine) -> N
     """The per-prefix lock: while another transaction holds it, ingest of that prefix waits
     (and then sees the other's committed requests), its request ids already claimed, so
     only the prefix's history is taken in turns; other prefixes do not wait."""
-    from store.whatif import PREFIX_LOCK, lock_id
+    from store.write.whatif import PREFIX_LOCK, lock_id
 
     [first, *_] = _records(seed=2)
     other_prefix = {**first, "request_id": "other", "prompt_cache_key": "sys-z"}

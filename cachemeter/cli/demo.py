@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from cache.regressions import DetectorConfig
 from cachemeter.workers.regressions import check_regressions
-from ingest.regressions import DetectorConfig
 from ingest.service import Ingestor
 from store.tenants import ensure_tenant
 

@@ -185,8 +185,8 @@ def cmd_budgets(args: argparse.Namespace) -> int:
 def cmd_regressions(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
+    from cache.regressions import DetectorConfig
     from cachemeter.workers.regressions import check_regressions
-    from ingest.regressions import DetectorConfig
     from store.regressions import list_regressions
     from store.tenants import find_tenant
 

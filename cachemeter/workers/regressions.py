@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from cachemeter.workers.periodic import Periodic
-from ingest.regressions import (
+from cache.regressions import (
     DetectorConfig,
     Window,
     hit_rate_recovered,
@@ -18,6 +17,7 @@ from ingest.regressions import (
     ttft_recovered,
     ttft_regressed,
 )
+from cachemeter.workers.periodic import Periodic
 from store.regressions import (
     SCOPES,
     Key,

@@ -7,9 +7,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-PREFIX_CHANGED = "prefix_changed"
-BELOW_MINIMUM = "below_minimum_length"
-TTL_EXPIRED = "ttl_expired"
+from cache.misses import BELOW_MINIMUM, PREFIX_CHANGED, TTL_EXPIRED
+
 PROVIDER_WIDE = "provider_eviction"
 UNKNOWN = "unknown"
 CAUSES = (PREFIX_CHANGED, BELOW_MINIMUM, TTL_EXPIRED)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 
 from sqlalchemy import Connection, select, text, tuple_
 
+from cache.misses import HistoryKey, PrefixSeen
 from store.models import PrefixState
-
-Key = tuple[str, str]  # (app, cache key); "" where absent
 
 
 def lock_states(
-    conn: Connection, tenant_id: int, keys: Iterable[Key]
-) -> dict[Key, tuple[str | None, datetime]]:
+    conn: Connection, tenant_id: int, keys: Iterable[HistoryKey]
+) -> dict[HistoryKey, PrefixSeen]:
     """Current states of `keys`, locked for this transaction (in key order: no deadlocks)."""
     wanted = sorted(set(keys))
     if not wanted:
@@ -30,16 +28,14 @@ def lock_states(
         .order_by(PrefixState.app, PrefixState.cache_key)
         .with_for_update()
     )
-    return {(r.app, r.cache_key): (r.prefix_hash, r.last_seen) for r in rows}
+    return {(r.app, r.cache_key): PrefixSeen(r.prefix_hash, r.last_seen) for r in rows}
 
 
-def save_states(
-    conn: Connection, tenant_id: int, states: Mapping[Key, tuple[str | None, datetime]]
-) -> None:
+def save_states(conn: Connection, tenant_id: int, states: Mapping[HistoryKey, PrefixSeen]) -> None:
     """Store the latest state per key (never moving last_seen backwards)."""
     if not states:
         return
-    ordered = sorted(states.items())  # one lock order for concurrent batches
+    ordered = sorted(states.items(), key=lambda item: item[0])  # one lock order for batches
     # One fixed statement over arrays: a many-row VALUES would be compiled anew per batch.
     conn.execute(
         text(
@@ -54,7 +50,7 @@ def save_states(
             "tenant": tenant_id,
             "apps": [app for (app, _), _ in ordered],
             "keys": [key for (_, key), _ in ordered],
-            "prefixes": [prefix for _, (prefix, _) in ordered],
-            "seen": [seen for _, (_, seen) in ordered],
+            "prefixes": [seen.prefix_hash for _, seen in ordered],
+            "seen": [seen.at for _, seen in ordered],
         },
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from billing.usage import Usage
 
@@ -85,12 +87,24 @@ LIKELY_TTL_SECONDS = {
 ONE_HOUR = 3600
 
 
+HistoryKey = tuple[str, str]  # (app, cache key); "" where absent
+
+
 @dataclass(frozen=True, slots=True)
 class PrefixSeen:
     """The last request seen for one (app, cache key)."""
 
     prefix_hash: str | None
     at: datetime
+
+
+def history_key(row: Mapping[str, Any]) -> HistoryKey | None:
+    """Whose previous request explains an event row's miss: its (app, cache key), where it
+    names a cache key or a prefix. Not keyed by the prefix hash, so that a new prefix under
+    the same key shows as a change."""
+    if row.get("prompt_cache_key") is None and row.get("prefix_hash") is None:
+        return None
+    return (row.get("app") or "", row.get("prompt_cache_key") or "")
 
 
 def history_hint(
@@ -116,3 +130,34 @@ def combine(own: str | None, history: str | None) -> str | None:
     if own == BELOW_MINIMUM:
         return own
     return history or own
+
+
+def explain_with_history(
+    rows: Sequence[Mapping[str, Any]], seen: Mapping[HistoryKey, PrefixSeen]
+) -> tuple[dict[int, str | None], dict[HistoryKey, PrefixSeen]]:
+    """Refine the miss hints of new event rows (which carry their `id`) with each key's
+    previous request (prefix changed, TTL expired), in time order, from `seen` (each key's
+    latest request before them). Returns the hints that changed, by event id, and the keys'
+    latest requests where the rows moved them (never backwards: a late arrival does not)."""
+    latest = dict(seen)
+    moved: dict[HistoryKey, PrefixSeen] = {}
+    hints: dict[int, str | None] = {}
+    for row in sorted(rows, key=lambda r: r["occurred_at"]):
+        key = history_key(row)
+        if key is None:
+            continue
+        previous = latest.get(key)
+        at, prefix_hash = row["occurred_at"], row.get("prefix_hash")
+        if row["cache_read_tokens"] == 0:
+            history = history_hint(
+                row["provider"], prefix_hash, at, previous, row["cache_write_1h_tokens"] > 0
+            )
+            hint = combine(row.get("miss_hint"), history)
+            if hint != row.get("miss_hint"):
+                hints[row["id"]] = hint
+        if previous is None or at >= previous.at:
+            # A request without a prefix hash keeps the key's last known one.
+            latest[key] = moved[key] = PrefixSeen(
+                prefix_hash or (previous.prefix_hash if previous else None), at
+            )
+    return hints, moved
