@@ -296,8 +296,8 @@ def add_staged(
     tenant_id: int,
     whatif: Mapping[tuple[Any, ...], Mapping[str, int]] | None = None,
 ) -> None:
-    """Add the rows just stored from the staging table (store.events.STAGING) to every rollup;
-    `whatif` (store.whatif.whatif_sums of those rows) goes into prefix_hourly with them."""
+    """Add the rows just stored from the staging table (store.write.events.STAGING) to every
+    rollup; `whatif` (store.write.whatif.whatif_sums of those rows) goes into prefix_hourly."""
     for statement in _add_statements(STAGING, None):
         conn.execute(statement)
     if whatif:
