@@ -13,16 +13,16 @@ from sqlalchemy import Engine, text
 
 from dashboard.filters import filters_from
 from dashboard.pages import hitrate, latency, overview, spend
+from reports.budgets import budget_status
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
+from reports.statement import statement
 from reports.summary import summary
 from store.analytics import dimension_values
-from store.budget_status import budget_status
 from store.partitions import ensure_partitions, month_of
 from store.prices import list_prices, load_price_book
 from store.regressions import list_regressions
 from store.rollups import rebuild
-from store.statement import statement
 from store.tenants import TenantRef, ensure_tenant
 
 MODELS = [

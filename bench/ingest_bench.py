@@ -156,11 +156,11 @@ def _pricing_rows(n: int) -> list[Any]:
 
 def bench_pricing(records: int, genai_records: int) -> dict[str, Any]:
     """Bulk pricing vs genai-prices' calc_price once per record; totals must be identical."""
+    from bulk import BulkPricer
     from genai_prices import Usage as GenaiUsage
     from genai_prices import calc_price
 
     from billing import PriceBook
-    from billing.bulk import BulkPricer
 
     rows = _pricing_rows(records)
     began = time.perf_counter()

@@ -7,7 +7,7 @@ named here too so proxy configs written for `cachemeter.litellm.handler` keep wo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,6 @@ __all__ = [
     "CachemeterLogger",
     "handler",
     "record_from_log",
-    "records_from_logs",
     "spend_log_rows",
 ]
 
@@ -60,9 +59,3 @@ def spend_log_rows(
         cursor.itersize = 2000
         cursor.execute(query, params)
         yield from cursor
-
-
-def records_from_logs(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any] | None]:
-    """Push records (None for response-cache hits) from spend-log rows or logging payloads."""
-    for row in rows:
-        yield record_from_log(row)

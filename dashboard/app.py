@@ -16,7 +16,8 @@ from dashboard import auth
 from dashboard.context import Context
 from dashboard.filters import PRESETS, bar, date_range, filters_from, parse_query, to_query
 from dashboard.pages import hitrate, latency, overview, prices, spend, statements
-from store.analytics import DIMENSIONS, dimension_values
+from store.analytics import dimension_values
+from store.models import DIMENSIONS
 
 PAGES = (overview, hitrate, latency, spend, statements, prices)
 

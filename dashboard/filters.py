@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlencode
 
 from dash import dcc, html
 
-from store.analytics import DIMENSIONS, Filters
+from store.analytics import Filters
+from store.models import DIMENSIONS
 
 PRESETS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
 DEFAULT_PRESET = "7d"

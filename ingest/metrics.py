@@ -15,9 +15,9 @@ from decimal import Decimal
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ingest.pricing import PricedRecord
+from store.models import DIMENSIONS
 
 TOKEN_KINDS = ("uncached", "cache_read", "cache_write_5m", "cache_write_1h")
-DIMENSIONS = ("provider", "model", "app", "team", "environment")
 MISS_CAUSES = ("below_minimum_length", "first_write", "prefix_changed", "ttl_expired")
 TTFT_BUCKETS = (
     0.05,

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from billing import Charge, Price, PriceBook
+from billing import PriceBook
 from billing.pricecache import PriceCache
 from ingest.caches import CacheIn, build_cache
 from ingest.envelope import RecordIn, describe_validation_error
@@ -24,6 +24,7 @@ from ingest.metrics import IngestMetrics
 from ingest.pricing import PricedRecord, price_record
 from ingest.record import build_record, token_fields
 from store.caches import upsert_cache
+from store.finance import charge_columns
 from store.partitions import ensure_partitions, month_of
 from store.prices import catalogue_state, load_price_book
 from store.retention import counts_horizon
@@ -59,29 +60,6 @@ class IngestResult:
             "without_request_id": self.without_request_id,
             "unpriced": self.unpriced,
         }
-
-
-def charge_columns(
-    charge: Charge | None, price: Price | None, unpriced_reason: str | None
-) -> dict[str, Any]:
-    """The stored money of one event: its charge by part and the price it used."""
-    return {
-        "currency": charge.currency if charge else None,
-        "cost_uncached_input": charge.uncached_input if charge else None,
-        "cost_cache_read": charge.cache_read if charge else None,
-        "cost_cache_write_5m": charge.cache_write_5m if charge else None,
-        "cost_cache_write_1h": charge.cache_write_1h if charge else None,
-        "cost_output": charge.output if charge else None,
-        "cost": charge.cost if charge else None,
-        "nocache_cost": charge.nocache_cost if charge else None,
-        "savings": charge.savings if charge else None,
-        "cost_write_premium": charge.write_premium if charge else None,
-        "price_source": price.source if price else None,
-        "price_id": price.source_id if price else None,
-        "price_ref": price.ref if price else None,
-        "priced_model": price.model if price else None,
-        "unpriced_reason": unpriced_reason,
-    }
 
 
 def event_row(priced: PricedRecord) -> dict[str, Any]:

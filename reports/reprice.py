@@ -13,8 +13,13 @@ from sqlalchemy import Engine
 
 from billing import PriceNotFound, Usage, price_usage
 from billing.charge import money_text
-from ingest.service import charge_columns
-from store.finance import CHARGE_COLUMNS, events_page, record_reprice, update_charges
+from store.finance import (
+    CHARGE_COLUMNS,
+    charge_columns,
+    events_page,
+    record_reprice,
+    update_charges,
+)
 from store.prices import load_price_book
 from store.rollups import apply_delta
 from store.tenants import find_tenant

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from store.models import CHARGE_MONEY
+
 COUNTS = (
     "requests",
     "hit_requests",
@@ -22,17 +24,7 @@ COUNTS = (
     "output_tokens",
 )
 # The money sums a usage row may carry; `storage` is added by add_storage.
-MONEY = (
-    "cost_uncached_input",
-    "cost_cache_read",
-    "cost_cache_write_5m",
-    "cost_cache_write_1h",
-    "cost_output",
-    "cost",
-    "nocache_cost",
-    "savings",
-    "write_premium",
-)
+MONEY = (*CHARGE_MONEY, "write_premium")
 
 
 @dataclass

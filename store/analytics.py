@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, literal_column, select
 
-from store.models import CacheObject, PrefixDaily, TtftDaily, UsageHourly
+from store.models import DIMENSIONS, CacheObject, PrefixDaily, TtftDaily, UsageHourly
 from store.rollups import MONEY, TOKENS
 
-DIMENSIONS = ("provider", "model", "app", "team", "environment")
 SUMS = ("requests", "hit_requests", "unpriced_requests", *TOKENS, *MONEY, "write_premium")
 MISS_COLUMNS = (
     "miss_below_minimum",

@@ -8,19 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 
+from billing import Charge, Price
 from billing.usage import TOKEN_FIELDS
-from store.models import RepriceRun, Tenant, UsageEvent
+from store.models import CHARGE_MONEY, RepriceRun, Tenant, UsageEvent
 
 CHARGE_COLUMNS = (
     "currency",
-    "cost_uncached_input",
-    "cost_cache_read",
-    "cost_cache_write_5m",
-    "cost_cache_write_1h",
-    "cost_output",
-    "cost",
-    "nocache_cost",
-    "savings",
+    *CHARGE_MONEY,
     "cost_write_premium",
     "price_source",
     "price_id",
@@ -28,6 +22,29 @@ CHARGE_COLUMNS = (
     "priced_model",
     "unpriced_reason",
 )
+
+
+def charge_columns(
+    charge: Charge | None, price: Price | None, unpriced_reason: str | None
+) -> dict[str, Any]:
+    """The stored money of one event: its charge by part and the price it used."""
+    return {
+        "currency": charge.currency if charge else None,
+        "cost_uncached_input": charge.uncached_input if charge else None,
+        "cost_cache_read": charge.cache_read if charge else None,
+        "cost_cache_write_5m": charge.cache_write_5m if charge else None,
+        "cost_cache_write_1h": charge.cache_write_1h if charge else None,
+        "cost_output": charge.output if charge else None,
+        "cost": charge.cost if charge else None,
+        "nocache_cost": charge.nocache_cost if charge else None,
+        "savings": charge.savings if charge else None,
+        "cost_write_premium": charge.write_premium if charge else None,
+        "price_source": price.source if price else None,
+        "price_id": price.source_id if price else None,
+        "price_ref": price.ref if price else None,
+        "priced_model": price.model if price else None,
+        "unpriced_reason": unpriced_reason,
+    }
 
 
 def events_page(

@@ -342,7 +342,20 @@ class GenaiPriceSync(Base):
 # (width_bucket) place a value in the same bucket because both compare with these numbers.
 TTFT_EDGES_MS: tuple[float, ...] = tuple(round(10 * 1.25**i, 3) for i in range(40))
 
-_ROLLUP_DIMENSIONS = ("tenant_id", "hour", "provider", "model", "app", "team", "environment")
+# The dimensions every rollup, dashboard filter and metric slices requests by.
+DIMENSIONS = ("provider", "model", "app", "team", "environment")
+# An event's charge by part, then its totals (billing.charge.Charge as stored); the rollups
+# sum the same columns.
+COST_PARTS = (
+    "cost_uncached_input",
+    "cost_cache_read",
+    "cost_cache_write_5m",
+    "cost_cache_write_1h",
+    "cost_output",
+)
+CHARGE_MONEY = (*COST_PARTS, "cost", "nocache_cost", "savings")
+
+_ROLLUP_DIMENSIONS = ("tenant_id", "hour", *DIMENSIONS)
 
 
 class RollupDimensions:

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, literal_column, or_, select, text, union_all
 
 from store.hours import hour_split
-from store.models import CacheObject, UsageEvent, UsageHourly
+from store.models import DIMENSIONS, CacheObject, UsageEvent, UsageHourly
 from store.tenancy import APP_ROLE
 
-GROUPS: tuple[str, ...] = ("provider", "model", "app", "team", "environment", "day")
+GROUPS: tuple[str, ...] = (*DIMENSIONS, "day")
 
 
 def _group_expr(table: Any, time_column: Any, group_by: str) -> Any:

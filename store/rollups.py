@@ -20,11 +20,10 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.engine import Dialect
 
-from store.models import TTFT_EDGES_MS, Base, PrefixHourly
+from store.models import CHARGE_MONEY, DIMENSIONS, TTFT_EDGES_MS, Base, PrefixHourly
 from store.whatif import PREFIX_SUMS, WHATIF, classified_sql
 from store.write.events import STAGING
 
-DIMENSIONS = ("provider", "model", "app", "team", "environment")
 TOKENS = (
     "input_tokens",
     "cache_read_tokens",
@@ -33,16 +32,7 @@ TOKENS = (
     "uncached_input_tokens",
     "output_tokens",
 )
-MONEY = (
-    "cost_uncached_input",
-    "cost_cache_read",
-    "cost_cache_write_5m",
-    "cost_cache_write_1h",
-    "cost_output",
-    "cost",
-    "nocache_cost",
-    "savings",
-)
+MONEY = CHARGE_MONEY
 MISSES = {
     "below_minimum_length": "miss_below_minimum",
     "first_write": "miss_first_write",

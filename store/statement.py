@@ -1,27 +1,15 @@
-"""Finance statements: cost by part, savings, discount and write premium per group, in one
-reporting currency; the totals row is the exact sum of the groups.
-
-Aggregates are split by FX-rate period: a report in another currency converts each period's sum
-at the one rate in force for all its events, so the converted total is the sum of the events
-converted one by one.
-"""
+"""The statement's SQL: usage and explicit-cache storage sums per (group, currency, FX-rate
+period) of a range; reports.statement makes the statement of them."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, case, func, literal, select
 
-from billing.charge import MONEY_QUANTUM, money_text
-from billing.fx import FxTable, RateNotFound
-from store.fx import load_fx
-from store.models import CacheObject, FxRate, UsageEvent, UsageHourly
+from store.models import COST_PARTS, CacheObject, FxRate, UsageEvent, UsageHourly
 
 STATEMENT_GROUPS = ("team", "app", "model", "provider", "environment")
 
@@ -139,164 +127,5 @@ TOKENS = (
     "cache_write_1h_tokens",
     "output_tokens",
 )
-PARTS = ("uncached_input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "storage")
+PARTS = (*(c.removeprefix("cost_") for c in COST_PARTS), "storage")
 MONEY = (*PARTS, "nocache_cost", "write_premium")
-
-
-class StatementError(ValueError):
-    """A statement that cannot be made as asked: bad month, missing FX rate, mixed currencies."""
-
-
-def month_range(month: str) -> tuple[datetime, datetime]:
-    """[first instant, first instant of the next month) of a YYYY-MM month, in UTC."""
-    try:
-        first = date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise StatementError(f"month must be YYYY-MM, got {month!r}") from None
-    start = datetime(first.year, first.month, 1, tzinfo=UTC)
-    end = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
-
-
-@dataclass
-class Line:
-    """One group of a statement (or the totals)."""
-
-    group: str | None
-    requests: int = 0
-    unpriced_requests: int = 0
-    caches: int = 0
-    unpriced_caches: int = 0
-    tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKENS, 0))
-    money: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(MONEY, Decimal(0)))
-
-    def add(self, other: Line) -> None:
-        """Add another line's figures into this one."""
-        self.requests += other.requests
-        self.unpriced_requests += other.unpriced_requests
-        self.caches += other.caches
-        self.unpriced_caches += other.unpriced_caches
-        for k in TOKENS:
-            self.tokens[k] += other.tokens[k]
-        for k in MONEY:
-            self.money[k] += other.money[k]
-
-    def as_dict(self) -> dict[str, Any]:
-        """The line with derived figures; money as decimal strings."""
-        cost = sum((self.money[p] for p in PARTS), Decimal(0))
-        nocache = self.money["nocache_cost"]
-        savings = nocache - cost
-        discount = (savings / nocache * 100).quantize(Decimal("0.01")) if nocache else None
-        return {
-            "group": self.group,
-            "requests": self.requests,
-            "unpriced_requests": self.unpriced_requests,
-            "caches": self.caches,
-            "unpriced_caches": self.unpriced_caches,
-            **self.tokens,
-            **{f"cost_{p}": money_text(self.money[p]) for p in PARTS},
-            "cost": money_text(cost),
-            "nocache_cost": money_text(nocache),
-            "savings": money_text(savings),
-            "effective_discount_pct": money_text(discount) if discount is not None else None,
-            "write_premium": money_text(self.money["write_premium"]),
-        }
-
-
-def _convert(
-    amount: Decimal | None, currency: str | None, target: str, at: datetime, fx: FxTable
-) -> Decimal:
-    if amount is None or currency is None:
-        return Decimal(0)
-    try:
-        return fx.convert(amount, currency, target, at).quantize(MONEY_QUANTUM)
-    except RateNotFound as exc:
-        raise StatementError(f"{exc} (add one with `cachemeter fx add`)") from None
-
-
-def statement(
-    conn: Connection, tenant_id: int, month: str, group_by: str, currency: str | None
-) -> dict[str, Any]:
-    """The statement of one month; `currency` None means the one currency the events use."""
-    start, end = month_range(month)
-    breakpoints = fx_breakpoints(conn, start, end)
-    usage = usage_sums(conn, tenant_id, start, end, group_by, breakpoints)
-    storage = storage_sums(conn, tenant_id, start, end, group_by, breakpoints)
-    currencies = {r.currency for r in (*usage, *storage) if r.currency is not None}
-    if currency is None:
-        if len(currencies) > 1:
-            raise StatementError(
-                f"charges are in {', '.join(sorted(currencies))}: choose a reporting currency"
-            )
-        currency = next(iter(currencies), "USD")
-    fx = load_fx(conn) if currencies - {currency} else FxTable([])
-    period_start: Sequence[datetime] = [start, *breakpoints]
-    lines: dict[str | None, Line] = {}
-    for row in usage:
-        line = Line(
-            row.key, requests=int(row.requests), unpriced_requests=int(row.unpriced_requests)
-        )
-        for k in TOKENS:
-            line.tokens[k] = int(getattr(row, k))
-        at = period_start[row.segment]
-        for k in (*PARTS[:-1], "nocache_cost", "write_premium"):
-            line.money[k] = _convert(getattr(row, k), row.currency, currency, at, fx)
-        lines.setdefault(row.key, Line(row.key)).add(line)
-    for row in storage:
-        line = Line(row.key, caches=row.caches, unpriced_caches=row.unpriced_caches)
-        line.money["storage"] = _convert(
-            row.storage, row.currency, currency, period_start[row.segment], fx
-        )
-        lines.setdefault(row.key, Line(row.key)).add(line)
-    ordered = sorted(lines.values(), key=lambda ln: (ln.group is None, ln.group or ""))
-    total = Line("TOTAL")
-    for line in ordered:
-        total.add(line)
-    return {
-        "month": month,
-        "group_by": group_by,
-        "currency": currency,
-        "source_currencies": sorted(currencies),
-        "lines": [ln.as_dict() for ln in ordered],
-        "total": total.as_dict(),
-    }
-
-
-# The columns a statement table shows people (the CSV has every column).
-SUMMARY_COLUMNS = (
-    "group",
-    "requests",
-    "cost_uncached_input",
-    "cost_cache_read",
-    "cost_cache_write_5m",
-    "cost_cache_write_1h",
-    "cost_output",
-    "cost_storage",
-    "cost",
-    "nocache_cost",
-    "savings",
-    "effective_discount_pct",
-    "write_premium",
-)
-COLUMNS = (
-    "group",
-    "requests",
-    "unpriced_requests",
-    *TOKENS,
-    *(f"cost_{p}" for p in PARTS),
-    "cost",
-    "nocache_cost",
-    "savings",
-    "effective_discount_pct",
-    "write_premium",
-)
-
-
-def statement_csv(body: dict[str, Any]) -> str:
-    """A statement as CSV: one row per group, then the TOTAL row; currency in every row."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[*COLUMNS, "currency"], extrasaction="ignore")
-    writer.writeheader()
-    for line in [*body["lines"], body["total"]]:
-        writer.writerow({**line, "currency": body["currency"]})
-    return out.getvalue()

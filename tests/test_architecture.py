@@ -1,6 +1,14 @@
-"""Imports point down: cachemeter -> dashboard, ingest -> store -> cache -> billing; billing
-and cache stay pure; the client SDK (cachemeter_client) stands alone: the standard library and
-httpx."""
+"""The tree is the architecture; imports point down:
+
+    cachemeter  the composition root (config, server, wsgi; api/, cli/, workers/): any below
+    dashboard   -> reports, store, billing
+    reports     -> store, cache, billing        (the one read model)
+    ingest      -> store, cache, billing
+    store       -> cache, billing
+    cache       -> billing                      (pure cache behaviour)
+
+Nothing imports the root; billing and cache stay pure; SQL is built only in store/; the client
+SDK (cachemeter_client) stands alone: the standard library and httpx."""
 
 from __future__ import annotations
 
@@ -12,23 +20,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+SERVER = {"cachemeter", "reports", "dashboard", "ingest", "store", "cache", "migrations"}
 FORBIDDEN = {
-    "billing": {
-        "cache",
+    "billing": SERVER
+    | {"sqlalchemy", "fastapi", "dash", "psycopg", "alembic", "cachemeter_client"},
+    "store": {
         "ingest",
-        "store",
         "dashboard",
+        "reports",
         "cachemeter",
-        "sqlalchemy",
         "fastapi",
         "dash",
-        "psycopg",
-        "alembic",
         "cachemeter_client",
     },
-    "store": {"ingest", "dashboard", "cachemeter", "fastapi", "dash", "cachemeter_client"},
-    "ingest": {"dashboard", "cachemeter", "dash", "cachemeter_client"},
+    "ingest": {"dashboard", "reports", "cachemeter", "fastapi", "dash", "cachemeter_client"},
+    "reports": {"ingest", "dashboard", "cachemeter", "fastapi", "dash", "cachemeter_client"},
     "dashboard": {"ingest", "cachemeter", "fastapi", "cachemeter_client"},
+    "migrations": SERVER - {"migrations", "store"} | {"cachemeter_client"},
 }
 # What cache/ (pure cache behaviour) may import besides the standard library.
 CACHE_IMPORTS = {"billing", "cache"}
@@ -87,3 +95,38 @@ def test_cache_imports_only_billing_and_the_standard_library() -> None:
         if (extra := _imports(path) - CACHE_IMPORTS - set(sys.stdlib_module_names))
     }
     assert offenders == {}
+
+
+def test_the_composition_root_is_small_and_nothing_imports_it() -> None:
+    top = sorted(p.name for p in (ROOT / "cachemeter").glob("*.py"))
+    assert len(top) <= 8, top
+    importers = {
+        str(path.relative_to(ROOT))
+        for package in sorted(SERVER - {"cachemeter"})
+        for path in (ROOT / package).rglob("*.py")
+        if "cachemeter" in _imports(path)
+    }
+    assert importers == set()
+
+
+# Outside the store (and the migrations), SQLAlchemy appears only as the types a connection is
+# passed by and its errors: no query is built there.
+SQLALCHEMY_OUTSIDE_STORE = {"Connection", "Engine"}
+
+
+def test_sql_is_built_only_in_the_store() -> None:
+    offenders = []
+    for package in sorted(SERVER - {"store", "migrations"}):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "sqlalchemy"
+                ):
+                    names = {alias.name for alias in node.names}
+                    if node.module != "sqlalchemy.exc" and names - SQLALCHEMY_OUTSIDE_STORE:
+                        offenders.append(f"{path.relative_to(ROOT)}: {sorted(names)}")
+                elif isinstance(node, ast.Import) and any(
+                    a.name.startswith("sqlalchemy") for a in node.names
+                ):
+                    offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

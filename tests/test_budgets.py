@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cachemeter.cli.main import main
-from store.budget_status import budget_status
+from reports.budgets import budget_status
 from store.tenants import find_tenant
 from tests.factories import anthropic_record, tenant_with_key
 

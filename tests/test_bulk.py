@@ -6,11 +6,11 @@ import random
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from bulk import BulkPricer, Row
 from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
 
 from billing import CatalogueEntry, PriceBook, PriceNotFound, Rates, Usage, price_usage
-from billing.bulk import BulkPricer, Row
 
 MODELS = [
     ("anthropic", "claude-sonnet-4-5"),

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from bulk import BulkPricer
+
 from billing import CatalogueEntry, PriceBook, PriceNotFound, Rates
-from billing.bulk import BulkPricer
 from billing.genai import GenaiPrices, load_data
 from billing.pricecache import PriceCache
 

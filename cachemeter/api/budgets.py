@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from billing.text import NoNul
 from cachemeter.api.deps import AdminTenant, ReadTenant, TenantConn
 from cachemeter.api.schemas import Done
+from reports.budgets import budget_status
 from reports.schemas import Budgets
-from store.budget_status import budget_status
+from reports.statement import StatementError
 from store.budgets import remove_budget, set_budget
-from store.statement import StatementError
 
 router = APIRouter(tags=["budgets"])
 

@@ -15,9 +15,9 @@ from cachemeter.api.deps import ReadTenant, TenantConn
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
 from reports.schemas import CacheEconomics, Reconciliation, Regressions, Statement, Summary
+from reports.statement import StatementError, statement, statement_csv
 from reports.summary import summary_body, summary_csv
 from store.regressions import list_regressions
-from store.statement import StatementError, statement, statement_csv
 
 router = APIRouter(tags=["reports"])
 

@@ -79,7 +79,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from reports.economics import cache_economics
-    from store.statement import SUMMARY_COLUMNS, StatementError, statement, statement_csv
+    from reports.statement import SUMMARY_COLUMNS, StatementError, statement, statement_csv
     from store.tenants import find_tenant
 
     with database() as engine, engine.connect() as conn:
@@ -138,9 +138,9 @@ def _decimal(value: str) -> Decimal:
 def cmd_budgets(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from store.budget_status import budget_status
+    from reports.budgets import budget_status
+    from reports.statement import StatementError
     from store.budgets import remove_budget, set_budget
-    from store.statement import StatementError
     from store.tenants import ensure_tenant, find_tenant
 
     scope, name = (

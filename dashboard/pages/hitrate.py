@@ -13,10 +13,11 @@ from dashboard import theme
 from dashboard.context import Context
 from dashboard.pages.common import table
 from store.analytics import Filters, heatmap, misses, series, top_prefixes
+from store.models import DIMENSIONS
 from store.regressions import list_regressions
 
 PATH, TITLE, NAME = "/hit-rate", "Hit rate", "hitrate"
-GROUPS = ("provider", "model", "app", "team", "environment")
+GROUPS = DIMENSIONS
 MISS_LABELS = {
     "below_minimum": "below minimum length",
     "first_write": "first write of a prefix",

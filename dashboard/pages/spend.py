@@ -13,18 +13,19 @@ from dash import Dash, Input, Output, dcc, html
 from dashboard import theme
 from dashboard.context import Context
 from dashboard.pages.common import table
+from reports.budgets import budget_status
+from reports.statement import StatementError
 from reports.views import by_bucket, top_groups, view_totals
 from store.analytics import Filters
-from store.budget_status import budget_status
-from store.statement import StatementError
+from store.models import COST_PARTS
 
 PATH, TITLE, NAME = "/spend", "Spend & savings", "spend"
-PARTS = (
-    ("cost_uncached_input", "uncached input"),
-    ("cost_cache_read", "cache read"),
-    ("cost_cache_write_5m", "cache write 5m"),
-    ("cost_cache_write_1h", "cache write 1h"),
-    ("cost_output", "output"),
+PARTS = tuple(
+    zip(
+        COST_PARTS,
+        ("uncached input", "cache read", "cache write 5m", "cache write 1h", "output"),
+        strict=True,
+    )
 )
 
 

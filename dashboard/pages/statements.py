@@ -10,13 +10,8 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.context import Context
 from dashboard.pages.common import table
-from store.statement import (
-    STATEMENT_GROUPS,
-    SUMMARY_COLUMNS,
-    StatementError,
-    statement,
-    statement_csv,
-)
+from reports.statement import SUMMARY_COLUMNS, StatementError, statement, statement_csv
+from store.statement import STATEMENT_GROUPS
 
 PATH, TITLE, NAME = "/statements", "Statements", "statements"
 

@@ -10,9 +10,9 @@ from sqlalchemy import Connection
 
 from billing.charge import money_text
 from billing.fx import RateNotFound
+from reports.statement import StatementError, month_range
 from store.budgets import budgets, spend
 from store.fx import load_fx
-from store.statement import StatementError, month_range
 
 
 def budget_status(
