@@ -11,19 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 from store.models import CHARGE_MONEY
+from store.rollups import TOKENS
 
-COUNTS = (
-    "requests",
-    "hit_requests",
-    "unpriced_requests",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "uncached_input_tokens",
-    "output_tokens",
-)
-# The money sums a usage row may carry; `storage` is added by add_storage.
+# What a usage row of the rollups may carry (store.analytics.SUMS): counts, then money;
+# `storage` is added by add_storage.
+COUNTS = ("requests", "hit_requests", "unpriced_requests", *TOKENS)
 MONEY = (*CHARGE_MONEY, "write_premium")
 
 

@@ -47,21 +47,16 @@ async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
 
 router = APIRouter(tags=["ingest"])
 
-_BODY_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "oneOf": [
-                        {"$ref": "#/components/schemas/RecordIn"},
-                        {"$ref": "#/components/schemas/BatchIn"},
-                    ]
-                }
-            }
-        },
-    }
-}
+
+def one_or_batch(one: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that takes one item or a batch of them."""
+    content = {"application/json": {"schema": {"oneOf": [one, batch]}}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+_BODY_SCHEMA = one_or_batch(
+    {"$ref": "#/components/schemas/RecordIn"}, {"$ref": "#/components/schemas/BatchIn"}
+)
 
 
 @router.post(
@@ -106,29 +101,15 @@ def openapi_schemas() -> dict[str, Any]:
 
 @router.post(
     "/v1/caches",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "oneOf": [
-                            {"$ref": "#/components/schemas/CacheIn"},
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "caches": {
-                                        "type": "array",
-                                        "items": {"$ref": "#/components/schemas/CacheIn"},
-                                    }
-                                },
-                            },
-                        ]
-                    }
-                }
+    openapi_extra=one_or_batch(
+        {"$ref": "#/components/schemas/CacheIn"},
+        {
+            "type": "object",
+            "properties": {
+                "caches": {"type": "array", "items": {"$ref": "#/components/schemas/CacheIn"}}
             },
-        }
-    },
+        },
+    ),
     response_model=CachesResult,
 )
 async def post_caches(request: Request, tenant: IngestTenant) -> JSONResponse:
