@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from cachemeter.cli.collect import collect
-from ingest.collectors.usage_apis import ANTHROPIC, OPENAI
+from ingest.collectors.usage_apis import ANTHROPIC, OPENAI, openai_buckets
 from ingest.errors import PayloadError
 from store.models import ProviderUsageBucket
 from store.provider_usage import compare, cursor
@@ -242,3 +242,37 @@ def test_anthropic_cache_split_and_compare(
         row.reported_cache_read,
         row.pushed_cache_read,
     ) == (6400, 1700, 400, 200)  # two provider buckets (10:00, 11:00) vs one pushed request
+
+
+def test_openai_usage_api_reads_cache_writes() -> None:
+    # A completions usage bucket as the API documents it, with the cache-write count it
+    # reports beside the cached (read) count; input_tokens includes both.
+    page = {
+        "object": "page",
+        "data": [
+            {
+                "object": "bucket",
+                "start_time": 1_795_000_000,
+                "end_time": 1_795_003_600,
+                "results": [
+                    {
+                        "object": "organization.usage.completions.result",
+                        "input_tokens": 12_000,
+                        "input_cached_tokens": 6_000,
+                        "input_cache_write_tokens": 4_096,
+                        "output_tokens": 800,
+                        "num_model_requests": 5,
+                        "model": "gpt-5.1",
+                    }
+                ],
+            }
+        ],
+        "has_more": False,
+    }
+    [bucket] = openai_buckets(page)
+    assert (
+        bucket.input_tokens,
+        bucket.cache_read_tokens,
+        bucket.cache_write_tokens,
+        bucket.cache_write_1h_tokens,
+    ) == (12_000, 6_000, 4_096, 0)

@@ -1,7 +1,8 @@
 """The OpenAI organisation usage API and the Anthropic usage report API, as canonical buckets.
 
 OpenAI `GET /v1/organization/usage/completions`: per bucket `results[]` with `input_tokens`
-(INCLUDES `input_cached_tokens`), `output_tokens`, `num_model_requests`, `model`.
+(INCLUDES `input_cached_tokens` and `input_cache_write_tokens`, as a request's `prompt_tokens`
+includes its cache), `output_tokens`, `num_model_requests`, `model`.
 Anthropic `GET /v1/organizations/usage_report/messages`: per bucket `results[]` with
 `uncached_input_tokens`, `cache_read_input_tokens`, `cache_creation.ephemeral_5m_input_tokens`
 / `ephemeral_1h_input_tokens` (SEPARATE: total input is their sum), `output_tokens`, `model`.
@@ -63,7 +64,7 @@ def openai_buckets(page: Mapping[str, Any]) -> list[Bucket]:
                     requests=count(result, ("num_model_requests",)),
                     input_tokens=count(result, ("input_tokens",)) or 0,
                     cache_read_tokens=count(result, ("input_cached_tokens",)) or 0,
-                    cache_write_tokens=0,
+                    cache_write_tokens=count(result, ("input_cache_write_tokens",)) or 0,
                     cache_write_1h_tokens=0,
                     output_tokens=count(result, ("output_tokens",)) or 0,
                     raw=dict(result),
