@@ -5,7 +5,7 @@ comes off the savings, as on the finance statement."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -64,14 +64,7 @@ class Totals:
     @property
     def currency(self) -> str | None:
         """The currency most of the money is in (by no-cache cost, then cost)."""
-        return max(
-            self.money,
-            key=lambda c: (
-                self.money[c].get("nocache_cost", Decimal(0)),
-                self.money[c].get("cost", Decimal(0)),
-            ),
-            default=None,
-        )
+        return main_currency([self])
 
     def amount(self, name: str, currency: str | None = None) -> Decimal | None:
         """`name` (cost, savings, storage, …) in `currency` (default: the main one)."""
@@ -81,6 +74,19 @@ class Totals:
     def other_currencies(self) -> list[str]:
         """Currencies besides the main one (their money is not added in)."""
         return sorted(c for c in self.money if c != self.currency)
+
+
+def main_currency(parts: Iterable[Totals]) -> str | None:
+    """The currency most of the money of `parts` together is in (by no-cache cost, then cost)."""
+    weight: dict[str, tuple[Decimal, Decimal]] = {}
+    for part in parts:
+        for currency, money in part.money.items():
+            nocache, cost = weight.get(currency, (Decimal(0), Decimal(0)))
+            weight[currency] = (
+                nocache + money.get("nocache_cost", Decimal(0)),
+                cost + money.get("cost", Decimal(0)),
+            )
+    return max(weight, key=lambda c: weight[c], default=None)
 
 
 def totals_of(rows: Any, storage: Any = ()) -> Totals:

@@ -4,7 +4,6 @@ that is not the checkout, so nothing resolves from source."""
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import re
@@ -97,24 +96,25 @@ print(json.dumps({"imported": imported, "failures": failures, "outside": outside
 """
 
 
-def _ignored(relative: str, patterns: list[str]) -> bool:
-    parts = relative.split("/")
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    return any(fnmatch.fnmatch(prefix, pattern) for prefix in prefixes for pattern in patterns)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as Docker reads it: `*` and `?` stay within one path element,
+    `**` spans any number of them, and a match excludes everything below it."""
+    out = ""
+    for part in re.split(r"(\*\*/|\*\*|\*|\?)", pattern.strip("/")):
+        out += {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(part, re.escape(part))
+    return re.compile(out + "(?:/.*)?")
 
 
 def build_context(dest: Path) -> Path:
     """The checkout less .dockerignore, as `docker build .` sends it."""
-    patterns = [
-        line.strip().rstrip("/")
-        for line in (ROOT / ".dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    # The simple patterns Docker and fnmatch read alike.
-    assert all(not p.startswith("!") and "**" not in p for p in patterns), patterns
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    # Exceptions (!pattern) would need Docker's last-match-wins order; there are none.
+    assert not any(p.startswith("!") for p in patterns), patterns
+    ignored = [_pattern(p) for p in patterns]
     for path in sorted(ROOT.rglob("*")):
         relative = path.relative_to(ROOT).as_posix()
-        if path.is_file() and not _ignored(relative, patterns):
+        if path.is_file() and not any(i.fullmatch(relative) for i in ignored):
             (dest / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest / relative)
     return dest

@@ -14,6 +14,7 @@ from dashboard.context import Context
 from dashboard.filters import previous
 from dashboard.pages.common import card, change
 from dashboard.stats import percentile
+from reports.totals import main_currency
 from reports.views import by_bucket, view_totals
 from store.analytics import Filters, ttft_histogram
 
@@ -116,7 +117,7 @@ def daily(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure]:
     if not any(t.counts["requests"] for t in days_totals):
         message = "No requests in this range and filter: widen the dates or clear a filter."
         return theme.empty(message), theme.empty(message)
-    currency = view_totals(conn, tenant_id, f).currency
+    currency = main_currency(days_totals)
     days = [t.key for t in days_totals]
     rate = {t.key: t.token_hit_rate for t in days_totals}
     saved = {t.key: t.amount("savings", currency) or Decimal(0) for t in days_totals}

@@ -15,7 +15,8 @@ from dashboard.context import Context
 from dashboard.pages.common import table
 from reports.budgets import budget_status
 from reports.statement import StatementError
-from reports.views import by_bucket, top_groups, view_totals
+from reports.totals import main_currency
+from reports.views import by_bucket, top_groups
 from store.analytics import Filters
 from store.models import COST_PARTS
 
@@ -61,12 +62,13 @@ def layout(values: dict[str, str]) -> html.Div:
 
 def figures(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure]:
     """Stacked cost parts (plus explicit-cache storage) and savings/premium per day."""
-    currency = view_totals(conn, tenant_id, f).currency
+    days_totals = by_bucket(conn, tenant_id, f, "day")
+    currency = main_currency(days_totals)
     if currency is None:
         message = "No priced requests in this range and filter."
         return theme.empty(message), theme.empty(message)
     parts: dict[str, dict[Any, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for day in by_bucket(conn, tenant_id, f, "day"):
+    for day in days_totals:
         if currency not in day.money:
             continue
         for column, label in (*PARTS, ("storage", "storage"), ("savings", "savings")):
