@@ -1,61 +1,7 @@
-"""LiteLLM spend logs for `cachemeter ingest-litellm`: rows of its Postgres table, streamed,
-mapped to push records by the client's LiteLLM mapping.
-
-The proxy callback lives in the client package (`cachemeter_client.litellm.handler`); it is
-named here too so proxy configs written for `cachemeter.litellm.handler` keep working.
-"""
-
-from __future__ import annotations
-
-from collections.abc import Iterator
-from datetime import datetime
-from typing import Any
+"""The LiteLLM proxy callback under its earlier name: it lives in the client package
+(`cachemeter_client.litellm.handler`); proxy configs written for `cachemeter.litellm.handler`
+keep working."""
 
 from cachemeter_client.litellm import CachemeterLogger, handler, record_from_log
 
-__all__ = [
-    "CachemeterLogger",
-    "handler",
-    "record_from_log",
-    "spend_log_rows",
-]
-
-SPEND_LOG_COLUMNS = (
-    "request_id",
-    '"startTime"',
-    '"endTime"',
-    '"completionStartTime"',
-    "model",
-    "model_group",
-    "custom_llm_provider",
-    "spend",
-    "prompt_tokens",
-    "completion_tokens",
-    "metadata",
-    "cache_hit",
-    "request_tags",
-    "team_id",
-    "end_user",
-)
-
-
-def spend_log_rows(
-    dsn: str, since: datetime | None = None, table: str = '"LiteLLM_SpendLogs"'
-) -> Iterator[dict[str, Any]]:
-    """Rows of LiteLLM's spend-log table, streamed with a server-side cursor."""
-    import psycopg
-    from psycopg.rows import dict_row
-
-    query = f"SELECT {', '.join(SPEND_LOG_COLUMNS)} FROM {table}"
-    params: tuple[Any, ...] = ()
-    if since is not None:
-        query += ' WHERE "startTime" >= %s'
-        params = (since,)
-    query += ' ORDER BY "startTime"'
-    with (
-        psycopg.connect(dsn, row_factory=dict_row) as conn,
-        conn.cursor(name="cachemeter_spend_logs") as cursor,
-    ):
-        cursor.itersize = 2000
-        cursor.execute(query, params)
-        yield from cursor
+__all__ = ["CachemeterLogger", "handler", "record_from_log"]

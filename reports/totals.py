@@ -1,6 +1,6 @@
 """Summed figures of a set of requests and of the explicit caches created among them: counts,
-money per currency (never mixed), hit rates. The API summary, the dashboard and the CLI all sum
-through this, so a number is the same everywhere. Explicit-cache storage is part of the cost and
+money per currency (never mixed), hit rates. The API summary and the dashboard sum through
+this, so a number is the same in both. Explicit-cache storage is part of the cost and
 comes off the savings, as on the finance statement."""
 
 from __future__ import annotations
@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from store.models import CHARGE_MONEY
-from store.rollups import TOKENS
+from store.analytics import COUNT_SUMS, MONEY_SUMS
 
-# What a usage row of the rollups may carry (store.analytics.SUMS): counts, then money;
-# `storage` is added by add_storage.
-COUNTS = ("requests", "hit_requests", "unpriced_requests", *TOKENS)
-MONEY = (*CHARGE_MONEY, "write_premium")
+# What a usage row may carry (the rollups' sums); `storage` is added by add_storage.
+COUNTS, MONEY = COUNT_SUMS, MONEY_SUMS
 
 
 @dataclass
@@ -52,14 +49,12 @@ class Totals:
     @property
     def token_hit_rate(self) -> float | None:
         """Cache-read tokens over all input tokens."""
-        inputs = self.counts["input_tokens"]
-        return self.counts["cache_read_tokens"] / inputs if inputs else None
+        return token_hit_rate(self.counts["cache_read_tokens"], self.counts["input_tokens"])
 
     @property
     def request_hit_rate(self) -> float | None:
         """Share of requests that read anything from the cache."""
-        requests = self.counts["requests"]
-        return self.counts["hit_requests"] / requests if requests else None
+        return request_hit_rate(self.counts["hit_requests"], self.counts["requests"])
 
     @property
     def currency(self) -> str | None:
@@ -74,6 +69,16 @@ class Totals:
     def other_currencies(self) -> list[str]:
         """Currencies besides the main one (their money is not added in)."""
         return sorted(c for c in self.money if c != self.currency)
+
+
+def token_hit_rate(cache_read_tokens: Any, input_tokens: Any) -> float | None:
+    """Cache-read tokens over all input tokens (None without input)."""
+    return int(cache_read_tokens) / int(input_tokens) if input_tokens else None
+
+
+def request_hit_rate(hit_requests: Any, requests: Any) -> float | None:
+    """Requests with a cache read over all requests (None without requests)."""
+    return int(hit_requests) / int(requests) if requests else None
 
 
 def main_currency(parts: Iterable[Totals]) -> str | None:

@@ -13,7 +13,10 @@ from sqlalchemy import Connection, Select, and_, func, literal_column, select
 from store.models import DIMENSIONS, CacheObject, PrefixDaily, TtftDaily, UsageHourly
 from store.rollups import MONEY, TOKENS
 
-SUMS = ("requests", "hit_requests", "unpriced_requests", *TOKENS, *MONEY, "write_premium")
+# What a view sums from the hourly rollups: counts, then money (reports.totals adds them up).
+COUNT_SUMS = ("requests", "hit_requests", "unpriced_requests", *TOKENS)
+MONEY_SUMS = (*MONEY, "write_premium")
+SUMS = (*COUNT_SUMS, *MONEY_SUMS)
 MISS_COLUMNS = (
     "miss_below_minimum",
     "miss_first_write",

@@ -201,7 +201,8 @@ def _litellm_file_rows(path: str) -> Iterator[dict[str, Any]]:
 
 
 def cmd_ingest_litellm(args: argparse.Namespace) -> int:
-    from cachemeter.litellm import record_from_log, spend_log_rows
+    from cachemeter_client.litellm import record_from_log
+    from store.litellm_logs import spend_log_rows
     from store.tenants import ensure_tenant
 
     if bool(args.dsn) == bool(args.files):

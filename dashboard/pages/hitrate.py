@@ -12,6 +12,7 @@ from dash import Dash, Input, Output, dcc, html
 from dashboard import theme
 from dashboard.context import Context
 from dashboard.pages.common import table
+from reports.totals import request_hit_rate, token_hit_rate
 from store.analytics import Filters, heatmap, misses, series, top_prefixes
 from store.models import DIMENSIONS
 from store.regressions import list_regressions
@@ -118,7 +119,8 @@ def by_group(conn: Any, tenant_id: int, f: Filters, group: str, measure: str) ->
     figure = theme.base_figure(380)
     for key in largest:
         days = sorted(den[key])
-        points = [(d, num[key][d] / den[key][d] if den[key][d] else None) for d in days]
+        rate = token_hit_rate if measure == "token" else request_hit_rate
+        points = [(d, rate(num[key][d], den[key][d])) for d in days]
         figure.add_trace(
             go.Scatter(x=days, y=[p[1] for p in points], mode="lines+markers", name=str(key))
         )
@@ -184,8 +186,8 @@ def heat_figure(
     grid: list[list[float | None]] = [[None] * 24 for _ in range(7)]
     for row in rows:
         if row.provider == chosen and row.input_tokens:
-            grid[int(row.dow) - 1][int(row.hour_of_day)] = int(row.cache_read_tokens) / int(
-                row.input_tokens
+            grid[int(row.dow) - 1][int(row.hour_of_day)] = token_hit_rate(
+                row.cache_read_tokens, row.input_tokens
             )
     figure = theme.base_figure()
     figure.add_trace(
@@ -213,8 +215,8 @@ def prefix_table(conn: Any, tenant_id: int, f: Filters) -> Any:
             r.app or "",
             r.model or "",
             f"{int(r.requests):,}",
-            theme.pct(int(r.hit_requests) / int(r.requests) if r.requests else None),
-            theme.pct(int(r.cache_read_tokens) / int(r.input_tokens) if r.input_tokens else None),
+            theme.pct(request_hit_rate(r.hit_requests, r.requests)),
+            theme.pct(token_hit_rate(r.cache_read_tokens, r.input_tokens)),
         )
         for r in top_prefixes(conn, tenant_id, f)
     ]
