@@ -1,10 +1,10 @@
 """Shape detection: which normaliser reads a payload, and which provider sent it.
 
 Structure decides the family (OpenAI-style `prompt_tokens`, Anthropic `input_tokens` plus
-`cache_*_input_tokens`, Bedrock `inputTokens`, Gemini `usageMetadata`, Responses
-`input_tokens_details`), because a proxy may forward one provider's model in another's shape.
-Within the OpenAI-compatible family, the provider (the sender's hint first, else what the
-payload implies) picks the variant.
+`cache_*_input_tokens`, Bedrock `inputTokens`, Gemini `usageMetadata`, the Gemini Interactions
+API's `total_input_tokens`, Responses `input_tokens_details`), because a proxy may forward one
+provider's model in another's shape. Within the OpenAI-compatible family, the provider (the
+sender's hint first, else what the payload implies) picks the variant.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ingest.shapes import (
     canonical,
     deepseek,
     gemini,
+    gemini_interactions,
     groq,
     litellm,
     mistral,
@@ -91,6 +92,7 @@ def _has_usage(item: Any) -> bool:
             ("x_groq", "usage"),
             ("metadata", "usage"),
             ("response", "usage"),
+            ("interaction", "usage"),
         )
     )
 
@@ -120,6 +122,9 @@ def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
         return openai_responses.normalise(payload)
     if "usageMetadata" in payload or "usage_metadata" in payload or gemini.is_usage(payload):
         return gemini.normalise(payload)
+    # Before Bedrock's `metadata.usage`: Interactions stream events keep theirs there too.
+    if gemini_interactions.usage_path(payload) is not None:
+        return gemini_interactions.normalise(payload)
     if dig(payload, ("x_groq", "usage")) is not None:
         return groq.normalise(payload)
     if "inputTokens" in payload or dig(payload, ("usage", "inputTokens")) is not None:

@@ -76,7 +76,7 @@ def _rollup_part(group_by: str, start: datetime, end: datetime, tenant_id: int) 
 def summary_rows(
     conn: Connection, tenant_id: int, start: datetime, end: datetime, group_by: str
 ) -> Sequence[Any]:
-    """Usage sums per (group `key`, currency) over [start, end), ordered by key.
+    """Usage sums per (group `key`, currency) over [start, end) (reports.totals orders them).
 
     Whole hours come from the hourly rollups; only the partial hours at either end (when a
     bound is not on the hour) are read from the events, so the cost does not grow with the
@@ -100,9 +100,7 @@ def summary_rows(
                 for column in both.c
                 if column.key not in ("key", "currency")
             ],
-        )
-        .group_by(both.c.key, both.c.currency)
-        .order_by(both.c.key.asc().nulls_last(), both.c.currency)
+        ).group_by(both.c.key, both.c.currency)
     ).all()
 
 
