@@ -91,6 +91,100 @@ def test_anthropic_stream_is_cumulative_not_summed() -> None:
     assert (result.model, result.response_id) == ("claude-haiku-4-5", "msg_s")
 
 
+def test_anthropic_stream_delta_zeros_do_not_erase_earlier_counts() -> None:
+    # message_delta may repeat fields as 0 and carries no TTL split: message_start's cache
+    # read, write and 1-hour split stand; the delta's output wins.
+    events = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_z",
+                "model": "claude-sonnet-4-5",
+                "usage": {
+                    "input_tokens": 50,
+                    "cache_read_input_tokens": 4000,
+                    "cache_creation_input_tokens": 1500,
+                    "cache_creation": {
+                        "ephemeral_5m_input_tokens": 500,
+                        "ephemeral_1h_input_tokens": 1000,
+                    },
+                    "output_tokens": 1,
+                },
+            },
+        },
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {
+                "input_tokens": 50,
+                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": 0,
+                "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                "output_tokens": 300,
+            },
+        },
+    ]
+    usage = normalise_payload(events).usage
+    assert usage.input_tokens == 50 + 4000 + 1500
+    assert (usage.cache_read_tokens, usage.cache_write_tokens) == (4000, 1500)
+    assert usage.cache_write_1h_tokens == 1000
+    assert usage.output_tokens == 300
+
+
+# Anthropic's compaction documentation: the top-level usage (23,000 in, 1,000 out) is the last
+# sampling step; the compaction step read 180,000 and wrote a 3,500-token summary.
+COMPACTION = {
+    "input_tokens": 23000,
+    "output_tokens": 1000,
+    "iterations": [
+        {"type": "compaction", "input_tokens": 180000, "output_tokens": 3500},
+        {"type": "message", "input_tokens": 23000, "output_tokens": 1000},
+    ],
+}
+
+
+def test_anthropic_compaction_bills_the_sum_of_its_iterations() -> None:
+    body = {"id": "msg_c", "type": "message", "model": "claude-sonnet-4-5", "usage": COMPACTION}
+    usage = normalise_payload(body).usage
+    assert (usage.input_tokens, usage.output_tokens) == (180000 + 23000, 3500 + 1000)
+    # The same in a stream, where the final message_delta carries the iterations.
+    events = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_c",
+                "model": "claude-sonnet-4-5",
+                "usage": {"input_tokens": 23000, "output_tokens": 1},
+            },
+        },
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": COMPACTION},
+    ]
+    assert normalise_payload(events).usage == usage
+
+
+def test_anthropic_iterations_carry_their_own_cache_counts() -> None:
+    usage = normalise_payload(
+        {
+            "input_tokens": 30,
+            "cache_read_input_tokens": 20000,
+            "output_tokens": 400,
+            "iterations": [
+                {"type": "compaction", "input_tokens": 150000, "output_tokens": 2000},
+                {
+                    "type": "message",
+                    "input_tokens": 30,
+                    "cache_read_input_tokens": 20000,
+                    "output_tokens": 400,
+                },
+            ],
+        },
+        "anthropic",
+    ).usage
+    assert usage.input_tokens == 150000 + 30 + 20000
+    assert usage.cache_read_tokens == 20000
+    assert usage.output_tokens == 2000 + 400
+
+
 def test_openai_stream_chunks_take_the_usage_chunk() -> None:
     chunks: list[dict[str, Any]] = [
         {

@@ -5,7 +5,12 @@
 `cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens` (absent split = all
 5-minute). Thinking (`output_tokens_details.thinking_tokens`) is inside `output_tokens`.
 Stream usage (message_start, then message_delta) is CUMULATIVE: the last value of each
-field wins, never a sum.
+field wins, never a sum, except that a later 0 or an absent field never erases a count an
+earlier event reported (message_delta may repeat a field as 0, and carries no TTL split).
+
+With server-side compaction (or the advisor tool), `usage.iterations[]` lists each sampling
+step's usage (same fields) and the top-level usage is only the last step: the request's counts
+are the sum of the iterations.
 """
 
 from __future__ import annotations
@@ -26,7 +31,38 @@ _FIELDS = (
 
 
 def read_usage(usage: Mapping[str, Any], prefix: str = "usage") -> Normalised:
-    """Canonical counts from one Anthropic usage object."""
+    """Canonical counts from one Anthropic usage object (the sum of its iterations, if any)."""
+    iterations = usage.get("iterations")
+    if iterations is None or iterations == []:
+        return _read_step(usage, prefix)
+    if not isinstance(iterations, list):
+        raise PayloadError(f"{prefix}.iterations", "must be a list of usage objects")
+    return _sum_iterations(iterations, prefix)
+
+
+def _sum_iterations(iterations: list[Any], prefix: str) -> Normalised:
+    steps = []
+    for index, step in enumerate(iterations):
+        label = f"{prefix}.iterations[{index}]"
+        if not isinstance(step, Mapping):
+            raise PayloadError(label, "must be an object")
+        steps.append(_read_step(step, label).usage)
+    return Normalised(
+        shape="anthropic.messages",
+        usage=make_usage(
+            prefix,
+            input_tokens=sum(u.input_tokens for u in steps),
+            cache_read=sum(u.cache_read_tokens for u in steps),
+            cache_write=sum(u.cache_write_tokens for u in steps),
+            cache_write_1h=sum(u.cache_write_1h_tokens for u in steps),
+            output=sum(u.output_tokens for u in steps),
+            reasoning=sum(u.reasoning_tokens for u in steps),
+        ),
+        provider="anthropic",
+    )
+
+
+def _read_step(usage: Mapping[str, Any], prefix: str) -> Normalised:
     plain = count(usage, ("input_tokens",), f"{prefix}.input_tokens")
     read = count(usage, ("cache_read_input_tokens",), f"{prefix}.cache_read_input_tokens") or 0
     split = mapping(usage, ("cache_creation",), f"{prefix}.cache_creation")
@@ -79,6 +115,20 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
     )
 
 
+def _merge(merged: dict[str, Any], later: Mapping[str, Any]) -> None:
+    """Fold a later event's cumulative usage into `merged`: its values win, but a 0 or an absent
+    field leaves an earlier count standing (nested objects, such as the TTL split, alike)."""
+    for key, value in later.items():
+        earlier = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(earlier, dict):
+            _merge(earlier, value)
+        elif isinstance(value, Mapping):
+            merged[key] = {}
+            _merge(merged[key], value)
+        elif value is not None and not (value == 0 and earlier not in (None, 0)):
+            merged[key] = value
+
+
 def normalise_events(events: Sequence[Any]) -> Normalised:
     """A stream's events (message_start, message_delta, …): cumulative, last value wins."""
     merged: dict[str, Any] = {}
@@ -100,9 +150,7 @@ def normalise_events(events: Sequence[Any]) -> Normalised:
         if usage is None:
             continue
         seen = True
-        for key, value in usage.items():
-            if value is not None:
-                merged[key] = value
+        _merge(merged, usage)
     if not seen:
         raise PayloadError("events", "no message_start or message_delta event carries usage")
     merged.setdefault("input_tokens", 0)
