@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: up demo test lint audit bench profile tools clean
+.PHONY: up demo test lint audit bench profile corpus-compare tools clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: $(STAMP)
 
 profile: $(STAMP)
 	$(PY) bench/profile_ingest.py $(ARGS)
+
+# cachemeter against genai-prices (and LiteLLM where installed) on tests/corpus.
+corpus-compare: $(STAMP)
+	$(PY) bench/corpus_compare.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

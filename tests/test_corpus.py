@@ -86,3 +86,15 @@ def test_case_with_the_provider_hint(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", [_param(c, KNOWN_DETECTION_MISSES) for c in CASES])
 def test_case_detected_without_a_hint(case: dict[str, Any]) -> None:
     assert _counts(case["payload"], None, None) == case["expected"]
+
+
+def test_cachemeter_scores_at_least_genai_prices_on_the_corpus() -> None:
+    from corpus_compare import score
+
+    exact = score()
+    assert len(exact["cases"]) == len(CASES)
+    assert len(exact["cachemeter"]) >= len(exact["genai-prices"])
+    # The one case genai-prices reads and cachemeter does not: Cohere's billed units.
+    assert set(exact["genai-prices"]) - set(exact["cachemeter"]) <= {
+        "cohere/oll-cohere-v2-chat-billed-units"
+    }
