@@ -172,12 +172,31 @@ def normalise_payload(
     chosen_model = model or result.model
     chosen_provider = (
         hint
+        or _served_by(payload, result)
         or result.provider
         or _implied_by_shape(result)
         or (provider_for_model(chosen_model) if chosen_model else None)
         or "unknown"
     )
     return replace(result, model=chosen_model, provider=chosen_provider)
+
+
+# Who served a payload, from what only that service puts in it: a gateway or cloud serves other
+# providers' shapes, and its own billing rules apply. Bedrock's Anthropic-compatible endpoint
+# names messages `msg_bdrk_…`; OpenRouter's ids start `gen-`; Groq adds `x_groq` to every body.
+_SERVED_BY_ID = (("msg_bdrk_", "aws"), ("gen-", "openrouter"))
+
+
+def _served_by(payload: Any, result: Normalised) -> str | None:
+    """The provider that served `payload` when its ids or fields prove it, else None."""
+    rid = result.response_id or ""
+    for prefix, provider in _SERVED_BY_ID:
+        if rid.startswith(prefix):
+            return provider
+    first = payload[0] if isinstance(payload, list) and payload else payload
+    if isinstance(first, Mapping) and "x_groq" in first:
+        return "groq"
+    return None
 
 
 def _implied_by_shape(result: Normalised) -> str | None:

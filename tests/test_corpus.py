@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from billing.aliases import canonical_provider
 from ingest.detect import normalise_payload
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -40,6 +41,9 @@ KNOWN_MISSES: dict[str, str] = {
     "bedrock-invoke-stream-metrics-disagree": INVOCATION_METRICS,
 }
 KNOWN_DETECTION_MISSES = dict(KNOWN_MISSES)
+# Families whose payloads do not say who served them (the sender's hint must): Azure answers in
+# OpenAI's shape with OpenAI's ids; Together's ids and fields carry no mark of their own.
+UNNAMED_SERVERS = {"azure", "together"}
 
 
 def _cases() -> list[dict[str, Any]]:
@@ -86,6 +90,11 @@ def test_case_with_the_provider_hint(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", [_param(c, KNOWN_DETECTION_MISSES) for c in CASES])
 def test_case_detected_without_a_hint(case: dict[str, Any]) -> None:
     assert _counts(case["payload"], None, None) == case["expected"]
+    # Who served it (a gateway or cloud serving another vendor's shape included), from ids,
+    # fields and model names.
+    if case["family"] not in UNNAMED_SERVERS:
+        served = normalise_payload(case["payload"]).provider
+        assert served == canonical_provider(case["provider"])
 
 
 def test_cachemeter_scores_at_least_genai_prices_on_the_corpus() -> None:
