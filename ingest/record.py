@@ -42,6 +42,7 @@ class UsageRecord:
     tags: dict[str, str] = field(default_factory=dict)
     raw: Any = None
     reported_cost: Decimal | None = None
+    service_tier: str | None = None
 
 
 def token_fields(usage: Usage) -> dict[str, int]:
@@ -99,4 +100,5 @@ def build_record(
         reported_cost=record.reported_cost
         if record.reported_cost is not None
         else normalised.reported_cost,
+        service_tier=normalised.service_tier,
     )

@@ -86,6 +86,7 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
         **charge_columns(charge, price, priced.unpriced_reason),
         "reported_cost": record.reported_cost,
         "miss_hint": priced.miss_hint,
+        "service_tier": record.service_tier,
     }
 
 

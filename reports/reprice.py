@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from billing import PriceNotFound, Usage, price_usage
 from billing.charge import money_text
+from billing.service_tiers import at_service_tier
 from store.finance import (
     CHARGE_COLUMNS,
     charge_columns,
@@ -129,7 +130,11 @@ def reprice(
                     reasoning_tokens=row.reasoning_tokens,
                 )
                 try:
-                    price = book.resolve(row.provider, row.model, row.occurred_at, row.tenant)
+                    price = at_service_tier(
+                        book.resolve(row.provider, row.model, row.occurred_at, row.tenant),
+                        row.provider,
+                        row.service_tier,
+                    )
                     new = charge_columns(price_usage(usage, price), price, None)
                 except PriceNotFound as exc:
                     new = charge_columns(None, None, exc.reason)

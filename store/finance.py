@@ -75,6 +75,7 @@ def events_page(
             UsageEvent.miss_hint,
             UsageEvent.uncached_input_tokens,
             UsageEvent.reported_cost,
+            UsageEvent.service_tier,
             UsageEvent.tenant_id,
             Tenant.name.label("tenant"),
             *columns,

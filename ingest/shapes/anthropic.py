@@ -16,6 +16,7 @@ are the sum of the iterations.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ingest.errors import PayloadError
@@ -37,7 +38,8 @@ def read_usage(usage: Mapping[str, Any], prefix: str = "usage") -> Normalised:
         return _read_step(usage, prefix)
     if not isinstance(iterations, list):
         raise PayloadError(f"{prefix}.iterations", "must be a list of usage objects")
-    return _sum_iterations(iterations, prefix)
+    summed = _sum_iterations(iterations, prefix)
+    return replace(summed, service_tier=text(usage, ("service_tier",), 32))
 
 
 def _sum_iterations(iterations: list[Any], prefix: str) -> Normalised:
@@ -95,6 +97,7 @@ def _read_step(usage: Mapping[str, Any], prefix: str) -> Normalised:
             ),
         ),
         provider="anthropic",
+        service_tier=text(usage, ("service_tier",), 32),
     )
 
 
@@ -106,13 +109,7 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
     if usage is None:
         raise PayloadError("usage", "missing: this Messages payload carries no usage object")
     result = read_usage(usage)
-    return Normalised(
-        shape=result.shape,
-        usage=result.usage,
-        model=text(payload, ("model",)),
-        response_id=text(payload, ("id",)),
-        provider="anthropic",
-    )
+    return replace(result, model=text(payload, ("model",)), response_id=text(payload, ("id",)))
 
 
 def _merge(merged: dict[str, Any], later: Mapping[str, Any]) -> None:
@@ -155,10 +152,4 @@ def normalise_events(events: Sequence[Any]) -> Normalised:
         raise PayloadError("events", "no message_start or message_delta event carries usage")
     merged.setdefault("input_tokens", 0)
     result = read_usage(merged, "events.usage")
-    return Normalised(
-        shape="anthropic.messages.events",
-        usage=result.usage,
-        model=model,
-        response_id=response_id,
-        provider="anthropic",
-    )
+    return replace(result, shape="anthropic.messages.events", model=model, response_id=response_id)

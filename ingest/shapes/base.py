@@ -20,6 +20,8 @@ class Normalised:
     provider: str | None = None
     reported_cost: Decimal | None = None
     latency_ms: float | None = None
+    # The service tier the provider says it served the request at (batch, flex, priority, …).
+    service_tier: str | None = None
 
 
 def make_usage(

@@ -109,4 +109,5 @@ def normalise(payload: Mapping[str, Any], variant: ChatVariant = OPENAI) -> Norm
         model=text(body, ("model",)),
         response_id=text(body, ("id",)),
         reported_cost=reported,
+        service_tier=text(body, ("service_tier",), 32),
     )

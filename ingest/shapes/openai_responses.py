@@ -67,4 +67,5 @@ def normalise(payload: Mapping[str, Any], *, reasoning_inside: bool = True) -> N
         usage=result.usage,
         model=text(body, ("model",)),
         response_id=text(body, ("id",)),
+        service_tier=text(body, ("service_tier",), 32),
     )

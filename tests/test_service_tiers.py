@@ -1,0 +1,92 @@
+"""Service tiers change the price: batch (and OpenAI flex) bill half the standard rates, a tier
+whose rates are not known leaves the request unpriced with the reason, never at the standard
+rate; re-pricing keeps each request's tier."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from billing import Price, PriceNotFound, Rates, Tier
+from billing.service_tiers import at_service_tier
+from reports.reprice import reprice
+from store.models import UsageEvent
+from tests.factories import anthropic_record
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def _price() -> Price:
+    rates = Rates.build(
+        input=Decimal(3), output=Decimal(15), cache_read=Decimal("0.3"), cache_write=Decimal("3.75")
+    )
+    tier = Tier(200_000, rates.scaled(Decimal(2)))
+    return Price("anthropic", "claude-sonnet-4-5", "USD", rates, "test", tiers=(tier,))
+
+
+def test_batch_halves_every_rate_and_standard_tiers_change_nothing() -> None:
+    price = _price()
+    batch = at_service_tier(price, "anthropic", "batch")
+    assert (batch.rates.input, batch.rates.cache_read, batch.rates.cache_write) == (
+        Decimal("1.5"),
+        Decimal("0.15"),
+        Decimal("1.875"),
+    )
+    assert batch.rates.output == Decimal("7.5")
+    assert batch.tiers[0].rates.input == Decimal(3)  # the long-context tier too: 6 x 0.5
+    assert at_service_tier(price, "openai", "flex") != price
+    for tier in (None, "standard", "default", "auto", "on_demand", "Standard"):
+        assert at_service_tier(price, "anthropic", tier) == price
+
+
+def test_an_unknown_tier_is_refused_with_its_name() -> None:
+    with pytest.raises(PriceNotFound, match="service tier 'priority' of openai"):
+        at_service_tier(_price(), "openai", "priority")
+
+
+def test_a_batch_request_is_charged_at_half_price(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    record = anthropic_record(request_id="batch-1", plain=1000, read=4000, output=100)
+    record["usage"]["service_tier"] = "batch"
+    assert client.post("/v1/usage", json=record, headers=auth).json()["accepted"] == 1
+    with Session(engine) as session:
+        event = session.execute(select(UsageEvent)).scalar_one()
+    # Claude Sonnet 4.5 at half its list rates ($1.50 in, $0.15 read, $7.50 out per MTok):
+    # 1000 x 1.5 + 4000 x 0.15 + 100 x 7.5 = 1500 + 600 + 750 = 2850 -> $0.00285.
+    assert event.service_tier == "batch"
+    assert event.cost == Decimal("0.00285")
+    # Without cache, at the same tier: 5000 x 1.5 + 100 x 7.5 = 8250 -> $0.00825.
+    assert event.nocache_cost == Decimal("0.00825")
+    # Re-pricing keeps the tier: nothing changes.
+    report = reprice(
+        engine,
+        start=event.occurred_at,
+        end=event.occurred_at.replace(year=event.occurred_at.year + 1),
+        actor="test",
+        reason="tier kept",
+        dry_run=True,
+    )
+    assert (report.events_seen, report.events_changed) == (1, 0)
+
+
+def test_a_recorded_priority_request_is_stored_unpriced_with_the_reason(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    # traceloop/openllmetry recorded a gpt-5 chat completion served at service_tier "priority".
+    case = json.loads((CORPUS / "openai-chat" / "oll-chat-service-tier-gpt5.json").read_text())
+    assert case["payload"]["service_tier"] == "priority"
+    answer = client.post(
+        "/v1/usage", json={"provider": "openai", "response": case["payload"]}, headers=auth
+    ).json()
+    assert (answer["accepted"], answer["unpriced"]) == (1, 1)
+    with Session(engine) as session:
+        event = session.execute(select(UsageEvent)).scalar_one()
+    assert event.cost is None and event.service_tier == "priority"
+    assert "service tier 'priority' of openai" in (event.unpriced_reason or "")
