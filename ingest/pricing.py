@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from billing import Charge, Price, PriceNotFound, price_usage
 from billing.pricecache import PriceResolver
-from billing.service_tiers import at_service_tier
+from billing.terms import at_terms
 from cache.misses import miss_hint
 from ingest.record import UsageRecord
 
@@ -23,11 +23,11 @@ class PricedRecord:
 
 
 def price_record(record: UsageRecord, book: PriceResolver, tenant: str | None) -> PricedRecord:
-    """Resolve the price at the request's time (and service tier) and compute its charge."""
+    """Resolve the price at the request's time (and service terms) and compute its charge."""
     hint = miss_hint(record.provider, record.model, record.usage)
     try:
         price = book.resolve(record.provider, record.model, record.occurred_at, tenant)
-        price = at_service_tier(price, record.provider, record.service_tier)
+        price = at_terms(price, record.provider, record.service_tier, record.inference_geo)
     except PriceNotFound as exc:
         return PricedRecord(record, None, None, exc.reason, hint)
     return PricedRecord(record, price_usage(record.usage, price), price, None, hint)

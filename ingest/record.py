@@ -43,6 +43,7 @@ class UsageRecord:
     raw: Any = None
     reported_cost: Decimal | None = None
     service_tier: str | None = None
+    inference_geo: str | None = None
 
 
 def token_fields(usage: Usage) -> dict[str, int]:
@@ -101,4 +102,5 @@ def build_record(
         if record.reported_cost is not None
         else normalised.reported_cost,
         service_tier=normalised.service_tier,
+        inference_geo=normalised.inference_geo,
     )

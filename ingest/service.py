@@ -87,6 +87,7 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
         "reported_cost": record.reported_cost,
         "miss_hint": priced.miss_hint,
         "service_tier": record.service_tier,
+        "inference_geo": record.inference_geo,
     }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from billing import PriceNotFound, Usage, price_usage
 from billing.charge import money_text
-from billing.service_tiers import at_service_tier
+from billing.terms import at_terms
 from store.finance import (
     CHARGE_COLUMNS,
     charge_columns,
@@ -130,10 +130,11 @@ def reprice(
                     reasoning_tokens=row.reasoning_tokens,
                 )
                 try:
-                    price = at_service_tier(
+                    price = at_terms(
                         book.resolve(row.provider, row.model, row.occurred_at, row.tenant),
                         row.provider,
                         row.service_tier,
+                        row.inference_geo,
                     )
                     new = charge_columns(price_usage(usage, price), price, None)
                 except PriceNotFound as exc:

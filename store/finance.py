@@ -76,6 +76,7 @@ def events_page(
             UsageEvent.uncached_input_tokens,
             UsageEvent.reported_cost,
             UsageEvent.service_tier,
+            UsageEvent.inference_geo,
             UsageEvent.tenant_id,
             Tenant.name.label("tenant"),
             *columns,

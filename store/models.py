@@ -197,9 +197,10 @@ class UsageEvent(Base):
     priced_model: Mapped[str | None] = mapped_column(String(256))
     unpriced_reason: Mapped[str | None] = mapped_column(Text)
     miss_hint: Mapped[str | None] = mapped_column(String(64))
-    # The service tier the provider served it at (batch, flex, priority…): it changes the price,
-    # so re-pricing needs it (migration 0011).
+    # The service tier the provider served it at (batch, flex, priority…) and where inference
+    # ran (Anthropic inference_geo): both change the price, so re-pricing needs them (0011).
     service_tier: Mapped[str | None] = mapped_column(String(32))
+    inference_geo: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         PrimaryKeyConstraint("tenant_id", "id", "occurred_at"),

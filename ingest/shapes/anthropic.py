@@ -39,7 +39,11 @@ def read_usage(usage: Mapping[str, Any], prefix: str = "usage") -> Normalised:
     if not isinstance(iterations, list):
         raise PayloadError(f"{prefix}.iterations", "must be a list of usage objects")
     summed = _sum_iterations(iterations, prefix)
-    return replace(summed, service_tier=text(usage, ("service_tier",), 32))
+    return replace(
+        summed,
+        service_tier=text(usage, ("service_tier",), 32),
+        inference_geo=text(usage, ("inference_geo",), 32),
+    )
 
 
 def _sum_iterations(iterations: list[Any], prefix: str) -> Normalised:
@@ -98,6 +102,7 @@ def _read_step(usage: Mapping[str, Any], prefix: str) -> Normalised:
         ),
         provider="anthropic",
         service_tier=text(usage, ("service_tier",), 32),
+        inference_geo=text(usage, ("inference_geo",), 32),
     )
 
 

@@ -22,6 +22,8 @@ class Normalised:
     latency_ms: float | None = None
     # The service tier the provider says it served the request at (batch, flex, priority, …).
     service_tier: str | None = None
+    # Where inference ran, when the provider says (Anthropic `usage.inference_geo`).
+    inference_geo: str | None = None
 
 
 def make_usage(

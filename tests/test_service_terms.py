@@ -1,6 +1,7 @@
-"""Service tiers change the price: batch (and OpenAI flex) bill half the standard rates, a tier
-whose rates are not known leaves the request unpriced with the reason, never at the standard
-rate; re-pricing keeps each request's tier."""
+"""A request's service terms change its price: batch (and OpenAI flex) bill half the standard
+rates, Anthropic's US-only inference 1.1x; a tier or geography whose rates are not known leaves
+the request unpriced with the reason, never at the standard rate; re-pricing keeps each
+request's terms."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from billing import Price, PriceNotFound, Rates, Tier
-from billing.service_tiers import at_service_tier
+from billing.terms import at_inference_geo, at_service_tier
 from reports.reprice import reprice
 from store.models import UsageEvent
 from tests.factories import anthropic_record
@@ -90,3 +91,27 @@ def test_a_recorded_priority_request_is_stored_unpriced_with_the_reason(
         event = session.execute(select(UsageEvent)).scalar_one()
     assert event.cost is None and event.service_tier == "priority"
     assert "service tier 'priority' of openai" in (event.unpriced_reason or "")
+
+
+def test_us_only_inference_costs_a_tenth_more_and_an_unknown_geo_is_refused() -> None:
+    price = _price()
+    assert at_inference_geo(price, "anthropic", "us").rates.output == Decimal("16.5")
+    assert at_inference_geo(price, "anthropic", "global") == price
+    assert at_inference_geo(price, "anthropic", None) == price
+    with pytest.raises(PriceNotFound, match="inference geo 'eu' of anthropic"):
+        at_inference_geo(price, "anthropic", "eu")
+
+
+def test_a_us_only_request_is_charged_at_its_geo_rate(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    record = anthropic_record(
+        request_id="geo-1", model="claude-opus-4-6", plain=2000, read=10000, output=500
+    )
+    record["usage"]["inference_geo"] = "us"
+    assert client.post("/v1/usage", json=record, headers=auth).json()["accepted"] == 1
+    with Session(engine) as session:
+        event = session.execute(select(UsageEvent)).scalar_one()
+    # Claude Opus 4.6 list: $5 in, $0.50 cache read, $25 out per MTok; US-only 1.1x: $5.50,
+    # $0.55, $27.50. 2000 x 5.5 + 10000 x 0.55 + 500 x 27.5 = 11000 + 5500 + 13750 = 30250.
+    assert (event.inference_geo, event.cost) == ("us", Decimal("0.03025"))
