@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, literal_column, or_, select, text, union_all
 
+from store.db import shipped_revisions
 from store.hours import hour_split
 from store.models import DIMENSIONS, CacheObject, UsageEvent, UsageHourly
 from store.tenancy import APP_ROLE
@@ -125,7 +126,8 @@ def storage_rows(
 
 def unready_reason(conn: Connection) -> str | None:
     """Why the service cannot serve from this database (None when it can): the schema is
-    not migrated, or the login may not become the row-level-security role."""
+    not migrated (or behind this code's migrations), or the login may not become the
+    row-level-security role."""
     migrated, role = conn.execute(
         text(
             "SELECT to_regclass('usage_events') IS NOT NULL,"
@@ -136,6 +138,19 @@ def unready_reason(conn: Connection) -> str | None:
     ).one()
     if not migrated:
         return "the database is not migrated: run `cachemeter migrate`"
+    # Behind this code's schema (a migration it ships is not applied yet), its writes would
+    # fail; ahead (a newer release migrated it, this pod is the old one) it still serves.
+    head, shipped = shipped_revisions()
+    version = (
+        conn.execute(text("SELECT max(version_num) FROM alembic_version")).scalar()
+        if conn.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar()
+        else None
+    )
+    if version in shipped and version != head:
+        return (
+            f"the database is at migration {version}, this version needs {head}:"
+            " run `cachemeter migrate`"
+        )
     if not role:
         return (
             f"this login may not act as {APP_ROLE}: as a superuser run"

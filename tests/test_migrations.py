@@ -39,6 +39,36 @@ def test_readyz_says_an_unmigrated_database_is_not_ready(fresh_database: str) ->
     assert "cachemeter migrate" in response.json()["reason"]
 
 
+def test_readyz_says_a_database_behind_this_version_is_not_ready(fresh_database: str) -> None:
+    from fastapi.testclient import TestClient
+    from prometheus_client import CollectorRegistry
+
+    from cachemeter.config import Settings
+    from cachemeter.server import create_app
+    from store.db import make_engine, shipped_revisions
+
+    head, _ = shipped_revisions()
+    migrate(fresh_database, "0010")  # one migration short of this version's head
+    engine = make_engine(fresh_database, pool_size=1)
+    app = create_app(
+        Settings(secret_key="s", regression_interval_seconds=0, retention_interval_hours=0),
+        engine=engine,
+        registry=CollectorRegistry(),
+    )
+    try:
+        with TestClient(app) as client:
+            behind = client.get("/readyz")
+            migrate(fresh_database)
+            ready = client.get("/readyz")
+    finally:
+        engine.dispose()
+    assert behind.status_code == 503
+    assert behind.json()["reason"] == (
+        f"the database is at migration 0010, this version needs {head}: run `cachemeter migrate`"
+    )
+    assert ready.status_code == 200
+
+
 def test_upgrade_downgrade_upgrade(fresh_database: str) -> None:
     migrate(fresh_database)
     assert {"tenants", "api_keys", "prices", "usage_keys", "usage_events"} <= _tables(
