@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, inspect, text
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine, create_engine, inspect, text
 
-from store.db import downgrade, migrate
+from cachemeter.config import Settings
+from cachemeter.server import create_app
+from store.db import downgrade, make_engine, migrate, shipped_revisions
 
 
 def _tables(url: str) -> set[str]:
@@ -16,22 +21,19 @@ def _tables(url: str) -> set[str]:
         eng.dispose()
 
 
-def test_readyz_says_an_unmigrated_database_is_not_ready(fresh_database: str) -> None:
-    from fastapi.testclient import TestClient
-    from prometheus_client import CollectorRegistry
-
-    from cachemeter.config import Settings
-    from cachemeter.server import create_app
-    from store.db import make_engine
-
-    engine = make_engine(fresh_database, pool_size=1)
-    app = create_app(
+def _app(engine: Engine) -> FastAPI:
+    """The whole app on `engine`, with no background passes."""
+    return create_app(
         Settings(secret_key="s", regression_interval_seconds=0, retention_interval_hours=0),
         engine=engine,
         registry=CollectorRegistry(),
     )
+
+
+def test_readyz_says_an_unmigrated_database_is_not_ready(fresh_database: str) -> None:
+    engine = make_engine(fresh_database, pool_size=1)
     try:
-        with TestClient(app) as client:
+        with TestClient(_app(engine)) as client:
             response = client.get("/readyz")
     finally:
         engine.dispose()
@@ -40,23 +42,11 @@ def test_readyz_says_an_unmigrated_database_is_not_ready(fresh_database: str) ->
 
 
 def test_readyz_says_a_database_behind_this_version_is_not_ready(fresh_database: str) -> None:
-    from fastapi.testclient import TestClient
-    from prometheus_client import CollectorRegistry
-
-    from cachemeter.config import Settings
-    from cachemeter.server import create_app
-    from store.db import make_engine, shipped_revisions
-
     head, _ = shipped_revisions()
     migrate(fresh_database, "0010")  # one migration short of this version's head
     engine = make_engine(fresh_database, pool_size=1)
-    app = create_app(
-        Settings(secret_key="s", regression_interval_seconds=0, retention_interval_hours=0),
-        engine=engine,
-        registry=CollectorRegistry(),
-    )
     try:
-        with TestClient(app) as client:
+        with TestClient(_app(engine)) as client:
             behind = client.get("/readyz")
             migrate(fresh_database)
             ready = client.get("/readyz")
