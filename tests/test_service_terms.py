@@ -115,3 +115,16 @@ def test_a_us_only_request_is_charged_at_its_geo_rate(
     # Claude Opus 4.6 list: $5 in, $0.50 cache read, $25 out per MTok; US-only 1.1x: $5.50,
     # $0.55, $27.50. 2000 x 5.5 + 10000 x 0.55 + 500 x 27.5 = 11000 + 5500 + 13750 = 30250.
     assert (event.inference_geo, event.cost) == ("us", Decimal("0.03025"))
+
+
+def test_a_service_term_the_database_cannot_hold_is_refused_naming_it(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    record = anthropic_record(request_id="long-tier")
+    record["usage"]["service_tier"] = "t" * 40
+    answer = client.post("/v1/usage", json=record, headers=auth)
+    assert answer.status_code == 422
+    [rejected] = answer.json()["rejected"]
+    assert rejected["error"] == "usage.service_tier: must be at most 32 characters of text"
+    with Session(engine) as session:
+        assert session.execute(select(UsageEvent)).first() is None
