@@ -3,6 +3,9 @@ TTL splits, duplicate reports, and the errors a sender gets for bad counts."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -460,3 +463,20 @@ def test_canonical_counts() -> None:
     assert (usage.uncached_input_tokens, usage.cache_write_5m_tokens) == (500, 300)
     with pytest.raises(PayloadError, match="exceed total input"):
         normalise_payload({"input_tokens": 10, "cache_read_tokens": 11})
+
+
+def test_openrouter_responses_cost_is_kept_for_reconciliation() -> None:
+    # simonw/llm-openrouter recorded this gpt-5-nano Responses stream through OpenRouter; its
+    # response.completed event reports usage.cost 8.6e-06 (what OpenRouter charged).
+    path = "tests/corpus/openrouter/or-responses-stream-gpt5-nano.json"
+    case = json.loads(Path(__file__).resolve().parents[1].joinpath(path).read_text())
+    result = normalise_payload(case["payload"])
+    assert (result.provider, result.reported_cost) == ("openrouter", Decimal("0.0000086"))
+    # Another gateway's `cost` object is not a charge: the counts are read, the cost left out.
+    body = {
+        "id": "resp_1",
+        "object": "response",
+        "model": "gpt-4.1-mini",
+        "usage": {"input_tokens": 10, "output_tokens": 5, "cost": {"total_cost": 1}},
+    }
+    assert normalise_payload(body).reported_cost is None

@@ -2,16 +2,18 @@
 
 `usage.input_tokens` INCLUDES `input_tokens_details.cached_tokens` and
 `input_tokens_details.cache_write_tokens`; `output_tokens` includes
-`output_tokens_details.reasoning_tokens`.
+`output_tokens_details.reasoning_tokens`. OpenRouter serves this shape too, with `usage.cost`
+(what it charged: kept for reconciliation, never used as our price).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from ingest.errors import PayloadError
-from ingest.fields import count, mapping, text
+from ingest.fields import count, mapping, money, text
 from ingest.shapes.base import Normalised, make_usage
 
 
@@ -45,7 +47,17 @@ def read_usage(
             output=output,
             reasoning=reasoning,
         ),
+        reported_cost=_reported_cost(usage, prefix),
     )
+
+
+def _reported_cost(usage: Mapping[str, Any], prefix: str) -> Decimal | None:
+    # OpenRouter's `cost` is a number; other gateways put an object of their own there, which
+    # is not a charge we can reconcile against, so it is left alone.
+    cost = usage.get("cost")
+    if isinstance(cost, bool) or not isinstance(cost, int | float | str):
+        return None
+    return money(usage, ("cost",), f"{prefix}.cost")
 
 
 def normalise(payload: Mapping[str, Any], *, reasoning_inside: bool = True) -> Normalised:
@@ -65,6 +77,7 @@ def normalise(payload: Mapping[str, Any], *, reasoning_inside: bool = True) -> N
     return Normalised(
         shape=shape,
         usage=result.usage,
+        reported_cost=result.reported_cost,
         model=text(body, ("model",)),
         response_id=text(body, ("id",)),
         service_tier=text(body, ("service_tier",), 32),
