@@ -26,6 +26,9 @@ class Charge:
     nocache_cost: Decimal
     rates: Rates
     writes_at_input: Decimal = Decimal(0)
+    # Per-request fees of server-side tools (e.g. Anthropic web search), in `nocache_cost` too:
+    # a request without cache would have paid them as well.
+    tool_fees: Decimal = Decimal(0)
 
     @property
     def cost(self) -> Decimal:
@@ -36,6 +39,7 @@ class Charge:
             + self.cache_write_5m
             + self.cache_write_1h
             + self.output
+            + self.tool_fees
         )
 
     @property

@@ -13,6 +13,7 @@ PART_COLORS = {
     "cache write 5m": "#e0a339",
     "cache write 1h": "#c46a2b",
     "output": "#1f5fa8",
+    "tool fees": "#5b6b7a",
     "storage": "#7a5aa6",
 }
 

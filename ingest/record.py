@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -44,6 +45,7 @@ class UsageRecord:
     reported_cost: Decimal | None = None
     service_tier: str | None = None
     inference_geo: str | None = None
+    tool_requests: Mapping[str, int] = field(default_factory=dict)
 
 
 def token_fields(usage: Usage) -> dict[str, int]:
@@ -103,4 +105,5 @@ def build_record(
         else normalised.reported_cost,
         service_tier=normalised.service_tier,
         inference_geo=normalised.inference_geo,
+        tool_requests=normalised.tool_requests,
     )

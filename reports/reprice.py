@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from billing import PriceNotFound, Usage, price_usage
 from billing.charge import money_text
 from billing.terms import at_terms
+from billing.tool_fees import with_tool_fees
 from store.finance import (
     CHARGE_COLUMNS,
     charge_columns,
@@ -136,7 +137,10 @@ def reprice(
                         row.service_tier,
                         row.inference_geo,
                     )
-                    new = charge_columns(price_usage(usage, price), price, None)
+                    charge = with_tool_fees(
+                        price_usage(usage, price), row.provider, row.tool_requests or {}
+                    )
+                    new = charge_columns(charge, price, None)
                 except PriceNotFound as exc:
                     new = charge_columns(None, None, exc.reason)
                 report.events_seen += 1

@@ -72,6 +72,7 @@ class StatementLine(BaseModel):
     cost_cache_write_5m: Money
     cost_cache_write_1h: Money
     cost_output: Money
+    cost_tool_fees: Money
     cost_storage: Money
     cost: Money
     nocache_cost: Money

@@ -152,6 +152,7 @@ SUMMARY_COLUMNS = (
     "cost_cache_write_5m",
     "cost_cache_write_1h",
     "cost_output",
+    "cost_tool_fees",
     "cost_storage",
     "cost",
     "nocache_cost",

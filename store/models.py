@@ -184,6 +184,9 @@ class UsageEvent(Base):
     cost_cache_write_5m: Mapped[Decimal | None] = mapped_column(Money)
     cost_cache_write_1h: Mapped[Decimal | None] = mapped_column(Money)
     cost_output: Mapped[Decimal | None] = mapped_column(Money)
+    # Per-request fees of server-side tools, and which tools were used how often (0012).
+    cost_tool_fees: Mapped[Decimal | None] = mapped_column(Money)
+    tool_requests: Mapped[dict[str, int] | None] = mapped_column(JSONB)
     cost: Mapped[Decimal | None] = mapped_column(Money)
     nocache_cost: Mapped[Decimal | None] = mapped_column(Money)
     savings: Mapped[Decimal | None] = mapped_column(Money)
@@ -356,6 +359,7 @@ COST_PARTS = (
     "cost_cache_write_5m",
     "cost_cache_write_1h",
     "cost_output",
+    "cost_tool_fees",
 )
 CHARGE_MONEY = (*COST_PARTS, "cost", "nocache_cost", "savings")
 
@@ -397,6 +401,8 @@ class UsageHourly(RollupDimensions, Base):
     cost_cache_write_5m: Mapped[Decimal] = mapped_column(Money)
     cost_cache_write_1h: Mapped[Decimal] = mapped_column(Money)
     cost_output: Mapped[Decimal] = mapped_column(Money)
+    # Server-tool fees (migration 0012).
+    cost_tool_fees: Mapped[Decimal] = mapped_column(Money, server_default="0")
     cost: Mapped[Decimal] = mapped_column(Money)
     nocache_cost: Mapped[Decimal] = mapped_column(Money)
     savings: Mapped[Decimal] = mapped_column(Money)

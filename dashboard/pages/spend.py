@@ -24,7 +24,7 @@ PATH, TITLE, NAME = "/spend", "Spend & savings", "spend"
 PARTS = tuple(
     zip(
         COST_PARTS,
-        ("uncached input", "cache read", "cache write 5m", "cache write 1h", "output"),
+        ("uncached input", "cache read", "cache write 5m", "cache write 1h", "output", "tool fees"),
         strict=True,
     )
 )

@@ -4,9 +4,10 @@
 `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`. Writes split by TTL in
 `cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens` (absent split = all
 5-minute). Thinking (`output_tokens_details.thinking_tokens`) is inside `output_tokens`.
-Stream usage (message_start, then message_delta) is CUMULATIVE: the last value of each
-field wins, never a sum, except that a later 0 or an absent field never erases a count an
-earlier event reported (message_delta may repeat a field as 0, and carries no TTL split).
+Server-side tool use (`server_tool_use.web_search_requests`, …) is read per tool; its fees
+are billing's. Stream usage (message_start, then message_delta) is CUMULATIVE: the last
+value of each field wins, never a sum, except that a later 0 or an absent field never erases
+a count an earlier event reported (message_delta may repeat a field as 0, and carries no TTL split).
 
 With server-side compaction (or the advisor tool), `usage.iterations[]` lists each sampling
 step's usage (same fields) and the top-level usage is only the last step: the request's counts
@@ -43,7 +44,20 @@ def read_usage(usage: Mapping[str, Any], prefix: str = "usage") -> Normalised:
         summed,
         service_tier=text(usage, ("service_tier",), 32),
         inference_geo=text(usage, ("inference_geo",), 32),
+        tool_requests=_tool_requests(usage, prefix),
     )
+
+
+def _tool_requests(usage: Mapping[str, Any], prefix: str) -> dict[str, int]:
+    """`server_tool_use` counts (`web_search_requests`: 3) by tool (`web_search`: 3)."""
+    tools = mapping(usage, ("server_tool_use",), f"{prefix}.server_tool_use") or {}
+    out = {}
+    for key in tools:
+        name = str(key).removesuffix("_requests")
+        times = count(tools, (key,), f"{prefix}.server_tool_use.{key}")
+        if times:
+            out[name[:64]] = times
+    return out
 
 
 def _sum_iterations(iterations: list[Any], prefix: str) -> Normalised:
@@ -103,6 +117,7 @@ def _read_step(usage: Mapping[str, Any], prefix: str) -> Normalised:
         provider="anthropic",
         service_tier=text(usage, ("service_tier",), 32),
         inference_geo=text(usage, ("inference_geo",), 32),
+        tool_requests=_tool_requests(usage, prefix),
     )
 
 

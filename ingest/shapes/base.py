@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from billing.usage import InvalidUsage, Usage
@@ -24,6 +25,8 @@ class Normalised:
     service_tier: str | None = None
     # Where inference ran, when the provider says (Anthropic `usage.inference_geo`).
     inference_geo: str | None = None
+    # Server-side tools used, by tool: times (Anthropic `usage.server_tool_use`).
+    tool_requests: Mapping[str, int] = field(default_factory=dict)
 
 
 def make_usage(

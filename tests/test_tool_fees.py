@@ -1,0 +1,79 @@
+"""Server-tool fees are a part of the cost: Anthropic web search at $10 per 1,000 searches,
+web fetch at no fee; a tool whose fee is not known leaves the request unpriced with the reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from reports.reprice import reprice
+from store.models import UsageEvent
+from tests.factories import anthropic_record
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def _event(engine: Engine) -> UsageEvent:
+    with Session(engine) as session:
+        return session.execute(select(UsageEvent)).scalar_one()
+
+
+def test_a_recorded_web_search_pays_its_fee(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    # simonw/llm-anthropic recorded a claude-opus-4-1 stream that searched the web once.
+    name = "anthropic-llma-web-search-stream-input-grows"
+    case = json.loads((CORPUS / "anthropic" / f"{name}.json").read_text())
+    record = {"provider": "anthropic", "model": case["model"], "response": case["payload"]}
+    assert client.post("/v1/usage", json=record, headers=auth).json()["accepted"] == 1
+    event = _event(engine)
+    assert event.tool_requests == {"web_search": 1}
+    # Claude Opus 4.1 per MTok: $15 in, $75 out. 10,423 x 15 + 341 x 75 = 156,345 + 25,575
+    # = 181,920 -> $0.18192 of tokens, plus one search at $0.01.
+    assert event.cost_tool_fees == Decimal("0.01")
+    assert event.cost == Decimal("0.19192")
+    assert event.nocache_cost == Decimal("0.19192")  # no cache was used: nothing saved
+    assert event.savings == Decimal(0)
+    # Re-pricing keeps the fee: nothing changes.
+    report = reprice(
+        engine,
+        start=event.occurred_at,
+        end=event.occurred_at + timedelta(seconds=1),
+        actor="test",
+        reason="fees kept",
+        dry_run=True,
+    )
+    assert (report.events_seen, report.events_changed) == (1, 0)
+
+
+def test_statement_and_summary_carry_tool_fees(client: TestClient, auth: dict[str, str]) -> None:
+    record = anthropic_record(request_id="ws", plain=1000, output=200, team="research")
+    record["usage"]["server_tool_use"] = {"web_search_requests": 3, "web_fetch_requests": 1}
+    assert client.post("/v1/usage", json=record, headers=auth).json()["accepted"] == 1
+    # Claude Sonnet 4.5: 1000 x 3 + 200 x 15 = 6000 -> $0.006; 3 searches x $0.01 = $0.03;
+    # fetches cost nothing beyond their tokens.
+    statement = client.get("/v1/reports/statement?month=2026-11&group_by=team", headers=auth).json()
+    [line] = statement["lines"]
+    assert (line["cost_tool_fees"], line["cost"], line["savings"]) == ("0.03", "0.036", "0")
+    summary = client.get(
+        "/v1/reports/summary?start=2026-11-01&end=2026-12-01&group_by=team", headers=auth
+    ).json()
+    assert summary["groups"][0]["cost"] == "0.036"
+
+
+def test_a_tool_with_no_known_fee_is_stored_unpriced_with_the_reason(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    record = anthropic_record(request_id="cx")
+    record["usage"]["server_tool_use"] = {"code_execution_requests": 2}
+    answer = client.post("/v1/usage", json=record, headers=auth).json()
+    assert (answer["accepted"], answer["unpriced"]) == (1, 1)
+    event = _event(engine)
+    assert event.cost is None and event.tool_requests == {"code_execution": 2}
+    assert "server tool fees of anthropic for code_execution" in (event.unpriced_reason or "")
