@@ -20,6 +20,7 @@ from ingest.shapes import (
     anthropic,
     bedrock,
     canonical,
+    cohere,
     deepseek,
     gemini,
     gemini_interactions,
@@ -136,6 +137,8 @@ def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
         raise PayloadError("usage", f"must be an object, got {type(usage).__name__}")
     if canonical.is_canonical(usage):
         return canonical.normalise(usage)
+    if cohere.is_usage(usage):
+        return cohere.normalise(payload)
     if "prompt_tokens" in usage or "completion_tokens" in usage:
         model = payload.get("model")
         return _chat_normaliser(payload, usage, model if isinstance(model, str) else None, hint)(
