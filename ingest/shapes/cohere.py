@@ -3,7 +3,8 @@ tokens processed, including the prompt template Cohere adds, which it does not b
 
 The billed units are what a price applies to, so they are the counts: input =
 `billed_units.input_tokens`, output = `billed_units.output_tokens`. `cached_tokens` is left out:
-Cohere publishes no cache-read rate, and how it relates to the billed units is not documented.
+no Cohere cache-read rate is known here, and how it relates to the billed units is not
+documented.
 """
 
 from __future__ import annotations
