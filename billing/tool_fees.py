@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 
-from billing.charge import MONEY_QUANTUM, Charge
-from billing.price import PriceNotFound
+from billing.charge import MONEY_QUANTUM, Charge, price_usage
+from billing.price import Price, PriceNotFound
+from billing.terms import at_terms
+from billing.usage import Usage
 
 # (provider, tool) -> USD per request.
 FEES: dict[tuple[str, str], Decimal] = {
@@ -45,3 +47,19 @@ def with_tool_fees(charge: Charge, provider: str, requests: Mapping[str, int]) -
     fees = sum((FEES[(provider, tool)] * n for tool, n in used.items()), Decimal(0))
     fees = fees.quantize(MONEY_QUANTUM)
     return replace(charge, tool_fees=fees, nocache_cost=charge.nocache_cost + fees)
+
+
+def charge_request(
+    usage: Usage,
+    price: Price,
+    provider: str,
+    *,
+    service_tier: str | None,
+    inference_geo: str | None,
+    tool_requests: Mapping[str, int],
+) -> tuple[Price, Charge]:
+    """The price under a request's service terms, and its charge with tool fees: the one way
+    ingest and re-pricing charge a request. PriceNotFound, with the reason, where a term or
+    fee is not known."""
+    priced = at_terms(price, provider, service_tier, inference_geo)
+    return priced, with_tool_fees(price_usage(usage, priced), provider, tool_requests)

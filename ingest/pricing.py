@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from billing import Charge, Price, PriceNotFound, price_usage
+from billing import Charge, Price, PriceNotFound
 from billing.pricecache import PriceResolver
-from billing.terms import at_terms
-from billing.tool_fees import with_tool_fees
+from billing.tool_fees import charge_request
 from cache.misses import miss_hint
 from ingest.record import UsageRecord
 
@@ -28,10 +27,13 @@ def price_record(record: UsageRecord, book: PriceResolver, tenant: str | None) -
     server-tool fees included."""
     hint = miss_hint(record.provider, record.model, record.usage)
     try:
-        price = book.resolve(record.provider, record.model, record.occurred_at, tenant)
-        price = at_terms(price, record.provider, record.service_tier, record.inference_geo)
-        charge = with_tool_fees(
-            price_usage(record.usage, price), record.provider, record.tool_requests
+        price, charge = charge_request(
+            record.usage,
+            book.resolve(record.provider, record.model, record.occurred_at, tenant),
+            record.provider,
+            service_tier=record.service_tier,
+            inference_geo=record.inference_geo,
+            tool_requests=record.tool_requests,
         )
     except PriceNotFound as exc:
         return PricedRecord(record, None, None, exc.reason, hint)

@@ -11,10 +11,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from billing import PriceNotFound, Usage, price_usage
+from billing import PriceNotFound, Usage
 from billing.charge import money_text
-from billing.terms import at_terms
-from billing.tool_fees import with_tool_fees
+from billing.tool_fees import charge_request
 from store.finance import (
     CHARGE_COLUMNS,
     charge_columns,
@@ -131,14 +130,13 @@ def reprice(
                     reasoning_tokens=row.reasoning_tokens,
                 )
                 try:
-                    price = at_terms(
+                    price, charge = charge_request(
+                        usage,
                         book.resolve(row.provider, row.model, row.occurred_at, row.tenant),
                         row.provider,
-                        row.service_tier,
-                        row.inference_geo,
-                    )
-                    charge = with_tool_fees(
-                        price_usage(usage, price), row.provider, row.tool_requests or {}
+                        service_tier=row.service_tier,
+                        inference_geo=row.inference_geo,
+                        tool_requests=row.tool_requests or {},
                     )
                     new = charge_columns(charge, price, None)
                 except PriceNotFound as exc:
