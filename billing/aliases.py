@@ -18,6 +18,14 @@ _EXTRA_ALIASES = {
     "step": "stepfun",
     "stepfun-ai": "stepfun",
     "venice-ai": "venice",
+    # Alibaba Cloud Model Studio serves Qwen under several names; genai-prices has none of them.
+    "dashscope": "alibaba",
+    "aliyun": "alibaba",
+    "alibaba-cloud": "alibaba",
+    "bailian": "alibaba",
+    "qwen": "alibaba",
+    "pplx": "perplexity",
+    "z.ai": "zai",
 }
 
 _BEDROCK_SCOPE = re.compile(r"^(?:(global|us|eu|apac|jp|au|ca|us-gov|regional)\.)?(.+)$")
@@ -54,6 +62,7 @@ _MODEL_PREFIXES = (
     ("claude", "anthropic"),
     ("gemini", "google"),
 )
+_BARE_PREFIXES = (("qwen", "alibaba"), ("sonar", "perplexity"))
 
 
 def provider_for_model(model: str) -> str | None:
@@ -61,6 +70,10 @@ def provider_for_model(model: str) -> str | None:
     key = model.strip().lower()
     for prefix, provider in _MODEL_PREFIXES:
         if key.startswith(prefix):
+            return provider
+    for prefix, provider in _BARE_PREFIXES:
+        # Open-weight models: only the bare name is the vendor's own API; `Qwen/…` is a host's.
+        if key.startswith(prefix) and "/" not in key:
             return provider
     try:
         return get_snapshot().find_provider(key, None, None).id

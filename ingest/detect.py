@@ -21,6 +21,7 @@ from ingest.shapes import (
     bedrock,
     canonical,
     cohere,
+    dashscope,
     deepseek,
     gemini,
     gemini_interactions,
@@ -32,9 +33,11 @@ from ingest.shapes import (
     openai_responses,
     openrouter,
     otel,
+    perplexity,
     stepfun,
     venice,
     xai,
+    xai_native,
 )
 from ingest.shapes.base import Normalised
 
@@ -52,6 +55,8 @@ CHAT_VARIANTS: dict[str, Normaliser] = {
     "mistral": mistral.normalise,
     "groq": groq.normalise,
     "litellm": litellm.normalise,
+    "alibaba": dashscope.normalise,
+    "perplexity": perplexity.normalise,
 }
 
 _ANTHROPIC_KEYS = ("cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation")
@@ -73,7 +78,8 @@ def _chat_normaliser(
         return litellm.normalise
     if "prompt_cache_hit_tokens" in usage:
         return deepseek.normalise
-    if "cost" in usage or "is_byok" in usage:
+    # OpenRouter's `cost` is a number; another gateway's cost object is not OpenRouter's.
+    if isinstance(usage.get("cost"), int | float | str) or "is_byok" in usage:
         return openrouter.normalise
     implied = provider_for_model(model) if model else None
     if implied in CHAT_VARIANTS:
@@ -139,6 +145,12 @@ def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
         return canonical.normalise(usage)
     if cohere.is_usage(usage):
         return cohere.normalise(payload)
+    if xai_native.is_usage(usage) or (hint == "x-ai" and _xai_proto_json(usage)):
+        return xai_native.normalise(payload)
+    if perplexity.is_usage(usage):
+        return perplexity.normalise(payload)
+    if dashscope.is_native(payload):
+        return dashscope.normalise_native(payload)
     if "prompt_tokens" in usage or "completion_tokens" in usage:
         model = payload.get("model")
         return _chat_normaliser(payload, usage, model if isinstance(model, str) else None, hint)(
@@ -158,6 +170,14 @@ def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
         "usage",
         "unrecognised usage shape (expected OpenAI prompt_tokens, Anthropic or Responses"
         f" input_tokens, Bedrock inputTokens or Gemini usageMetadata); keys seen: {keys}",
+    )
+
+
+def _xai_proto_json(usage: Mapping[str, Any]) -> bool:
+    """A SamplingUsage with no xAI-only field set: camelCase names, or a top-level
+    `reasoning_tokens` where OpenAI nests it."""
+    return any(k in usage for k in ("promptTokens", "completionTokens", "reasoningTokens")) or (
+        "reasoning_tokens" in usage and "completion_tokens_details" not in usage
     )
 
 
@@ -186,7 +206,8 @@ def normalise_payload(
 
 # Who served a payload, from what only that service puts in it: a gateway or cloud serves other
 # providers' shapes, and its own billing rules apply. Bedrock's Anthropic-compatible endpoint
-# names messages `msg_bdrk_…`; OpenRouter's ids start `gen-`; Groq adds `x_groq` to every body.
+# names messages `msg_bdrk_…` and ends InvokeModel streams with its invocation metrics;
+# OpenRouter's ids start `gen-`; Groq adds `x_groq` to every body.
 _SERVED_BY_ID = (("msg_bdrk_", "aws"), ("gen-", "openrouter"))
 
 
@@ -199,6 +220,9 @@ def _served_by(payload: Any, result: Normalised) -> str | None:
     first = payload[0] if isinstance(payload, list) and payload else payload
     if isinstance(first, Mapping) and "x_groq" in first:
         return "groq"
+    last = payload[-1] if isinstance(payload, list) and payload else payload
+    if isinstance(last, Mapping) and "amazon-bedrock-invocationMetrics" in last:
+        return "aws"
     return None
 
 

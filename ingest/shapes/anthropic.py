@@ -9,6 +9,11 @@ are billing's. Stream usage (message_start, then message_delta) is CUMULATIVE: t
 value of each field wins, never a sum, except that a later 0 or an absent field never erases
 a count an earlier event reported (message_delta may repeat a field as 0, and carries no TTL split).
 
+Bedrock's InvokeModel streams end with a `message_stop` event carrying
+`amazon-bedrock-invocationMetrics`: Bedrock's own metering of the request (`inputTokenCount`,
+uncached like `input_tokens`, `cacheReadInputTokenCount`, `cacheWriteInputTokenCount`,
+`outputTokenCount`), which is what Bedrock bills. Being the stream's last word, its counts win.
+
 With server-side compaction (or the advisor tool), `usage.iterations[]` lists each sampling
 step's usage (same fields) and the top-level usage is only the last step: the request's counts
 are the sum of the iterations.
@@ -146,6 +151,27 @@ def _merge(merged: dict[str, Any], later: Mapping[str, Any]) -> None:
             merged[key] = value
 
 
+_METERED = (
+    ("inputTokenCount", "input_tokens"),
+    ("cacheReadInputTokenCount", "cache_read_input_tokens"),
+    ("cacheWriteInputTokenCount", "cache_creation_input_tokens"),
+    ("outputTokenCount", "output_tokens"),
+)
+
+
+def _metered(merged: dict[str, Any], metrics: Mapping[str, Any], label: str) -> None:
+    """Bedrock's invocation metrics replace the counts they report (what Bedrock bills)."""
+    for source, target in _METERED:
+        value = count(metrics, (source,), f"{label}.{source}")
+        if value is not None:
+            merged[target] = value
+    written = merged.get("cache_creation_input_tokens") or 0
+    split = merged.get("cache_creation")
+    if isinstance(split, dict) and (split.get("ephemeral_1h_input_tokens") or 0) > written:
+        # The TTL split came from message_start; it cannot exceed what Bedrock metered.
+        split["ephemeral_1h_input_tokens"] = written
+
+
 def normalise_events(events: Sequence[Any]) -> Normalised:
     """A stream's events (message_start, message_delta, …): cumulative, last value wins."""
     merged: dict[str, Any] = {}
@@ -155,6 +181,15 @@ def normalise_events(events: Sequence[Any]) -> Normalised:
         if not isinstance(event, Mapping):
             raise PayloadError(f"[{index}]", "each stream event must be an object")
         kind = event.get("type")
+        metrics = mapping(
+            event,
+            ("amazon-bedrock-invocationMetrics",),
+            f"[{index}].amazon-bedrock-invocationMetrics",
+        )
+        if metrics is not None:
+            _metered(merged, metrics, f"[{index}].amazon-bedrock-invocationMetrics")
+            seen = True
+            continue
         if kind == "message_start":
             message = mapping(event, ("message",), f"[{index}].message") or {}
             usage = mapping(message, ("usage",), f"[{index}].message.usage")
