@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from genai_prices.data_snapshot import find_provider_by_id, get_snapshot
@@ -79,3 +80,48 @@ def provider_for_model(model: str) -> str | None:
         return get_snapshot().find_provider(key, None, None).id
     except LookupError:
         return None
+
+
+# Clients prefix model names: Gemini's `models/…`, gateways' `vendor/…`.
+_PATH_PREFIXES = ("models/",)
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical_model(provider: str, model: str) -> str:
+    """One name per model, whoever reports it: `gpt-4o`, `openai/gpt-4o` and
+    `gpt-4o-2024-08-06` are all `gpt-4o`.
+
+    The vendor prefix of a gateway's name (`openai/…`, `anthropic/…`, Gemini's `models/…`) and
+    Bedrock's scope, vendor and version (`us.anthropic.…-v1:0`) are dropped; what remains is the
+    genai-prices model it matches, which names dated snapshots by their family only where the
+    family's price applies to them (`gpt-4o-2024-05-13`, priced apart, keeps its name). A model
+    genai-prices does not know keeps the name it came with, less those prefixes.
+    """
+    name = model.strip()
+    for prefix in _PATH_PREFIXES:
+        name = name.removeprefix(prefix)
+    vendor = provider
+    head, slash, rest = name.partition("/")
+    if slash and rest and _is_vendor(head):
+        vendor, name = canonical_provider(head), rest
+    elif provider == "aws":
+        scope_free = bedrock_base(name)[1]
+        head, dot, rest = scope_free.partition(".")
+        if dot and rest and _is_vendor(head):
+            vendor, name = canonical_provider(head), rest
+    snapshot = get_snapshot()
+    try:
+        found_provider, info = snapshot.find_provider_model(name, None, vendor, None)
+    except LookupError:
+        return name
+    # A model genai-prices only knows under another provider keeps its own name.
+    return info.id if found_provider.id == vendor else name
+
+
+def _is_vendor(name: str) -> bool:
+    key = canonical_provider(name)
+    return key in _KNOWN_VENDORS or find_provider_by_id(get_snapshot().providers, key) is not None
+
+
+# Vendors genai-prices does not list (our catalogue prices them).
+_KNOWN_VENDORS = frozenset(("stepfun", "venice", "alibaba"))

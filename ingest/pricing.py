@@ -25,11 +25,11 @@ class PricedRecord:
 def price_record(record: UsageRecord, book: PriceResolver, tenant: str | None) -> PricedRecord:
     """Resolve the price at the request's time (and service terms) and compute its charge,
     server-tool fees included."""
-    hint = miss_hint(record.provider, record.model, record.usage)
+    hint = miss_hint(record.provider, record.priced_as, record.usage)
     try:
         price, charge = charge_request(
             record.usage,
-            book.resolve(record.provider, record.model, record.occurred_at, tenant),
+            book.resolve(record.provider, record.priced_as, record.occurred_at, tenant),
             record.provider,
             service_tier=record.service_tier,
             inference_geo=record.inference_geo,

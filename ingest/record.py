@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from billing.aliases import canonical_model
 from billing.usage import Usage
 from ingest.detect import normalise_payload
 from ingest.envelope import RecordIn
@@ -46,6 +47,14 @@ class UsageRecord:
     service_tier: str | None = None
     inference_geo: str | None = None
     tool_requests: Mapping[str, int] = field(default_factory=dict)
+    # The model as the payload or sender named it; `model` is its canonical name (what reports
+    # group by), and prices are looked up by the reported one (a snapshot may be priced apart).
+    reported_model: str | None = None
+
+    @property
+    def priced_as(self) -> str | None:
+        """The model name a price is looked up by."""
+        return self.reported_model or self.model
 
 
 def token_fields(usage: Usage) -> dict[str, int]:
@@ -82,10 +91,12 @@ def build_record(
     occurred_at = record.occurred_at or received_at
     if occurred_at > received_at + MAX_FUTURE:
         raise PayloadError("occurred_at", f"{occurred_at.isoformat()} is in the future")
+    provider = normalised.provider or "unknown"
     return UsageRecord(
         usage=normalised.usage,
-        provider=normalised.provider or "unknown",
-        model=normalised.model,
+        provider=provider,
+        model=canonical_model(provider, normalised.model) if normalised.model else None,
+        reported_model=normalised.model,
         shape=normalised.shape,
         occurred_at=occurred_at,
         source=source,

@@ -71,6 +71,7 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
         "request_id": record.request_id,
         "provider": record.provider,
         "model": record.model,
+        "reported_model": record.reported_model,
         "shape": record.shape,
         **token_fields(usage),
         "ttft_ms": record.ttft_ms,

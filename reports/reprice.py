@@ -132,7 +132,12 @@ def reprice(
                 try:
                     price, charge = charge_request(
                         usage,
-                        book.resolve(row.provider, row.model, row.occurred_at, row.tenant),
+                        book.resolve(
+                            row.provider,
+                            row.reported_model or row.model,
+                            row.occurred_at,
+                            row.tenant,
+                        ),
                         row.provider,
                         service_tier=row.service_tier,
                         inference_geo=row.inference_geo,

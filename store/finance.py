@@ -67,6 +67,7 @@ def events_page(
             UsageEvent.occurred_at,
             UsageEvent.provider,
             UsageEvent.model,
+            UsageEvent.reported_model,
             UsageEvent.app,
             UsageEvent.team,
             UsageEvent.environment,

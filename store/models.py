@@ -160,6 +160,8 @@ class UsageEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(256))
     provider: Mapped[str] = mapped_column(String(64))
     model: Mapped[str | None] = mapped_column(String(256))
+    # The model as reported; `model` is its canonical name, what reports group by (0013).
+    reported_model: Mapped[str | None] = mapped_column(String(256))
     shape: Mapped[str] = mapped_column(String(64))
     input_tokens: Mapped[int] = mapped_column(BigInteger)
     cache_read_tokens: Mapped[int] = mapped_column(BigInteger)

@@ -77,17 +77,20 @@ def compare(conn: Connection, tenant_id: int, start: datetime, end: datetime) ->
         .group_by(b.provider, b.model, literal_column("3"))
         .subquery()
     )
+    # Usage APIs name the model as the provider billed it: match the name events were reported
+    # with (events stored before revision 0013 have it in `model`).
+    as_reported = func.coalesce(e.reported_model, e.model)
     pushed = (
         select(
             e.provider,
-            e.model,
+            as_reported.label("model"),
             func.date_trunc(day, e.occurred_at, utc).label("day"),
             func.sum(e.input_tokens).label("input"),
             func.sum(e.cache_read_tokens).label("read"),
             func.sum(e.output_tokens).label("output"),
         )
         .where(e.tenant_id == tenant_id, e.occurred_at >= start, e.occurred_at < end)
-        .group_by(e.provider, e.model, literal_column("3"))
+        .group_by(e.provider, as_reported, literal_column("3"))
         .subquery()
     )
     return conn.execute(

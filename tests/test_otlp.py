@@ -75,9 +75,10 @@ def test_sdk_exporter_spans_land_as_records(engine: Engine, live_url: str) -> No
         expected["cache_write_tokens"],
         expected["output_tokens"],
     )
-    assert (otel.provider, otel.model, otel.source) == (
+    assert (otel.provider, otel.reported_model, otel.model, otel.source) == (
         "anthropic",
         "claude-sonnet-4-5-20250929",
+        "claude-sonnet-4-5",  # the canonical name reports group by
         "otlp",
     )
     assert (otel.app, otel.team, otel.environment) == ("chat-svc", "core", "prod")

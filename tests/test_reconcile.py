@@ -102,9 +102,10 @@ def test_reconciliation_flags_and_explains(
     ).json()
     groups = {(g["provider"], g["model"]): g for g in body["groups"]}
     assert len(groups) == 6  # the record without a reported charge is not reconciled
+    # Grouped by the canonical model: the vendor prefix of the gateway's name is dropped.
     # OpenRouter Opus 4.8: 94 x $5 + 100 x $6.25 + 2 x $25 = 470 + 625 + 50 -> $0.001145.
-    assert groups[("openrouter", "anthropic/claude-opus-4.8")]["computed"] == "0.001145"
-    assert not groups[("openrouter", "anthropic/claude-opus-4.8")]["flagged"]
+    assert groups[("openrouter", "claude-opus-4-8")]["computed"] == "0.001145"
+    assert not groups[("openrouter", "claude-opus-4-8")]["flagged"]
     # Sonnet 4.0 at $3/$0.30/$15: 1000 x 3 + 4000 x 0.3 + 100 x 15 = 5700 -> 0.0057,
     # reported 0.005705 (0.09% off).
     assert not groups[("anthropic", "claude-sonnet-4-0")]["flagged"]
@@ -118,7 +119,7 @@ def test_reconciliation_flags_and_explains(
         "missing 1h write price"
     )
     # Groq gpt-oss-120b: 440 x 0.15 + 2560 x 0.075 + 120 x 0.6 = 66 + 192 + 72 = 330; +10% reported.
-    markup = groups[("groq", "openai/gpt-oss-120b")]
+    markup = groups[("groq", "gpt-oss-120b")]
     assert markup["computed"] == "0.00033"
     assert markup["likely_cause"] == "the source adds about 10.0% (gateway fee or markup)"
     unknown = groups[("stepfun", "step-x")]
@@ -126,7 +127,7 @@ def test_reconciliation_flags_and_explains(
     assert {(g["provider"], g["model"]) for g in body["flagged"]} == {
         ("anthropic", "claude-sonnet-4-5"),
         ("venice", "claude-opus-4-5"),
-        ("groq", "openai/gpt-oss-120b"),
+        ("groq", "gpt-oss-120b"),
         ("stepfun", "step-x"),
     }
 

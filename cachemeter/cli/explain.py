@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from billing import PriceBook
+from billing.aliases import canonical_model
 from billing.charge import money_text
 from ingest.detect import normalise_payload
 from ingest.pricing import price_record
@@ -21,21 +22,27 @@ def explain(
 ) -> dict[str, Any]:
     """Normalise and price one payload (no database); money as decimal strings."""
     normalised = normalise_payload(payload, provider, model)
+    provider_id = normalised.provider or "unknown"
     record = UsageRecord(
         usage=normalised.usage,
-        provider=normalised.provider or "unknown",
-        model=normalised.model,
+        provider=provider_id,
+        model=canonical_model(provider_id, normalised.model) if normalised.model else None,
+        reported_model=normalised.model,
         shape=normalised.shape,
         occurred_at=at,
         source="explain",
         request_id=normalised.response_id,
         reported_cost=normalised.reported_cost,
+        service_tier=normalised.service_tier,
+        inference_geo=normalised.inference_geo,
+        tool_requests=normalised.tool_requests,
     )
     priced = price_record(record, book, None)
     usage, charge, price = record.usage, priced.charge, priced.price
     out: dict[str, Any] = {
         "provider": record.provider,
         "model": record.model,
+        "reported_model": record.reported_model,
         "shape": record.shape,
         **token_fields(usage),
         "currency": charge.currency if charge else None,
