@@ -178,6 +178,7 @@ class GenaiPrices:
                 for tier in value.tiers
             }
         )
+        requests = _at(getattr(model_price, "requests_kcount", None), None)
         price = Price(
             provider=found_provider.id,
             model=info.id,
@@ -186,9 +187,29 @@ class GenaiPrices:
             tiers=tuple(Tier(above=t, rates=_rates(model_price, t)) for t in thresholds),
             source="genai-prices",
             ref=f"{self._label}: {found_provider.id}/{info.id}",
+            unit_fees=_unit_fees(model_price),
+            request_fee=None if requests is None else requests / _PER_K,
         )
         self._converted[key] = price
         return price
+
+
+_PER_K = Decimal(1000)
+# genai-prices' price keys for what is billed beside the tokens -> (our quantity, units per key).
+_UNIT_KEYS = (
+    ("web_searches_kcount", "web_search", _PER_K),
+    ("storage_searches_kcount", "file_search", _PER_K),
+    ("output_citation_mtok", "citation_tokens", Decimal(1_000_000)),
+)
+
+
+def _unit_fees(model_price: ModelPrice) -> tuple[tuple[str, Decimal], ...]:
+    fees = []
+    for key, name, per in _UNIT_KEYS:
+        value = _at(getattr(model_price, key, None), None)
+        if value is not None:
+            fees.append((name, value / per))
+    return tuple(fees)
 
 
 def _utc(moment: time) -> time:

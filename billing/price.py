@@ -95,6 +95,11 @@ class Price:
     effective_to: datetime | None = None
     # Explicit-cache storage per million tokens per hour, where the provider bills it.
     storage_mtok_hour: Decimal | None = None
+    # Fees per unit of what is billed beside the tokens, by name (`web_search`: per search,
+    # `citation_tokens`: per token), and a fee every request pays (Perplexity Sonar), in
+    # `currency`, where the price's source lists them.
+    unit_fees: tuple[tuple[str, Decimal], ...] = ()
+    request_fee: Decimal | None = None
 
     def rates_for(self, input_tokens: int) -> Rates:
         """Rates of the highest tier whose threshold the request's total input exceeds."""

@@ -1,11 +1,14 @@
 """A request's service terms and what they do to its price: the service tier a provider served
-it at and the geography inference ran in.
+it at, the geography inference ran in, and the speed it ran at.
 
 A term the provider documents as a uniform factor scales every rate (cache reads and writes
 and long-context tiers included), as the providers' pricing pages say (as of 2026-11):
 Anthropic's Message Batches API and OpenAI's Batch API bill half the standard rates, OpenAI's
 flex processing is billed at Batch API rates, and Anthropic's US-only inference
-(`inference_geo: "us"`) costs 1.1x. A term whose rates are not known (e.g. OpenAI's priority
+(`inference_geo: "us"`) costs 1.1x. Anthropic's fast mode (`speed: "fast"`) is a per-model
+multiplier on every rate, prompt-caching multipliers applying on top (Anthropic's fast-mode
+docs; the multipliers as Anthropic and OpenRouter list them, 2026-11): 6x for Claude Opus 4.6
+and 4.7, 2x for Opus 4.8 and Opus 5. A term whose rates are not known (e.g. OpenAI's priority
 tier, with per-model rates of its own) is never priced at the standard rate: the request stays
 unpriced with the reason.
 """
@@ -25,8 +28,20 @@ TIER_FACTORS: dict[tuple[str, str], Decimal] = {
     ("anthropic", "batch"): Decimal("0.5"),
     ("openai", "batch"): Decimal("0.5"),
     ("openai", "flex"): Decimal("0.5"),
+    # Perplexity's token rates do not change with the search context size, its request fee
+    # does; genai-prices lists the fee for a high context size (Sonar $12, Sonar Pro $14 per
+    # 1,000), so only that size is priced, the others stay unpriced with the reason.
+    ("perplexity", "search_context:high"): Decimal(1),
 }
 GEO_FACTORS: dict[tuple[str, str], Decimal] = {("anthropic", "us"): Decimal("1.1")}
+STANDARD_SPEEDS = frozenset(("standard", "normal", "default"))
+# (provider, model as the price names it) -> the fast-mode factor on every rate.
+FAST_FACTORS: dict[tuple[str, str], Decimal] = {
+    ("anthropic", "claude-opus-4-6"): Decimal(6),
+    ("anthropic", "claude-opus-4-7"): Decimal(6),
+    ("anthropic", "claude-opus-4-8"): Decimal(2),
+    ("anthropic", "claude-opus-5"): Decimal(2),
+}
 
 
 def _at(
@@ -64,6 +79,22 @@ def at_inference_geo(price: Price, provider: str, geo: str | None) -> Price:
     return _at(price, provider, geo, "inference geo", STANDARD_GEOS, GEO_FACTORS)
 
 
-def at_terms(price: Price, provider: str, tier: str | None, geo: str | None) -> Price:
-    """`price` under both terms of a request."""
-    return at_inference_geo(at_service_tier(price, provider, tier), provider, geo)
+def at_speed(price: Price, provider: str, speed: str | None) -> Price:
+    """`price` at inference `speed` (None or standard: unchanged); PriceNotFound, with the
+    reason, for a speed whose rates for this model are not known."""
+    if speed is None or speed.lower() in STANDARD_SPEEDS:
+        return price
+    factors = {
+        (provider, speed.lower()): factor
+        for (p, model), factor in FAST_FACTORS.items()
+        if p == provider and model == price.model and speed.lower() == "fast"
+    }
+    return _at(price, provider, speed, f"speed for {price.model}", STANDARD_SPEEDS, factors)
+
+
+def at_terms(
+    price: Price, provider: str, tier: str | None, geo: str | None, speed: str | None = None
+) -> Price:
+    """`price` under every term of a request."""
+    priced = at_inference_geo(at_service_tier(price, provider, tier), provider, geo)
+    return at_speed(priced, provider, speed)

@@ -1,9 +1,12 @@
-"""Per-request fees of server-side tools, charged beside the tokens.
+"""Fees billed beside the tokens: server-side tools per use, other billed quantities per unit,
+and a fee some models charge on every request.
 
-Anthropic bills web search at $10 per 1,000 searches (`usage.server_tool_use.web_search_requests`)
-and web fetch at no cost beyond its tokens (Anthropic's pricing page, as of 2026-11). A tool
-whose fee is not known, used at least once, leaves the request unpriced with the reason rather
-than priced without it.
+A price lists its own fees where its source does (genai-prices: web searches and file searches
+per 1,000, citation tokens per million, requests per 1,000 — Perplexity Sonar's request fee).
+Where it lists none, the fees below apply: Anthropic bills web search at $10 per 1,000 searches
+(`usage.server_tool_use.web_search_requests`) and web fetch at no cost beyond its tokens
+(Anthropic's pricing page, as of 2026-11). A quantity whose fee is not known, used at least
+once, leaves the request unpriced with the reason rather than priced without it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from billing.price import Price, PriceNotFound
 from billing.terms import at_terms
 from billing.usage import Usage
 
-# (provider, tool) -> USD per request.
+# (provider, quantity) -> USD per unit, where the price itself lists no fee for it.
 FEES: dict[tuple[str, str], Decimal] = {
     ("anthropic", "web_search"): Decimal("0.01"),
     ("anthropic", "web_fetch"): Decimal(0),
@@ -25,26 +28,37 @@ FEES: dict[tuple[str, str], Decimal] = {
 FEE_CURRENCY = "USD"
 
 
-def with_tool_fees(charge: Charge, provider: str, requests: Mapping[str, int]) -> Charge:
-    """`charge` with the fees of `requests` (tool -> times used) added to cost and no-cache cost.
+def _fee(price: Price, provider: str, name: str) -> Decimal | None:
+    listed = dict(price.unit_fees)
+    return listed[name] if name in listed else FEES.get((provider, name))
 
-    Raises PriceNotFound, with the reason, for a tool used whose fee is not known, or fees in
-    another currency than the charge's.
+
+def with_tool_fees(
+    charge: Charge, price: Price, provider: str, requests: Mapping[str, int]
+) -> Charge:
+    """`charge` with the fees of `requests` (quantity -> units used), and `price`'s fee per
+    request, added to cost and no-cache cost.
+
+    Raises PriceNotFound, with the reason, for a quantity used whose fee is not known, or fees
+    in another currency than the charge's.
     """
-    used = {tool: n for tool, n in requests.items() if n}
-    if not used:
+    used = {name: n for name, n in requests.items() if n}
+    if not used and price.request_fee is None:
         return charge
-    unknown = sorted(tool for tool in used if (provider, tool) not in FEES)
+    fee = {name: _fee(price, provider, name) for name in used}
+    unknown = sorted(name for name, each in fee.items() if each is None)
     if unknown:
         raise PriceNotFound(
-            f"server tool fees of {provider} for {', '.join(unknown)} are not known, so the"
-            " request is not priced without them (re-price it once they are)"
+            f"fees of {provider} for {', '.join(unknown)} are not known, so the request is not"
+            " priced without them (re-price it once they are)"
         )
-    if charge.currency != FEE_CURRENCY:
+    # A price's own fees are in its currency; the fallback table's are in USD.
+    if charge.currency != FEE_CURRENCY and set(used) - set(dict(price.unit_fees)):
         raise PriceNotFound(
             f"server tool fees are in {FEE_CURRENCY}, the request's price in {charge.currency}"
         )
-    fees = sum((FEES[(provider, tool)] * n for tool, n in used.items()), Decimal(0))
+    fees = sum(((fee[name] or Decimal(0)) * n for name, n in used.items()), Decimal(0))
+    fees += price.request_fee or Decimal(0)
     fees = fees.quantize(MONEY_QUANTUM)
     return replace(charge, tool_fees=fees, nocache_cost=charge.nocache_cost + fees)
 
@@ -56,10 +70,11 @@ def charge_request(
     *,
     service_tier: str | None,
     inference_geo: str | None,
+    speed: str | None = None,
     tool_requests: Mapping[str, int],
 ) -> tuple[Price, Charge]:
     """The price under a request's service terms, and its charge with tool fees: the one way
     ingest and re-pricing charge a request. PriceNotFound, with the reason, where a term or
     fee is not known."""
-    priced = at_terms(price, provider, service_tier, inference_geo)
-    return priced, with_tool_fees(price_usage(usage, priced), provider, tool_requests)
+    priced = at_terms(price, provider, service_tier, inference_geo, speed)
+    return priced, with_tool_fees(price_usage(usage, priced), priced, provider, tool_requests)

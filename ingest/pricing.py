@@ -33,6 +33,7 @@ def price_record(record: UsageRecord, book: PriceResolver, tenant: str | None) -
             record.provider,
             service_tier=record.service_tier,
             inference_geo=record.inference_geo,
+            speed=record.speed,
             tool_requests=record.tool_requests,
         )
     except PriceNotFound as exc:

@@ -46,6 +46,7 @@ class UsageRecord:
     reported_cost: Decimal | None = None
     service_tier: str | None = None
     inference_geo: str | None = None
+    speed: str | None = None
     tool_requests: Mapping[str, int] = field(default_factory=dict)
     # The model as the payload or sender named it; `model` is its canonical name (what reports
     # group by), and prices are looked up by the reported one (a snapshot may be priced apart).
@@ -116,5 +117,6 @@ def build_record(
         else normalised.reported_cost,
         service_tier=normalised.service_tier,
         inference_geo=normalised.inference_geo,
+        speed=normalised.speed,
         tool_requests=normalised.tool_requests,
     )

@@ -89,6 +89,7 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
         "miss_hint": priced.miss_hint,
         "service_tier": record.service_tier,
         "inference_geo": record.inference_geo,
+        "speed": record.speed,
         "tool_requests": dict(record.tool_requests) or None,
     }
 

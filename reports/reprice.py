@@ -141,6 +141,7 @@ def reprice(
                         row.provider,
                         service_tier=row.service_tier,
                         inference_geo=row.inference_geo,
+                        speed=row.speed,
                         tool_requests=row.tool_requests or {},
                     )
                     new = charge_columns(charge, price, None)

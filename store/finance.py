@@ -79,6 +79,7 @@ def events_page(
             UsageEvent.reported_cost,
             UsageEvent.service_tier,
             UsageEvent.inference_geo,
+            UsageEvent.speed,
             UsageEvent.tool_requests,
             UsageEvent.tenant_id,
             Tenant.name.label("tenant"),

@@ -206,6 +206,8 @@ class UsageEvent(Base):
     # ran (Anthropic inference_geo): both change the price, so re-pricing needs them (0011).
     service_tier: Mapped[str | None] = mapped_column(String(32))
     inference_geo: Mapped[str | None] = mapped_column(String(32))
+    # Anthropic fast mode bills premium rates (0013).
+    speed: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         PrimaryKeyConstraint("tenant_id", "id", "occurred_at"),

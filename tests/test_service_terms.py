@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -128,3 +129,59 @@ def test_a_service_term_the_database_cannot_hold_is_refused_naming_it(
     assert rejected["error"] == "usage.service_tier: must be at most 32 characters of text"
     with Session(engine) as session:
         assert session.execute(select(UsageEvent)).first() is None
+
+
+def _stored(
+    client: TestClient, auth: dict[str, str], engine: Engine, record: dict[str, Any]
+) -> UsageEvent:
+    assert client.post("/v1/usage", json=record, headers=auth).json()["accepted"] == 1
+    with Session(engine) as session:
+        return session.execute(select(UsageEvent)).scalar_one()
+
+
+def test_fast_mode_is_a_per_model_multiplier_with_caching_on_top(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    record = anthropic_record(
+        request_id="fast-1", model="claude-opus-4-6", plain=1000, read=4000, write=2000, output=100
+    )
+    record["usage"]["speed"] = "fast"
+    event = _stored(client, auth, engine, record)
+    # Claude Opus 4.6 list per MTok: $5 in, $0.50 read, $6.25 5m write, $25 out; fast mode is
+    # 6x: $30, $3, $37.50, $150. 1000 x 30 + 4000 x 3 + 2000 x 37.5 + 100 x 150
+    # = 30000 + 12000 + 75000 + 15000 = 132000 -> $0.132.
+    assert event.speed == "fast"
+    assert event.cost == Decimal("0.132")
+
+
+def test_fast_mode_of_a_model_with_no_known_multiplier_is_unpriced(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    record = anthropic_record(request_id="fast-2", model="claude-opus-5-5", plain=1000)
+    record["usage"]["speed"] = "fast"
+    event = _stored(client, auth, engine, record)
+    assert event.cost is None
+    assert "speed for claude-opus-5-5 'fast' of anthropic" in (event.unpriced_reason or "")
+
+
+def test_vertex_provisioned_throughput_is_not_priced_per_token(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    usage = {
+        "promptTokenCount": 1200,
+        "candidatesTokenCount": 80,
+        "totalTokenCount": 1280,
+        "trafficType": "PROVISIONED_THROUGHPUT",
+    }
+    record = {
+        "provider": "google",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "request_id": "pt-1",
+        "response": {"modelVersion": "gemini-2.5-flash", "usageMetadata": usage},
+    }
+    event = _stored(client, auth, engine, record)
+    assert event.service_tier == "provisioned_throughput"
+    assert event.cost is None
+    assert "service tier 'provisioned_throughput' of google" in (event.unpriced_reason or "")
+    # On-demand traffic is the list price.
+    assert at_service_tier(_price(), "google", "on_demand") == _price()

@@ -185,7 +185,7 @@ def test_perplexity_deep_research_reasoning_is_beside_completion() -> None:
     }
     result = normalise_payload(body)
     assert _counts(body) == (19, 0, 0, 5718 + 214606, 214606)
-    assert dict(result.tool_requests) == {"search_queries": 48, "citation_tokens": 10175}
+    assert dict(result.tool_requests) == {"web_search": 48, "citation_tokens": 10175}
 
 
 def test_bedrock_invoke_stream_invocation_metrics_win() -> None:

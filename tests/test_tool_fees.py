@@ -76,4 +76,85 @@ def test_a_tool_with_no_known_fee_is_stored_unpriced_with_the_reason(
     assert (answer["accepted"], answer["unpriced"]) == (1, 1)
     event = _event(engine)
     assert event.cost is None and event.tool_requests == {"code_execution": 2}
-    assert "server tool fees of anthropic for code_execution" in (event.unpriced_reason or "")
+    assert "fees of anthropic for code_execution are not known" in (event.unpriced_reason or "")
+
+
+def _post(client: TestClient, auth: dict[str, str], record: dict[str, object]) -> None:
+    response = client.post("/v1/usage", json=record, headers=auth)
+    assert response.json()["accepted"] == 1, response.text
+
+
+def test_openai_web_search_calls_pay_the_listed_fee(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    response = {
+        "id": "resp_ws1",
+        "object": "response",
+        "model": "gpt-4o",
+        "output": [
+            {
+                "type": "web_search_call",
+                "id": "ws_1",
+                "status": "completed",
+                "action": {"type": "search", "query": "cachemeter"},
+            },
+            {
+                "type": "web_search_call",
+                "id": "ws_2",
+                "status": "completed",
+                "action": {"type": "open_page", "url": "https://example.com"},
+            },
+            {"type": "web_search_call", "id": "ws_3", "status": "completed"},
+            {"type": "message", "id": "msg_1", "role": "assistant", "content": []},
+        ],
+        "usage": {
+            "input_tokens": 2000,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 300,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 2300,
+        },
+    }
+    _post(
+        client,
+        auth,
+        {"provider": "openai", "occurred_at": "2026-11-20T10:00:00Z", "response": response},
+    )
+    event = _event(engine)
+    # Two searches (opening a page is not one), at genai-prices' $10 per 1,000 for gpt-4o.
+    assert event.tool_requests == {"web_search": 2}
+    assert event.cost_tool_fees == Decimal("0.02")
+    # gpt-4o: 2000 x $2.50 + 300 x $10 per MTok = 8000 -> $0.008, plus $0.02.
+    assert event.cost == Decimal("0.028")
+
+
+def test_perplexity_request_fee_follows_the_search_context_size(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    def sonar(request_id: str, size: str) -> dict[str, object]:
+        usage = {
+            "prompt_tokens": 7,
+            "completion_tokens": 120,
+            "total_tokens": 127,
+            "search_context_size": size,
+        }
+        return {
+            "occurred_at": "2026-11-20T10:00:00Z",
+            "request_id": request_id,
+            "response": {"id": request_id, "model": "sonar", "usage": usage},
+        }
+
+    _post(client, auth, sonar("high", "high"))
+    event = _event(engine)
+    # Sonar: $1 in, $1 out per MTok: 127 -> $0.000127, plus the request fee for a high
+    # context size, $12 per 1,000 requests.
+    assert (event.provider, event.service_tier) == ("perplexity", "search_context:high")
+    assert event.cost_tool_fees == Decimal("0.012")
+    assert event.cost == Decimal("0.012127")
+    with Session(engine) as session:
+        session.query(UsageEvent).delete()
+        session.commit()
+    _post(client, auth, sonar("low", "low"))
+    event = _event(engine)
+    assert event.cost is None
+    assert "'search_context:low' of perplexity" in (event.unpriced_reason or "")

@@ -35,6 +35,7 @@ def explain(
         reported_cost=normalised.reported_cost,
         service_tier=normalised.service_tier,
         inference_geo=normalised.inference_geo,
+        speed=normalised.speed,
         tool_requests=normalised.tool_requests,
     )
     priced = price_record(record, book, None)

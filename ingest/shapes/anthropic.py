@@ -49,6 +49,7 @@ def read_usage(usage: Mapping[str, Any], prefix: str = "usage") -> Normalised:
         summed,
         service_tier=text(usage, ("service_tier",), 32),
         inference_geo=text(usage, ("inference_geo",), 32),
+        speed=text(usage, ("speed",), 32),
         tool_requests=_tool_requests(usage, prefix),
     )
 
@@ -122,6 +123,7 @@ def _read_step(usage: Mapping[str, Any], prefix: str) -> Normalised:
         provider="anthropic",
         service_tier=text(usage, ("service_tier",), 32),
         inference_geo=text(usage, ("inference_geo",), 32),
+        speed=text(usage, ("speed",), 32),
         tool_requests=_tool_requests(usage, prefix),
     )
 

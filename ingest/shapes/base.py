@@ -25,6 +25,8 @@ class Normalised:
     service_tier: str | None = None
     # Where inference ran, when the provider says (Anthropic `usage.inference_geo`).
     inference_geo: str | None = None
+    # The inference speed the provider ran it at (Anthropic `usage.speed`: fast is premium).
+    speed: str | None = None
     # Server-side tools used, by tool: times (Anthropic `usage.server_tool_use`).
     tool_requests: Mapping[str, int] = field(default_factory=dict)
 

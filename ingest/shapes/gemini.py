@@ -5,6 +5,10 @@
 thoughts. No per-request cache writes (explicit caches bill storage instead). Stream chunks
 carry CUMULATIVE usage: the last one wins. The Python SDK's `model_dump()` spells every field
 in snake_case (`usage_metadata.prompt_token_count`); both spellings are read.
+
+Vertex AI's `usageMetadata.trafficType` says how the request was served and so billed
+(`ON_DEMAND`; `PROVISIONED_THROUGHPUT`, paid for up front; priority and flex at their own
+rates): it is the request's service tier.
 """
 
 from __future__ import annotations
@@ -59,4 +63,12 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
         model=text(payload, ("modelVersion",)) or text(payload, ("model_version",)),
         response_id=text(payload, ("responseId",)) or text(payload, ("response_id",)),
         provider="google",
+        service_tier=_traffic_type(usage),
     )
+
+
+def _traffic_type(usage: Mapping[str, Any]) -> str | None:
+    kind = text(usage, ("trafficType",), 64) or text(usage, ("traffic_type",), 64)
+    if kind is None or kind.upper() == "TRAFFIC_TYPE_UNSPECIFIED":
+        return None
+    return kind.lower()

@@ -4,6 +4,10 @@
 `input_tokens_details.cache_write_tokens`; `output_tokens` includes
 `output_tokens_details.reasoning_tokens`. OpenRouter serves this shape too, with `usage.cost`
 (what it charged: kept for reconciliation, never used as our price).
+
+Hosted tools are billed per call beside the tokens: each `web_search_call` output item that
+searched (its `action.type` is `search`, or it names no action; opening or reading a found
+page is not a search) is one web search, each `file_search_call` one file search.
 """
 
 from __future__ import annotations
@@ -81,4 +85,22 @@ def normalise(payload: Mapping[str, Any], *, reasoning_inside: bool = True) -> N
         model=text(body, ("model",)),
         response_id=text(body, ("id",)),
         service_tier=text(body, ("service_tier",), 32),
+        tool_requests=_tool_calls(body.get("output")),
     )
+
+
+_TOOL_ITEMS = {"web_search_call": "web_search", "file_search_call": "file_search"}
+
+
+def _tool_calls(output: Any) -> dict[str, int]:
+    """Hosted-tool calls among a response's output items, by tool."""
+    calls: dict[str, int] = {}
+    for item in output if isinstance(output, list) else ():
+        if not isinstance(item, Mapping) or item.get("type") not in _TOOL_ITEMS:
+            continue
+        action = item.get("action")
+        if isinstance(action, Mapping) and action.get("type") not in (None, "search"):
+            continue
+        tool = _TOOL_ITEMS[item["type"]]
+        calls[tool] = calls.get(tool, 0) + 1
+    return calls

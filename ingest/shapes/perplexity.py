@@ -6,7 +6,9 @@ outside `total_tokens` (= prompt + completion), and `num_search_queries` (billed
 So billed output = completion + reasoning. `usage.cost` is Perplexity's own breakdown of the
 charge (`total_cost` in USD): kept for reconciliation. Search queries and citation tokens are
 kept as quantities billed beside the tokens (with the server-tool uses), so their fees are
-charged, or the request is left unpriced with the reason.
+charged, or the request is left unpriced with the reason. Sonar's request fee depends on
+`search_context_size` (low, medium, high): it is kept as the request's service terms
+(`search_context:low`), so only a fee known for that size is charged.
 """
 
 from __future__ import annotations
@@ -41,10 +43,11 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
     completion = count(usage, ("completion_tokens",), "usage.completion_tokens") or 0
     reasoning = count(usage, ("reasoning_tokens",), "usage.reasoning_tokens") or 0
     extra = {
-        "search_queries": count(usage, ("num_search_queries",), "usage.num_search_queries"),
+        "web_search": count(usage, ("num_search_queries",), "usage.num_search_queries"),
         "citation_tokens": count(usage, ("citation_tokens",), "usage.citation_tokens"),
     }
     cost = dig(usage, ("cost",))
+    size = text(usage, ("search_context_size",), 16)
     return Normalised(
         shape="perplexity.chat",
         usage=make_usage(
@@ -60,4 +63,5 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
         if isinstance(cost, Mapping)
         else None,
         tool_requests={name: n for name, n in extra.items() if n},
+        service_tier=f"search_context:{size.lower()}" if size else None,
     )

@@ -1,4 +1,5 @@
-"""The model as reported beside its canonical name: usage_events.reported_model. Hand-written.
+"""The model as reported beside its canonical name (usage_events.reported_model), and the speed
+a request ran at (usage_events.speed). Hand-written.
 
 From this revision `usage_events.model` holds the canonical model name (provider prefix
 dropped, dated snapshots named by their family where the family's price applies), which
@@ -26,8 +27,11 @@ def upgrade() -> None:
     # No backfill (it would rewrite every stored event): an event without one was stored under
     # the name it was reported with, so readers take `model` where `reported_model` is NULL.
     op.add_column("usage_events", sa.Column("reported_model", sa.String(length=256), nullable=True))
+    # The speed a request ran at (Anthropic fast mode bills premium rates): re-pricing needs it.
+    op.add_column("usage_events", sa.Column("speed", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("usage_events", "speed")
     # The canonical names stay in `model`; the reported spelling is what is dropped.
     op.drop_column("usage_events", "reported_model")
