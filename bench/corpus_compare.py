@@ -4,7 +4,10 @@ output counts all equal the case's hand-written ones (the counts a price applies
 split and reasoning, which genai-prices does not report, are scored for cachemeter alone).
 
 genai-prices gets every chance: each of its API flavors for the case's provider, on the payload
-and, for a stream, on each event from the last back; the best attempt counts.
+and, for a stream, on each event from the last back; the best attempt counts. So does LiteLLM
+(bench/litellm_reference.py): each transformation LiteLLM itself runs on the provider's response
+(chat, Responses, Interactions, the stream chunk parsers and stream_chunk_builder), on the
+payload and on each stream event; the best attempt counts.
 
     make corpus-compare            # or: python bench/corpus_compare.py [--verbose]
 """
@@ -14,7 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Iterator
+from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from genai_prices import data_snapshot, extract_usage
@@ -26,6 +32,8 @@ PRICED = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tok
 ALL = (*PRICED, "cache_write_1h_tokens", "reasoning_tokens")
 # The case's provider (who served it) as genai-prices names it.
 GENAI_PROVIDER = {"xai": "x-ai", "x-ai": "x-ai", "aws": "aws", "bedrock": "aws"}
+# The LiteLLM release bench/litellm_reference.py reads (the `compare` extra in pyproject.toml).
+PINNED_LITELLM = "1.110.2"
 
 
 def cases() -> Iterator[dict[str, Any]]:
@@ -65,10 +73,22 @@ def genai_attempts(case: dict[str, Any]) -> Iterator[dict[str, int]]:
             yield {name: int(getattr(usage, name, None) or 0) for name in PRICED}
 
 
-def score() -> dict[str, list[str]]:
-    """The cases each tool gets exact on the priced counts ("cachemeter-all": on all six)."""
+def load_litellm() -> ModuleType | None:
+    """bench/litellm_reference.py, or None when litellm is not installed (it is optional)."""
+    if find_spec("litellm") is None:
+        return None
+    import litellm_reference  # an installed litellm it cannot read is an error, not "absent"
+
+    return litellm_reference
+
+
+def score(litellm: ModuleType | None = None) -> dict[str, list[str]]:
+    """The cases each tool gets exact on the priced counts ("cachemeter-all": on all six);
+    LiteLLM's ("litellm") too when its reference module is given."""
     exact: dict[str, list[str]] = {"cases": [], "cachemeter": [], "cachemeter-all": []}
     exact["genai-prices"] = []
+    if litellm is not None:
+        exact["litellm"] = []
     for case in cases():
         expected, label = case["expected"], f"{case['family']}/{case['name']}"
         exact["cases"].append(label)
@@ -79,6 +99,10 @@ def score() -> dict[str, list[str]]:
                 exact["cachemeter-all"].append(label)
         if any(all(a[k] == expected[k] for k in PRICED) for a in genai_attempts(case)):
             exact["genai-prices"].append(label)
+        if litellm is not None and any(
+            all(a[k] == expected[k] for k in PRICED) for _, a in litellm.attempts(case)
+        ):
+            exact["litellm"].append(label)
     return exact
 
 
@@ -87,14 +111,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="list the cases each tool misses")
     args = parser.parse_args()
-    exact = score()
+    litellm = load_litellm()
+    exact = score(litellm)
     total = len(exact["cases"])
-    try:
-        import litellm  # noqa: F401
-    except ImportError:
-        litellm_line = "not installed (pip install litellm to score it)"
+    tools = ["cachemeter", "genai-prices"]
+    if litellm is None:
+        litellm_line = f"not installed (pip install litellm=={PINNED_LITELLM} to score it)"
     else:
-        litellm_line = "installed, not scored yet"
+        tools.append("litellm")
+        litellm_line = f"{len(exact['litellm'])}/{total} exact on priced counts"
+        if (installed := version("litellm")) != PINNED_LITELLM:
+            litellm_line += f" (litellm {installed}; the entry points are {PINNED_LITELLM}'s)"
     print(f"corpus: {total} recorded cases (tests/corpus)")
     print(
         f"cachemeter    {len(exact['cachemeter'])}/{total} exact on priced counts,"
@@ -103,7 +130,7 @@ def main() -> None:
     print(f"genai-prices  {len(exact['genai-prices'])}/{total} exact on priced counts")
     print(f"litellm       {litellm_line}")
     if args.verbose:
-        for tool in ("cachemeter", "genai-prices"):
+        for tool in tools:
             missed = [c for c in exact["cases"] if c not in exact[tool]]
             print(f"\n{tool} misses {len(missed)}:", *missed, sep="\n  ")
 
