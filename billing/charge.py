@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -71,6 +72,26 @@ def price_usage(usage: Usage, price: Price) -> Charge:
         nocache_cost=_money(usage.input_tokens, rates.input) + output,
         rates=rates,
         writes_at_input=_money(usage.cache_write_tokens, rates.input),
+    )
+
+
+def add_charges(charges: Sequence[Charge]) -> Charge:
+    """One charge for the parts of a request priced apart (its sampling steps), part by part;
+    the rates shown are the first part's. ValueError for parts in different currencies."""
+    first = charges[0]
+    if any(c.currency != first.currency for c in charges):
+        raise ValueError("the parts of one request are priced in different currencies")
+    return Charge(
+        currency=first.currency,
+        uncached_input=sum((c.uncached_input for c in charges), Decimal(0)),
+        cache_read=sum((c.cache_read for c in charges), Decimal(0)),
+        cache_write_5m=sum((c.cache_write_5m for c in charges), Decimal(0)),
+        cache_write_1h=sum((c.cache_write_1h for c in charges), Decimal(0)),
+        output=sum((c.output for c in charges), Decimal(0)),
+        nocache_cost=sum((c.nocache_cost for c in charges), Decimal(0)),
+        rates=first.rates,
+        writes_at_input=sum((c.writes_at_input for c in charges), Decimal(0)),
+        tool_fees=sum((c.tool_fees for c in charges), Decimal(0)),
     )
 
 

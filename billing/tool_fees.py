@@ -11,14 +11,14 @@ once, leaves the request unpriced with the reason rather than priced without it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from billing.charge import MONEY_QUANTUM, Charge, price_usage
+from billing.charge import MONEY_QUANTUM, Charge, add_charges, price_usage
 from billing.price import Price, PriceNotFound
 from billing.terms import at_terms
-from billing.usage import Usage
+from billing.usage import Step, Usage
 
 # (provider, quantity) -> USD per unit, where the price itself lists no fee for it.
 FEES: dict[tuple[str, str], Decimal] = {
@@ -65,16 +65,34 @@ def with_tool_fees(
 
 def charge_request(
     usage: Usage,
-    price: Price,
+    model: str | None,
+    resolve: Callable[[str | None], Price],
     provider: str,
     *,
     service_tier: str | None,
     inference_geo: str | None,
     speed: str | None = None,
     tool_requests: Mapping[str, int],
+    steps: Sequence[Step] = (),
 ) -> tuple[Price, Charge]:
-    """The price under a request's service terms, and its charge with tool fees: the one way
-    ingest and re-pricing charge a request. PriceNotFound, with the reason, where a term or
-    fee is not known."""
-    priced = at_terms(price, provider, service_tier, inference_geo, speed)
-    return priced, with_tool_fees(price_usage(usage, priced), priced, provider, tool_requests)
+    """The price of `model` (from `resolve`) under a request's service terms, and the request's
+    charge with its fees: the one way ingest and re-pricing charge a request.
+
+    A request made of sampling steps is the sum of its steps, each charged at the price of
+    the model it ran on (an advisor or fallback step at its own model's rates) and its own
+    long-context tier. PriceNotFound, with the reason, where a price, term or fee is not known.
+    """
+    priced = at_terms(resolve(model), provider, service_tier, inference_geo, speed)
+    if not steps:
+        return priced, with_tool_fees(price_usage(usage, priced), priced, provider, tool_requests)
+    charges = []
+    for step_model, step_usage in steps:
+        step_price = priced
+        if step_model is not None and step_model != model:
+            step_price = at_terms(resolve(step_model), provider, service_tier, inference_geo, speed)
+        charges.append(price_usage(step_usage, step_price))
+    try:
+        charge = add_charges(charges)
+    except ValueError as exc:
+        raise PriceNotFound(str(exc)) from None
+    return priced, with_tool_fees(charge, priced, provider, tool_requests)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 # No single request comes near this; beyond it a count is corrupt, and sums must fit BIGINT.
 MAX_TOKENS = 1_000_000_000
@@ -70,3 +72,23 @@ class Usage:
 # The canonical token names, in order: the fields of Usage, the push API's canonical usage
 # object, the CSV import's columns and the event table's columns.
 TOKEN_FIELDS = tuple(f.name for f in fields(Usage))
+
+
+# One sampling step of a request that reports them (Anthropic `usage.iterations`): the model it
+# ran on (None: the request's own) and its usage.
+Step = tuple[str | None, Usage]
+
+
+def steps_json(steps: Sequence[Step]) -> list[dict[str, Any]] | None:
+    """Steps as stored (JSON): each its model and token counts; None for a request without."""
+    if not steps:
+        return None
+    return [{"model": model, **{n: getattr(u, n) for n in TOKEN_FIELDS}} for model, u in steps]
+
+
+def steps_from_json(rows: Sequence[Mapping[str, Any]] | None) -> tuple[Step, ...]:
+    """Stored steps back as (model, Usage) pairs."""
+    return tuple(
+        (row.get("model"), Usage(**{n: int(row.get(n, 0)) for n in TOKEN_FIELDS}))
+        for row in rows or ()
+    )

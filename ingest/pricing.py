@@ -29,12 +29,14 @@ def price_record(record: UsageRecord, book: PriceResolver, tenant: str | None) -
     try:
         price, charge = charge_request(
             record.usage,
-            book.resolve(record.provider, record.priced_as, record.occurred_at, tenant),
+            record.priced_as,
+            lambda model: book.resolve(record.provider, model, record.occurred_at, tenant),
             record.provider,
             service_tier=record.service_tier,
             inference_geo=record.inference_geo,
             speed=record.speed,
             tool_requests=record.tool_requests,
+            steps=record.steps,
         )
     except PriceNotFound as exc:
         return PricedRecord(record, None, None, exc.reason, hint)

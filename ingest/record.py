@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.aliases import canonical_model
-from billing.usage import Usage
+from billing.usage import Step, Usage
 from ingest.detect import normalise_payload
 from ingest.envelope import RecordIn
 from ingest.errors import PayloadError
@@ -51,6 +51,8 @@ class UsageRecord:
     # The model as the payload or sender named it; `model` is its canonical name (what reports
     # group by), and prices are looked up by the reported one (a snapshot may be priced apart).
     reported_model: str | None = None
+    # Sampling steps priced apart (advisor iterations at their own model): see Normalised.
+    steps: tuple[Step, ...] = ()
 
     @property
     def priced_as(self) -> str | None:
@@ -118,5 +120,6 @@ def build_record(
         service_tier=normalised.service_tier,
         inference_geo=normalised.inference_geo,
         speed=normalised.speed,
+        steps=normalised.steps,
         tool_requests=normalised.tool_requests,
     )

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from billing import PriceBook
 from billing.pricecache import PriceCache
+from billing.usage import steps_json
 from ingest.caches import CacheIn, build_cache
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
@@ -91,6 +92,7 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
         "inference_geo": record.inference_geo,
         "speed": record.speed,
         "tool_requests": dict(record.tool_requests) or None,
+        "steps": steps_json(record.steps),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from billing import PriceNotFound, Usage
+from billing import Price, PriceNotFound, Usage
 from billing.charge import money_text
+from billing.pricecache import PriceResolver
 from billing.tool_fees import charge_request
+from billing.usage import steps_from_json
 from store.finance import (
     CHARGE_COLUMNS,
     charge_columns,
@@ -78,6 +81,10 @@ def _changed(old: Any, new: dict[str, Any]) -> bool:
     return False
 
 
+def _resolve(book: PriceResolver, row: Any, model: str | None) -> Price:
+    return book.resolve(row.provider, model, row.occurred_at, row.tenant)
+
+
 def reprice(
     engine: Engine,
     *,
@@ -132,17 +139,14 @@ def reprice(
                 try:
                     price, charge = charge_request(
                         usage,
-                        book.resolve(
-                            row.provider,
-                            row.reported_model or row.model,
-                            row.occurred_at,
-                            row.tenant,
-                        ),
+                        row.reported_model or row.model,
+                        functools.partial(_resolve, book, row),
                         row.provider,
                         service_tier=row.service_tier,
                         inference_geo=row.inference_geo,
                         speed=row.speed,
                         tool_requests=row.tool_requests or {},
+                        steps=steps_from_json(row.steps),
                     )
                     new = charge_columns(charge, price, None)
                 except PriceNotFound as exc:

@@ -80,6 +80,7 @@ def events_page(
             UsageEvent.service_tier,
             UsageEvent.inference_geo,
             UsageEvent.speed,
+            UsageEvent.steps,
             UsageEvent.tool_requests,
             UsageEvent.tenant_id,
             Tenant.name.label("tenant"),

@@ -208,6 +208,10 @@ class UsageEvent(Base):
     inference_geo: Mapped[str | None] = mapped_column(String(32))
     # Anthropic fast mode bills premium rates (0013).
     speed: Mapped[str | None] = mapped_column(String(32))
+    # The sampling steps a request's counts sum, each with its model and counts, where the
+    # payload lists them (advisor iterations are priced at their own model): re-pricing
+    # needs them (0013).
+    steps: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
 
     __table_args__ = (
         PrimaryKeyConstraint("tenant_id", "id", "occurred_at"),

@@ -36,6 +36,7 @@ def explain(
         service_tier=normalised.service_tier,
         inference_geo=normalised.inference_geo,
         speed=normalised.speed,
+        steps=normalised.steps,
         tool_requests=normalised.tool_requests,
     )
     priced = price_record(record, book, None)

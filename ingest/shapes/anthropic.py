@@ -16,7 +16,8 @@ uncached like `input_tokens`, `cacheReadInputTokenCount`, `cacheWriteInputTokenC
 
 With server-side compaction (or the advisor tool), `usage.iterations[]` lists each sampling
 step's usage (same fields) and the top-level usage is only the last step: the request's counts
-are the sum of the iterations.
+are the sum of the iterations. An `advisor_message` (or `fallback_message`) iteration names the
+model it ran on, whose rates price it; each iteration is kept as a step of the request.
 """
 
 from __future__ import annotations
@@ -68,11 +69,15 @@ def _tool_requests(usage: Mapping[str, Any], prefix: str) -> dict[str, int]:
 
 def _sum_iterations(iterations: list[Any], prefix: str) -> Normalised:
     steps = []
+    models: list[str | None] = []
     for index, step in enumerate(iterations):
         label = f"{prefix}.iterations[{index}]"
         if not isinstance(step, Mapping):
             raise PayloadError(label, "must be an object")
         steps.append(_read_step(step, label).usage)
+        # An advisor (or fallback) step names the model it ran on; the others ran on the
+        # request's own model.
+        models.append(text(step, ("model",)))
     return Normalised(
         shape="anthropic.messages",
         usage=make_usage(
@@ -85,6 +90,7 @@ def _sum_iterations(iterations: list[Any], prefix: str) -> Normalised:
             reasoning=sum(u.reasoning_tokens for u in steps),
         ),
         provider="anthropic",
+        steps=tuple(zip(models, steps, strict=True)),
     )
 
 

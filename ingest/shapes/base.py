@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from billing.usage import InvalidUsage, Usage
+from billing.usage import InvalidUsage, Step, Usage
 from ingest.errors import PayloadError
 
 
@@ -29,6 +29,9 @@ class Normalised:
     speed: str | None = None
     # Server-side tools used, by tool: times (Anthropic `usage.server_tool_use`).
     tool_requests: Mapping[str, int] = field(default_factory=dict)
+    # The sampling steps `usage` sums, where the payload lists them (Anthropic
+    # `usage.iterations`): the model each ran on (None: the request's own) and its usage.
+    steps: tuple[Step, ...] = ()
 
 
 def make_usage(

@@ -1,5 +1,5 @@
 """The model as reported beside its canonical name (usage_events.reported_model), and the speed
-a request ran at (usage_events.speed). Hand-written.
+a request ran at (usage_events.speed) and its sampling steps (usage_events.steps). Hand-written.
 
 From this revision `usage_events.model` holds the canonical model name (provider prefix
 dropped, dated snapshots named by their family where the family's price applies), which
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0013"
 down_revision = "0012"
@@ -29,9 +30,12 @@ def upgrade() -> None:
     op.add_column("usage_events", sa.Column("reported_model", sa.String(length=256), nullable=True))
     # The speed a request ran at (Anthropic fast mode bills premium rates): re-pricing needs it.
     op.add_column("usage_events", sa.Column("speed", sa.String(length=32), nullable=True))
+    # The sampling steps a request's counts sum, with their models: re-pricing needs them.
+    op.add_column("usage_events", sa.Column("steps", postgresql.JSONB(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("usage_events", "steps")
     op.drop_column("usage_events", "speed")
     # The canonical names stay in `model`; the reported spelling is what is dropped.
     op.drop_column("usage_events", "reported_model")
