@@ -9,6 +9,7 @@ sender's hint first, else what the payload implies) picks the variant.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -206,8 +207,9 @@ def normalise_payload(
 
 # Who served a payload, from what only that service puts in it: a gateway or cloud serves other
 # providers' shapes, and its own billing rules apply. Bedrock's Anthropic-compatible endpoint
-# names messages `msg_bdrk_…` and ends InvokeModel streams with its invocation metrics;
-# OpenRouter's ids start `gen-`; Groq adds `x_groq` to every body.
+# names messages `msg_bdrk_…`, ends InvokeModel streams with its invocation metrics and echoes
+# its own model ids; OpenRouter's ids start `gen-`; Groq adds `x_groq` to every body, Cerebras
+# `time_info`.
 _SERVED_BY_ID = (("msg_bdrk_", "aws"), ("gen-", "openrouter"))
 
 
@@ -223,7 +225,21 @@ def _served_by(payload: Any, result: Normalised) -> str | None:
     last = payload[-1] if isinstance(payload, list) and payload else payload
     if isinstance(last, Mapping) and "amazon-bedrock-invocationMetrics" in last:
         return "aws"
+    if isinstance(last, Mapping) and isinstance(last.get("time_info"), Mapping):
+        return "cerebras"
+    if result.model and _BEDROCK_MODEL_ID.match(result.model):
+        return "aws"
     return None
+
+
+# Bedrock's model ids (what its OpenAI- and Anthropic-compatible endpoints echo back): an
+# optional inference-profile scope, a vendor, and a version after a colon, e.g.
+# `us.anthropic.claude-sonnet-4-5-20250929-v1:0`, `openai.gpt-oss-20b-1:0`.
+_BEDROCK_MODEL_ID = re.compile(
+    r"^(?:(?:us|eu|apac|jp|au|ca|us-gov|global)\.)?"
+    r"(?:anthropic|amazon|meta|openai|mistral|cohere|ai21|deepseek|qwen|writer|moonshot)"
+    r"\.[a-z0-9][a-z0-9.-]*:\d+$"
+)
 
 
 def _implied_by_shape(result: Normalised) -> str | None:

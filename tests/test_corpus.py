@@ -31,8 +31,10 @@ FIELDS = (
 KNOWN_MISSES: dict[str, str] = {}
 KNOWN_DETECTION_MISSES = dict(KNOWN_MISSES)
 # Families whose payloads do not say who served them (the sender's hint must): Azure answers in
-# OpenAI's shape with OpenAI's ids; Together's ids and fields carry no mark of their own.
-UNNAMED_SERVERS = {"azure", "together"}
+# OpenAI's shape with OpenAI's ids; Together's ids and fields carry no mark of their own; Z.ai
+# and Zhipu (BigModel) run one API; Hugging Face's router, Avian and Databricks pass on the
+# body of the provider behind them (Z.ai's, Groq's, OpenRouter's, Bedrock's ids).
+UNNAMED_SERVERS = {"azure", "together", "zai", "huggingface", "avian", "databricks"}
 
 
 def _cases() -> list[dict[str, Any]]:

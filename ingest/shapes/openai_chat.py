@@ -4,7 +4,8 @@ Reads `usage.prompt_tokens` (INCLUDES cached tokens), `prompt_tokens_details.cac
 `prompt_tokens_details.cache_write_tokens` (newer models, no TTL), `completion_tokens`
 (reasoning inside) and `completion_tokens_details.reasoning_tokens`. Provider variants
 (DeepSeek, Moonshot, Stepfun, xAI, …) differ only in where the cached count sits, whether
-reasoning is inside the completion count, and whether a charge is reported; each lives in its
+reasoning is inside the completion count (where `total_tokens` does not settle it), and whether
+a charge is reported; each lives in its
 own module and passes a `ChatVariant`. An unknown OpenAI-compatible provider is read with
 every known alias (`GENERIC`).
 """
@@ -59,13 +60,41 @@ GENERIC = ChatVariant(
 )
 
 
+def _reasoning_inside(
+    usage: Mapping[str, Any],
+    prompt: int | None,
+    completion: int | None,
+    reasoning: int,
+    variant: ChatVariant,
+) -> bool:
+    """Whether the reasoning count is part of `completion_tokens`.
+
+    The payload's own arithmetic decides where it can: `total_tokens` equal to prompt +
+    completion + reasoning (and not to prompt + completion) puts reasoning beside completion,
+    as does reasoning larger than completion; a total of prompt + completion puts it inside.
+    So a model that reports xAI's way keeps its meaning when a cloud serves it in OpenAI's
+    shape. Otherwise the provider's documented rule holds.
+    """
+    if completion is not None and reasoning > completion:
+        return False
+    # Only a witness here: a total that is not a count is not an error in the payload's counts.
+    total = usage.get("total_tokens")
+    counted = isinstance(total, int) and not isinstance(total, bool)
+    if counted and prompt is not None and completion is not None:
+        if total == prompt + completion:
+            return True
+        if total == prompt + completion + reasoning:
+            return False
+    return variant.reasoning_inside
+
+
 def read_usage(usage: Mapping[str, Any], variant: ChatVariant, prefix: str = "usage") -> Normalised:
     """Canonical counts from one OpenAI-shaped usage object."""
     prompt = count(usage, ("prompt_tokens",), f"{prefix}.prompt_tokens")
     completion = count(usage, ("completion_tokens",), f"{prefix}.completion_tokens")
     reasoning = same_tokens(usage, (("completion_tokens_details", "reasoning_tokens"),), prefix)
     output = completion
-    if not variant.reasoning_inside and reasoning:
+    if reasoning and not _reasoning_inside(usage, prompt, completion, reasoning, variant):
         output = (completion or 0) + reasoning
     return Normalised(
         shape=variant.shape or "openai.chat",
