@@ -197,6 +197,7 @@ def normalise_payload(
     chosen_provider = (
         hint
         or _served_by(payload, result)
+        or _serving_another_shape(result, chosen_model)
         or result.provider
         or _implied_by_shape(result)
         or (provider_for_model(chosen_model) if chosen_model else None)
@@ -240,6 +241,17 @@ _BEDROCK_MODEL_ID = re.compile(
     r"(?:anthropic|amazon|meta|openai|mistral|cohere|ai21|deepseek|qwen|writer|moonshot)"
     r"\.[a-z0-9][a-z0-9.-]*:\d+$"
 )
+
+
+# Providers that serve Anthropic's Messages API for their own models (DeepSeek, Moonshot, Z.ai,
+# MiniMax, Qwen document Anthropic-compatible endpoints): the shape names Anthropic, the model
+# names who served it.
+def _serving_another_shape(result: Normalised, model: str | None) -> str | None:
+    """The model's own provider, where another provider's model answers in Anthropic's shape."""
+    if not result.shape.startswith("anthropic.") or not model:
+        return None
+    implied = provider_for_model(model)
+    return implied if implied not in (None, "anthropic") else None
 
 
 def _implied_by_shape(result: Normalised) -> str | None:

@@ -220,3 +220,35 @@ def test_bedrock_invoke_stream_invocation_metrics_win() -> None:
     # Bedrock's metering: 12 uncached + 3,100 read; it names who served it.
     assert _counts(events) == (3112, 3100, 0, 75, 0)
     assert result.provider == "aws"
+
+
+def test_deepseek_answering_in_anthropic_shape_is_deepseek() -> None:
+    # DeepSeek's Anthropic-compatible endpoint (api.deepseek.com/anthropic) names its own model.
+    body = {
+        "id": "msg_0f1e2d",
+        "type": "message",
+        "model": "deepseek-chat",
+        "usage": {"input_tokens": 40, "cache_read_input_tokens": 1024, "output_tokens": 12},
+    }
+    result = normalise_payload(body)
+    assert result.provider == "deepseek"
+    assert _counts(body) == (1064, 1024, 0, 12, 0)
+    # Claude itself stays Anthropic's.
+    body["model"] = "claude-sonnet-4-5"
+    assert normalise_payload(body).provider == "anthropic"
+
+
+@pytest.mark.parametrize(
+    ("model", "searches"),
+    [("gemini-3-pro-preview", 3), ("gemini-2.5-flash", 1)],
+    ids=["per-query", "per-prompt"],
+)
+def test_gemini_grounding_searches_are_counted_as_billed(model: str, searches: int) -> None:
+    grounding = {"webSearchQueries": ["a", "b", "c"], "groundingChunks": []}
+    body = {
+        "modelVersion": model,
+        "candidates": [{"content": {"parts": []}, "groundingMetadata": grounding}],
+        "usageMetadata": {"promptTokenCount": 50, "candidatesTokenCount": 20},
+    }
+    # Gemini 3 bills each search query, earlier models each grounded prompt.
+    assert dict(normalise_payload(body).tool_requests) == {"web_search": searches}

@@ -9,6 +9,10 @@ in snake_case (`usage_metadata.prompt_token_count`); both spellings are read.
 Vertex AI's `usageMetadata.trafficType` says how the request was served and so billed
 (`ON_DEMAND`; `PROVISIONED_THROUGHPUT`, paid for up front; priority and flex at their own
 rates): it is the request's service tier.
+
+Grounding with Google Search is billed beside the tokens: per search query on Gemini 3 models
+(each of a candidate's `groundingMetadata.webSearchQueries`), per grounded prompt on earlier
+ones (one per request that searched).
 """
 
 from __future__ import annotations
@@ -64,7 +68,26 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
         response_id=text(payload, ("responseId",)) or text(payload, ("response_id",)),
         provider="google",
         service_tier=_traffic_type(usage),
+        tool_requests=_searches(payload),
     )
+
+
+def _searches(payload: Mapping[str, Any]) -> dict[str, int]:
+    candidates = payload.get("candidates")
+    queries = 0
+    for candidate in candidates if isinstance(candidates, list) else ():
+        if not isinstance(candidate, Mapping):
+            continue
+        # The REST API's camelCase, or the Python SDK's model_dump() snake_case.
+        grounding = candidate.get("groundingMetadata") or candidate.get("grounding_metadata")
+        if isinstance(grounding, Mapping):
+            found = grounding.get("webSearchQueries") or grounding.get("web_search_queries")
+            queries += len(found) if isinstance(found, list) else 0
+    if not queries:
+        return {}
+    model = (text(payload, ("modelVersion",)) or text(payload, ("model_version",)) or "").lower()
+    per_query = not model or not model.startswith(("gemini-1", "gemini-2"))
+    return {"web_search": queries if per_query else 1}
 
 
 def _traffic_type(usage: Mapping[str, Any]) -> str | None:
