@@ -30,7 +30,7 @@ _EXTRA_ALIASES = {
 }
 
 _BEDROCK_SCOPE = re.compile(r"^(?:(global|us|eu|apac|jp|au|ca|us-gov|regional)\.)?(.+)$")
-_BEDROCK_SUFFIX = re.compile(r"(?:-\d{8})?(?:-v\d+(?::\d+)?)?$")
+_BEDROCK_SUFFIX = re.compile(r"(?:-\d{8})?(?:-v\d+(?::\d+)?|-\d+:\d+)?$")
 
 
 def canonical_provider(name: str) -> str:
@@ -63,7 +63,10 @@ _MODEL_PREFIXES = (
     ("claude", "anthropic"),
     ("gemini", "google"),
 )
-_BARE_PREFIXES = (("qwen", "alibaba"), ("sonar", "perplexity"))
+_BARE_PREFIXES = (("qwen", "alibaba"), ("qwq", "alibaba"), ("sonar", "perplexity"))
+# Open weights run anywhere: a name with a parameter count (`qwen3-8b`, `Qwen3-235B-A22B`) or an
+# Ollama tag (`qwen3:8b`) is not, by itself, the vendor's API.
+_OPEN_WEIGHTS = re.compile(r"(?:^|[-_.])\d+(?:\.\d+)?b(?:$|[-_.])|:")
 
 
 def provider_for_model(model: str) -> str | None:
@@ -74,7 +77,7 @@ def provider_for_model(model: str) -> str | None:
             return provider
     for prefix, provider in _BARE_PREFIXES:
         # Open-weight models: only the bare name is the vendor's own API; `Qwen/…` is a host's.
-        if key.startswith(prefix) and "/" not in key:
+        if key.startswith(prefix) and "/" not in key and not _OPEN_WEIGHTS.search(key):
             return provider
     try:
         return get_snapshot().find_provider(key, None, None).id
@@ -109,6 +112,11 @@ def canonical_model(provider: str, model: str) -> str:
         head, dot, rest = scope_free.partition(".")
         if dot and rest and _is_vendor(head):
             vendor, name = canonical_provider(head), rest
+        else:
+            # InvokeModel echoes the vendor's own name (`claude-sonnet-4-5-20250929`).
+            vendor = provider_for_model(name) or provider
+    if not name:
+        return model
     snapshot = get_snapshot()
     try:
         found_provider, info = snapshot.find_provider_model(name, None, vendor, None)

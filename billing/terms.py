@@ -22,16 +22,27 @@ from billing.price import Price, PriceNotFound, Tier
 
 # What providers report for their ordinary, list-price service tier and geography.
 STANDARD_TIERS = frozenset(("standard", "default", "auto", "on_demand", "standard_only"))
-STANDARD_GEOS = frozenset(("global",))
+# Anthropic answers `not_available` for a model without a choice of geography: the list rates.
+STANDARD_GEOS = frozenset(("global", "not_available"))
 # (provider, value) -> the factor on every rate.
 TIER_FACTORS: dict[tuple[str, str], Decimal] = {
     ("anthropic", "batch"): Decimal("0.5"),
     ("openai", "batch"): Decimal("0.5"),
     ("openai", "flex"): Decimal("0.5"),
-    # Perplexity's token rates do not change with the search context size, its request fee
-    # does; genai-prices lists the fee for a high context size (Sonar $12, Sonar Pro $14 per
-    # 1,000), so only that size is priced, the others stay unpriced with the reason.
-    ("perplexity", "search_context:high"): Decimal(1),
+}
+# Perplexity's request fee by model and search context size, USD per request (Perplexity's
+# pricing page, "Request pricing", as of 2026-11: per 1,000 requests Sonar and Sonar Reasoning
+# $5 / $8 / $12, Sonar Pro and Sonar Reasoning Pro $6 / $10 / $14; genai-prices lists the high
+# ones). Its token rates do not change with the size.
+SEARCH_CONTEXT = "search_context:"
+REQUEST_FEES: dict[tuple[str, str, str], Decimal] = {
+    ("perplexity", model, size): Decimal(fee) / 1000
+    for models, fees in (
+        (("sonar", "sonar-reasoning"), ("5", "8", "12")),
+        (("sonar-pro", "sonar-reasoning-pro"), ("6", "10", "14")),
+    )
+    for model in models
+    for size, fee in zip(("low", "medium", "high"), fees, strict=True)
 }
 GEO_FACTORS: dict[tuple[str, str], Decimal] = {("anthropic", "us"): Decimal("1.1")}
 STANDARD_SPEEDS = frozenset(("standard", "normal", "default"))
@@ -70,7 +81,21 @@ def _at(
 def at_service_tier(price: Price, provider: str, tier: str | None) -> Price:
     """`price` as billed at service `tier` (None or a standard tier: unchanged); PriceNotFound,
     with the reason, for a tier whose rates are not known."""
+    if tier is not None and tier.startswith(SEARCH_CONTEXT):
+        return _at_search_context(price, provider, tier.removeprefix(SEARCH_CONTEXT))
     return _at(price, provider, tier, "service tier", STANDARD_TIERS, TIER_FACTORS)
+
+
+def _at_search_context(price: Price, provider: str, size: str) -> Price:
+    if price.request_fee is None:
+        return price  # a model without a request fee (Sonar Deep Research): nothing changes
+    fee = REQUEST_FEES.get((provider, price.model, size.lower()))
+    if fee is None:
+        raise PriceNotFound(
+            f"the request fee of {provider}/{price.model} at search context size {size!r} is"
+            " not known, so the request is not priced without it"
+        )
+    return replace(price, request_fee=fee)
 
 
 def at_inference_geo(price: Price, provider: str, geo: str | None) -> Price:

@@ -122,6 +122,12 @@ def _from_list(events: Sequence[Any], hint: str | None) -> Normalised:
 
 def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
     if otel.is_genai(payload):
+        own = otel.langfuse_provider_usage(payload)
+        if own is not None:
+            try:
+                return otel.with_langfuse(payload, _from_object(own, hint))
+            except PayloadError as exc:
+                raise exc.within(otel.LANGFUSE_USAGE) from None
         return otel.normalise(payload)
     kind = payload.get("type")
     if kind in _ANTHROPIC_EVENTS:
@@ -150,7 +156,7 @@ def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
         return xai_native.normalise(payload)
     if perplexity.is_usage(usage):
         return perplexity.normalise(payload)
-    if dashscope.is_native(payload):
+    if dashscope.is_native(payload) and hint in (None, "alibaba"):
         return dashscope.normalise_native(payload)
     if "prompt_tokens" in usage or "completion_tokens" in usage:
         model = payload.get("model")
@@ -177,8 +183,10 @@ def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
 def _xai_proto_json(usage: Mapping[str, Any]) -> bool:
     """A SamplingUsage with no xAI-only field set: camelCase names, or a top-level
     `reasoning_tokens` where OpenAI nests it."""
+    if "prompt_tokens_details" in usage or "completion_tokens_details" in usage:
+        return False  # the REST API's usage object
     return any(k in usage for k in ("promptTokens", "completionTokens", "reasoningTokens")) or (
-        "reasoning_tokens" in usage and "completion_tokens_details" not in usage
+        "reasoning_tokens" in usage
     )
 
 

@@ -34,6 +34,8 @@ class Span:
     end_ns: int
     attributes: dict[str, Any]
     resource: dict[str, Any]
+    # The instrumentation scope that emitted it (who instrumented the call).
+    scope: str = ""
 
 
 def decompress(body: bytes, encoding: str | None) -> bytes:
@@ -84,6 +86,7 @@ def spans_from_json(data: Any) -> Iterator[Span]:
     for resource_spans in data.get("resourceSpans", []):
         resource = _attributes((resource_spans.get("resource") or {}).get("attributes"))
         for scope_spans in resource_spans.get("scopeSpans", []) or []:
+            scope = (scope_spans.get("scope") or {}).get("name")
             for span in scope_spans.get("spans", []) or []:
                 yield Span(
                     str(span.get("spanId", "")),
@@ -91,6 +94,7 @@ def spans_from_json(data: Any) -> Iterator[Span]:
                     int(span.get("endTimeUnixNano", 0) or 0),
                     _attributes(span.get("attributes")),
                     resource,
+                    scope if isinstance(scope, str) else "",
                 )
 
 
@@ -122,6 +126,7 @@ def spans_from_protobuf(data: bytes) -> Iterator[Span]:
                     span.end_time_unix_nano,
                     {a.key: _proto_value(a.value) for a in span.attributes},
                     resource,
+                    scope_spans.scope.name,
                 )
 
 
@@ -146,18 +151,28 @@ def to_record(span: Span) -> dict[str, Any] | None:
         return None
     resource = span.resource
     start = datetime.fromtimestamp(span.start_ns / 1e9, UTC) if span.start_ns else None
+    usage = {k: v for k, v in attributes.items() if isinstance(v, int | float | str | bool)}
+    # Who emitted the span: instrumentors differ in what they put in the standard names.
+    usage[otel.SCOPE] = span.scope
+    if isinstance(resource.get(otel.SDK), str):
+        usage[otel.SDK] = resource[otel.SDK]
     record: dict[str, Any] = {
-        "usage": {k: v for k, v in attributes.items() if isinstance(v, int | float | str | bool)},
+        "usage": usage,
         "request_id": attributes.get("gen_ai.response.id") or span.span_id or None,
         "occurred_at": start.isoformat() if start else None,
-        "ttft_ms": otel.ttft_ms(attributes),
+        "ttft_ms": otel.ttft_ms(attributes) or _first_output_ms(attributes, span.start_ns),
         "latency_ms": (span.end_ns - span.start_ns) / 1e6 if span.end_ns > span.start_ns else None,
         "app": attributes.get("cachemeter.app")
         or resource.get("cachemeter.app")
-        or resource.get("service.name"),
-        "team": attributes.get("cachemeter.team") or resource.get("cachemeter.team"),
+        or _named_service(resource)
+        or _langfuse_metadata(attributes, "app")
+        or attributes.get("langfuse.trace.name"),
+        "team": attributes.get("cachemeter.team")
+        or resource.get("cachemeter.team")
+        or _langfuse_metadata(attributes, "team"),
         "environment": resource.get("deployment.environment.name")
-        or resource.get("deployment.environment"),
+        or resource.get("deployment.environment")
+        or attributes.get("langfuse.environment"),
         "prompt_cache_key": attributes.get("gen_ai.request.prompt_cache_key")
         or attributes.get("cachemeter.prompt_cache_key"),
         "prefix_hash": attributes.get("cachemeter.prefix_hash"),
@@ -172,3 +187,31 @@ def to_record(span: Span) -> dict[str, Any] | None:
         for k, v in record.items()
         if v is not None
     }
+
+
+def _named_service(resource: Mapping[str, Any]) -> Any:
+    """`service.name`, unless it is the SDK's placeholder for an unnamed one."""
+    name = resource.get("service.name")
+    return None if isinstance(name, str) and name.startswith("unknown_service") else name
+
+
+def _langfuse_metadata(attributes: Mapping[str, Any], key: str) -> Any:
+    """A key of the metadata Langfuse flattens onto its spans (observation, then trace)."""
+    return attributes.get(f"langfuse.observation.metadata.{key}") or attributes.get(
+        f"langfuse.trace.metadata.{key}"
+    )
+
+
+def _first_output_ms(attributes: Mapping[str, Any], start_ns: int) -> float | None:
+    """Langfuse's `completion_start_time` (the first output token, ISO 8601) less the start."""
+    value = attributes.get("langfuse.observation.completion_start_time")
+    if not isinstance(value, str) or not start_ns:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip('"').replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    elapsed = (moment.timestamp() * 1e9 - start_ns) / 1e6
+    return elapsed if elapsed >= 0 else None

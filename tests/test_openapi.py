@@ -29,6 +29,7 @@ OPERATIONS = {
     ("GET", "/v1/reports/summary"),
     ("POST", "/v1/reprice"),
     ("POST", "/v1/traces"),
+    ("POST", "/api/public/otel/v1/traces"),
     ("POST", "/v1/usage"),
 }
 

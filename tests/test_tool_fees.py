@@ -131,7 +131,7 @@ def test_openai_web_search_calls_pay_the_listed_fee(
 def test_perplexity_request_fee_follows_the_search_context_size(
     client: TestClient, auth: dict[str, str], engine: Engine
 ) -> None:
-    def sonar(request_id: str, size: str) -> dict[str, object]:
+    def sonar(request_id: str, size: str, model: str = "sonar") -> dict[str, object]:
         usage = {
             "prompt_tokens": 7,
             "completion_tokens": 120,
@@ -141,20 +141,22 @@ def test_perplexity_request_fee_follows_the_search_context_size(
         return {
             "occurred_at": "2026-11-20T10:00:00Z",
             "request_id": request_id,
-            "response": {"id": request_id, "model": "sonar", "usage": usage},
+            "response": {"id": request_id, "model": model, "usage": usage},
         }
 
-    _post(client, auth, sonar("high", "high"))
-    event = _event(engine)
-    # Sonar: $1 in, $1 out per MTok: 127 -> $0.000127, plus the request fee for a high
-    # context size, $12 per 1,000 requests.
-    assert (event.provider, event.service_tier) == ("perplexity", "search_context:high")
-    assert event.cost_tool_fees == Decimal("0.012")
-    assert event.cost == Decimal("0.012127")
+    for rid, size in (("low", "low"), ("medium", "medium"), ("high", "high")):
+        _post(client, auth, sonar(rid, size))
+    _post(client, auth, sonar("huge", "huge"))
     with Session(engine) as session:
-        session.query(UsageEvent).delete()
-        session.commit()
-    _post(client, auth, sonar("low", "low"))
-    event = _event(engine)
-    assert event.cost is None
-    assert "'search_context:low' of perplexity" in (event.unpriced_reason or "")
+        events = {e.request_id: e for e in session.scalars(select(UsageEvent))}
+    # Sonar: $1 in, $1 out per MTok: 127 -> $0.000127, plus the request fee for the search
+    # context size: $5, $8, $12 per 1,000 requests.
+    assert events["low"].service_tier == "search_context:low"
+    assert {r: events[r].cost_tool_fees for r in ("low", "medium", "high")} == {
+        "low": Decimal("0.005"),
+        "medium": Decimal("0.008"),
+        "high": Decimal("0.012"),
+    }
+    assert events["low"].cost == Decimal("0.005127")
+    assert events["huge"].cost is None
+    assert "search context size 'huge'" in (events["huge"].unpriced_reason or "")

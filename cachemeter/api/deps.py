@@ -3,6 +3,8 @@ transaction that sees only that tenant."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -51,7 +53,43 @@ def require(scope: str) -> Callable[[TenantRef], TenantRef]:
     return check
 
 
+def basic_auth_tenant(request: Request) -> TenantRef:
+    """The tenant of a Basic-auth request whose password is an API key (the public-key:secret-key
+    pair the Langfuse SDK sends: the public key is not checked, the secret key must be a
+    cachemeter API key with the ingest scope), or of a Bearer key; 401 otherwise."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    key = value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(key, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        key = decoded.partition(":")[2]
+    elif scheme.lower() != "bearer":
+        key = ""
+    if not key:
+        raise HTTPException(
+            401,
+            "missing API key: send Basic auth with an API key as the password (the Langfuse"
+            " SDK's secret key), or Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": 'Basic realm="cachemeter"'},
+        )
+    with request.app.state.engine.begin() as conn:
+        tenant = tenant_for_key(conn, key, touch=True)
+    if tenant is None:
+        raise HTTPException(
+            401,
+            "invalid, expired or revoked API key",
+            headers={"WWW-Authenticate": 'Basic realm="cachemeter"'},
+        )
+    if "ingest" not in tenant.scopes:
+        raise HTTPException(403, "this API key lacks the 'ingest' scope")
+    return tenant
+
+
 IngestTenant = Annotated[TenantRef, Depends(require("ingest"))]
+BasicIngestTenant = Annotated[TenantRef, Depends(basic_auth_tenant)]
 ReadTenant = Annotated[TenantRef, Depends(require("read"))]
 AdminTenant = Annotated[TenantRef, Depends(require("admin"))]
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.concurrency import run_in_threadpool
 
-from cachemeter.api.deps import IngestTenant
+from cachemeter.api.deps import BasicIngestTenant, IngestTenant
 from cachemeter.api.schemas import CachesResult, IngestResult, TraceExportResponse
 from ingest.caches import CacheIn
 from ingest.envelope import BatchIn, RecordIn
@@ -19,6 +19,7 @@ from ingest.errors import PayloadError
 from ingest.fields import MAX_JSON_DEPTH, nested_deeper
 from ingest.otlp import decode, to_record
 from ingest.service import Ingestor
+from store.tenants import TenantRef
 
 
 async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
@@ -122,22 +123,37 @@ async def post_caches(request: Request, tenant: IngestTenant) -> JSONResponse:
     return JSONResponse(result, status_code=status)
 
 
-@router.post(
-    "/v1/traces",
-    response_model=TraceExportResponse,
-    responses={
-        200: {
-            "description": "OTLP ExportTraceServiceResponse, in the request's encoding.",
-            "content": {"application/x-protobuf": {"schema": {"type": "string"}}},
-        }
-    },
-)
+_OTLP_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "OTLP ExportTraceServiceResponse, in the request's encoding.",
+        "content": {"application/x-protobuf": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post("/v1/traces", response_model=TraceExportResponse, responses=_OTLP_RESPONSES)
 async def post_traces(request: Request, tenant: IngestTenant) -> Response:
     """OTLP/HTTP trace receiver: GenAI spans become usage records; other spans are ignored.
 
     Accepts application/x-protobuf or application/json, optionally gzip; answers in kind,
     with partialSuccess counting rejected GenAI spans.
     """
+    return await _receive_traces(request, tenant)
+
+
+@router.post(
+    "/api/public/otel/v1/traces", response_model=TraceExportResponse, responses=_OTLP_RESPONSES
+)
+async def post_langfuse_traces(request: Request, tenant: BasicIngestTenant) -> Response:
+    """The Langfuse SDK's OTLP export, unchanged: point the SDK's host at cachemeter.
+
+    Basic auth as the SDK sends it (public key : secret key): the secret key is a cachemeter API
+    key with the ingest scope; the public key is not checked.
+    """
+    return await _receive_traces(request, tenant)
+
+
+async def _receive_traces(request: Request, tenant: TenantRef) -> Response:
     content_type = request.headers.get("content-type", "")
     try:
         spans = decode(await request.body(), content_type, request.headers.get("content-encoding"))

@@ -41,6 +41,9 @@ def is_native(payload: Mapping[str, Any]) -> bool:
         and "input_tokens" in usage
         and isinstance(usage.get("prompt_tokens_details"), Mapping)
         and "input_tokens_details" not in usage
+        # Anthropic's cache fields (a gateway may add an OpenAI-style copy beside them).
+        and not any(k in usage for k in ("cache_read_input_tokens", "cache_creation_input_tokens"))
+        and payload.get("type") != "message"
     )
 
 

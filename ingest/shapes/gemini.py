@@ -90,7 +90,15 @@ def _searches(payload: Mapping[str, Any]) -> dict[str, int]:
     return {"web_search": queries if per_query else 1}
 
 
+# Vertex's TrafficType enum, for JSON that carries it by number (protobuf's integer enums).
+_TRAFFIC_TYPES = {0: None, 1: "on_demand", 2: "provisioned_throughput"}
+
+
 def _traffic_type(usage: Mapping[str, Any]) -> str | None:
+    raw = usage.get("trafficType", usage.get("traffic_type"))
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        # An enum number not known here is kept as such: its rates are not known either.
+        return _TRAFFIC_TYPES.get(raw, f"traffic_type_{raw}")
     kind = text(usage, ("trafficType",), 64) or text(usage, ("traffic_type",), 64)
     if kind is None or kind.upper() == "TRAFFIC_TYPE_UNSPECIFIED":
         return None

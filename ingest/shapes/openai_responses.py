@@ -96,11 +96,12 @@ def _tool_calls(output: Any) -> dict[str, int]:
     """Hosted-tool calls among a response's output items, by tool."""
     calls: dict[str, int] = {}
     for item in output if isinstance(output, list) else ():
-        if not isinstance(item, Mapping) or item.get("type") not in _TOOL_ITEMS:
+        kind = item.get("type") if isinstance(item, Mapping) else None
+        if not isinstance(kind, str) or kind not in _TOOL_ITEMS:
             continue
         action = item.get("action")
         if isinstance(action, Mapping) and action.get("type") not in (None, "search"):
             continue
-        tool = _TOOL_ITEMS[item["type"]]
+        tool = _TOOL_ITEMS[kind]
         calls[tool] = calls.get(tool, 0) + 1
     return calls

@@ -1,0 +1,216 @@
+"""The real clients, end to end: the Anthropic SDK's own tracing, traceloop's instrumentors,
+openlit and the Langfuse SDK, each run in a subprocess (in the venv that has its pinned
+version) against the scripted fake provider on loopback, exporting to a live cachemeter. What
+cachemeter stored is checked against the fake provider's own log of what it served."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from store.models import UsageEvent
+from tests.factories import tenant_with_key
+from tests.scripted_provider import FIRST_TOKEN_DELAY, ScriptedProvider, serving
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENTS = Path(__file__).resolve().parent / "clients"
+# openlit 1.45 needs anthropic < 1 and openai < 3, older than the SDKs the rest is tested on:
+# it gets a venv of its own, built once (ignored by git).
+OPENLIT_VENV = ROOT / ".venv-clients" / "openlit"
+# The OpenTelemetry family at one release every openlit dependency has (falcon's newest is
+# 0.66b1), so the resolver need not search.
+OPENLIT_PINS = (
+    "openlit==1.45.0",
+    "anthropic==0.125.0",
+    "opentelemetry-api==1.45.1",
+    "opentelemetry-sdk==1.45.1",
+    "opentelemetry-instrumentation==0.66b1",
+    "opentelemetry-semantic-conventions==0.66b1",
+)
+
+
+@pytest.fixture
+def provider() -> Iterator[tuple[ScriptedProvider, str]]:
+    fake = ScriptedProvider()
+    with serving(fake) as url:
+        yield fake, url
+
+
+def _run(python: str, script: str, live_url: str, key: str, provider_url: str) -> None:
+    env = {
+        **os.environ,
+        "CM_URL": live_url,
+        "CM_KEY": key,
+        "PROVIDER_URL": provider_url,
+        # No telemetry of the tools themselves leaves the machine.
+        "TRACELOOP_TELEMETRY": "false",
+        "OTEL_SDK_DISABLED": "false",
+    }
+    done = subprocess.run(
+        [python, str(CLIENTS / script)],
+        env=env,
+        cwd=CLIENTS,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
+def _events(engine: Engine) -> list[Any]:
+    with Session(engine) as session:
+        return list(session.scalars(select(UsageEvent).order_by(UsageEvent.id)))
+
+
+def _totals(events: list[Any]) -> dict[str, int]:
+    return {
+        "requests": len(events),
+        "input": sum(e.input_tokens for e in events),
+        "read": sum(e.cache_read_tokens for e in events),
+        "write": sum(e.cache_write_tokens for e in events),
+        "write_1h": sum(e.cache_write_1h_tokens for e in events),
+        "output": sum(e.output_tokens for e in events),
+    }
+
+
+def _check_ttft(events: list[Any], served: list[dict[str, Any]]) -> None:
+    by_id = {e.request_id: e for e in events}
+    for call in served:
+        event = by_id[call["id"]]
+        if call["stream"]:
+            # The provider waited before the first content token: nothing can report less.
+            assert event.ttft_ms is not None and event.ttft_ms >= FIRST_TOKEN_DELAY * 1000
+            assert event.latency_ms is not None and event.latency_ms >= event.ttft_ms
+
+
+def test_anthropic_sdk_native_tracing(
+    engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str]
+) -> None:
+    fake, url = provider
+    _, key = tenant_with_key(engine)
+    _run(sys.executable, "anthropic_native.py", live_url, key, url)
+    events = _events(engine)
+    # 3 writes of 1,500 (2 with 1,000 for one hour), 3 reads of 4,096, 21-26 uncached.
+    assert (
+        _totals(events)
+        == fake.log.totals()
+        == {
+            "requests": 6,
+            "input": 21 + 22 + 23 + 24 + 25 + 26 + 3 * 4096 + 3 * 1500,
+            "read": 3 * 4096,
+            "write": 3 * 1500,
+            "write_1h": 2 * 1000,
+            "output": 6 * 12,
+        }
+    )
+    assert {e.request_id for e in events} == {c["id"] for c in fake.log.calls}
+    _check_ttft(events, fake.log.calls)
+
+
+def test_traceloop_beside_the_native_tracing_keeps_one_complete_record(
+    engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str]
+) -> None:
+    fake, url = provider
+    _, key = tenant_with_key(engine)
+    _run(sys.executable, "traceloop_anthropic.py", live_url, key, url)
+    events = _events(engine)
+    # Two spans per call, one record each, with the writes and their 1-hour split.
+    assert _totals(events) == fake.log.totals()
+    assert {e.request_id for e in events} == {c["id"] for c in fake.log.calls}
+
+
+def test_traceloop_openai_instrumentor(
+    engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str]
+) -> None:
+    fake, url = provider
+    _, key = tenant_with_key(engine)
+    _run(sys.executable, "traceloop_openai.py", live_url, key, url)
+    events = _events(engine)
+    # OpenAI's shape has no writes: the prompt totals include the reads.
+    expected = {**fake.log.totals(), "write": 0, "write_1h": 0}
+    expected["input"] = sum(c["input"] for c in fake.log.calls)
+    assert _totals(events) == expected
+    assert {e.provider for e in events} == {"openai"}
+
+
+def test_langfuse_sdk_export_lands_completely(
+    engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str]
+) -> None:
+    fake, url = provider
+    _, key = tenant_with_key(engine)
+    _run(sys.executable, "langfuse_sdk.py", live_url, key, url)
+    events = _events(engine)
+    chats = [e for e in events if e.provider == "openai"]
+    by_hand = [e for e in events if e.provider != "openai"]
+    assert len(chats) == len(fake.log.calls) == 6
+    assert sum(e.input_tokens for e in chats) == sum(c["input"] for c in fake.log.calls)
+    assert sum(e.cache_read_tokens for e in chats) == sum(c["read"] for c in fake.log.calls)
+    assert sum(e.output_tokens for e in chats) == sum(c["output"] for c in fake.log.calls)
+    # Langfuse's own keys: `input` leaves the cache out; 21 + 4,096 + 1,500 in all.
+    [hand] = by_hand
+    assert (hand.input_tokens, hand.cache_read_tokens, hand.cache_write_tokens) == (
+        5617,
+        4096,
+        1500,
+    )
+    assert hand.output_tokens == 12
+    assert hand.model == "claude-sonnet-4-5"
+    assert hand.reported_cost == Decimal("0.0123")
+
+
+@pytest.fixture(scope="session")
+def openlit_python() -> str:
+    python = OPENLIT_VENV / "bin" / "python"
+    stamp = OPENLIT_VENV / ".installed"
+    if not stamp.exists() or stamp.read_text() != " ".join(OPENLIT_PINS):
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(OPENLIT_VENV)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *OPENLIT_PINS,
+            ],
+            check=True,
+            timeout=900,
+        )
+        stamp.write_text(" ".join(OPENLIT_PINS))
+    return str(python)
+
+
+def test_openlit_anthropic_spans_are_stored_not_rejected(
+    engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str], openlit_python: str
+) -> None:
+    fake, url = provider
+    _, key = tenant_with_key(engine)
+    _run(openlit_python, "openlit_anthropic.py", live_url, key, url)
+    events = _events(engine)
+    # openlit puts Anthropic's raw (cache-exclusive) input_tokens in gen_ai.usage.input_tokens
+    # and emits no TTL split: the totals are the provider's, the 1-hour part is not known.
+    assert _totals(events) == {**fake.log.totals(), "write_1h": 0}
+
+
+def test_opentelemetry_openai_v2_reports_no_cache_counts(
+    engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str]
+) -> None:
+    fake, url = provider
+    _, key = tenant_with_key(engine)
+    _run(sys.executable, "openai_v2.py", live_url, key, url)
+    events = _events(engine)
+    # It emits input and output tokens but no cache attribute at all: the reads the provider
+    # served (3 x 4,096) cannot be known from its spans (README: OpenTelemetry).
+    totals = fake.log.totals()
+    assert _totals(events) == {**totals, "read": 0, "write": 0, "write_1h": 0}
