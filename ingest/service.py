@@ -13,17 +13,18 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from billing import PriceBook
-from billing.pricecache import PriceCache
+from billing.pricecache import PriceCache, PriceResolver
 from billing.usage import steps_json
 from ingest.caches import CacheIn, build_cache
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
+from ingest.merge import MERGED_SOURCES, merged_record
 from ingest.metrics import IngestMetrics
 from ingest.pricing import PricedRecord, price_record
-from ingest.record import build_record, token_fields
+from ingest.record import UsageRecord, build_record, token_fields
 from store.caches import upsert_cache
 from store.finance import charge_columns
 from store.partitions import ensure_partitions, month_of
@@ -32,6 +33,7 @@ from store.retention import counts_horizon
 from store.tenancy import tenant_transaction
 from store.tenants import TenantRef
 from store.write.batch import StoredEvent, store_batch
+from store.write.merge import replace_events, stored_events
 
 
 @dataclass
@@ -48,6 +50,8 @@ class IngestResult:
 
     accepted: int = 0
     duplicates: int = 0
+    # Duplicates that completed the stored record of their call (spans from two instrumentors).
+    merged: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     without_request_id: int = 0
     unpriced: int = 0
@@ -57,6 +61,7 @@ class IngestResult:
         return {
             "accepted": self.accepted,
             "duplicates": self.duplicates,
+            "merged": self.merged,
             "rejected": [{"index": r.index, "error": r.error} for r in self.rejected],
             "without_request_id": self.without_request_id,
             "unpriced": self.unpriced,
@@ -103,6 +108,27 @@ def _as_stored(priced: PricedRecord, stored: StoredEvent | None) -> PricedRecord
     if stored.miss_hint == priced.miss_hint:
         return priced
     return replace(priced, miss_hint=stored.miss_hint)
+
+
+def _complete(
+    conn: Connection, tenant: TenantRef, later: Sequence[UsageRecord], prices: PriceResolver
+) -> int:
+    """Complete stored events with later reports of the same calls; how many changed."""
+    keys = [(r.source, str(r.request_id)) for r in later]
+    originals = stored_events(conn, tenant.id, keys)
+    current = dict(originals)
+    changes: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+    for record, key in zip(later, keys, strict=True):
+        if key not in current:
+            continue
+        merged = merged_record(current[key], record)
+        if merged is None:
+            continue
+        new = event_row(price_record(merged, prices, tenant.name))
+        current[key] = {**current[key], **new}
+        changes[key] = (originals[key], new)
+    replace_events(conn, list(changes.values()))
+    return len(changes)
 
 
 class Ingestor:
@@ -168,7 +194,7 @@ class Ingestor:
                 continue
             accepted.append((index, price_record(record, prices, tenant.name)))
         if accepted:
-            stored = self.store(tenant, [p for _, p in accepted])
+            stored = self.store(tenant, [p for _, p in accepted], prices, result)
             new_records = [p for p in stored if p is not None]
             result.duplicates += len(accepted) - len(new_records)
             result.accepted += len(new_records)
@@ -180,13 +206,29 @@ class Ingestor:
         self.metrics.records.labels(result="rejected").inc(len(result.rejected))
         return result
 
-    def store(self, tenant: TenantRef, batch: Sequence[PricedRecord]) -> list[PricedRecord | None]:
+    def store(
+        self,
+        tenant: TenantRef,
+        batch: Sequence[PricedRecord],
+        prices: PriceResolver | None = None,
+        result: IngestResult | None = None,
+    ) -> list[PricedRecord | None]:
         """Store priced records in one transaction; per record, as stored (its miss reason
-        refined by its key's history), or None when it was already stored."""
+        refined by its key's history), or None when it was already stored. A duplicate span
+        of a stored call completes the stored record (ingest.merge), counted in `result`."""
         ensure_partitions(self.engine, {month_of(p.record.occurred_at) for p in batch})
         rows = [event_row(p) for p in batch]
         with tenant_transaction(self.engine, tenant.id) as conn:
             stored = store_batch(conn, tenant.id, rows)
+            duplicates = [
+                p.record
+                for p, s in zip(batch, stored, strict=True)
+                if s is None and p.record.source in MERGED_SOURCES and p.record.request_id
+            ]
+            if duplicates:
+                merged = _complete(conn, tenant, duplicates, prices or self.prices())
+                if result is not None:
+                    result.merged += merged
         return [_as_stored(p, s) for p, s in zip(batch, stored, strict=True)]
 
     def ingest_caches(

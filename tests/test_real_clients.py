@@ -45,9 +45,12 @@ def provider() -> Iterator[tuple[ScriptedProvider, str]]:
         yield fake, url
 
 
-def _run(python: str, script: str, live_url: str, key: str, provider_url: str) -> None:
+def _run(
+    python: str, script: str, live_url: str, key: str, provider_url: str, **extra: str
+) -> None:
     env = {
         **os.environ,
+        **extra,
         "CM_URL": live_url,
         "CM_KEY": key,
         "PROVIDER_URL": provider_url,
@@ -65,6 +68,20 @@ def _run(python: str, script: str, live_url: str, key: str, provider_url: str) -
         check=False,
     )
     assert done.returncode == 0, done.stderr[-4000:]
+
+
+def _served_and_stored(
+    engine: Engine,
+    live_url: str,
+    provider: tuple[ScriptedProvider, str],
+    script: str,
+    python: str = sys.executable,
+) -> tuple[ScriptedProvider, list[Any]]:
+    """Run a client script against the fake provider; what it served, what cachemeter stored."""
+    fake, url = provider
+    _, key = tenant_with_key(engine)
+    _run(python, script, live_url, key, url)
+    return fake, _events(engine)
 
 
 def _events(engine: Engine) -> list[Any]:
@@ -96,10 +113,7 @@ def _check_ttft(events: list[Any], served: list[dict[str, Any]]) -> None:
 def test_anthropic_sdk_native_tracing(
     engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str]
 ) -> None:
-    fake, url = provider
-    _, key = tenant_with_key(engine)
-    _run(sys.executable, "anthropic_native.py", live_url, key, url)
-    events = _events(engine)
+    fake, events = _served_and_stored(engine, live_url, provider, "anthropic_native.py")
     # 3 writes of 1,500 (2 with 1,000 for one hour), 3 reads of 4,096, 21-26 uncached.
     assert (
         _totals(events)
@@ -120,10 +134,7 @@ def test_anthropic_sdk_native_tracing(
 def test_traceloop_beside_the_native_tracing_keeps_one_complete_record(
     engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str]
 ) -> None:
-    fake, url = provider
-    _, key = tenant_with_key(engine)
-    _run(sys.executable, "traceloop_anthropic.py", live_url, key, url)
-    events = _events(engine)
+    fake, events = _served_and_stored(engine, live_url, provider, "traceloop_anthropic.py")
     # Two spans per call, one record each, with the writes and their 1-hour split.
     assert _totals(events) == fake.log.totals()
     assert {e.request_id for e in events} == {c["id"] for c in fake.log.calls}
@@ -132,10 +143,7 @@ def test_traceloop_beside_the_native_tracing_keeps_one_complete_record(
 def test_traceloop_openai_instrumentor(
     engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str]
 ) -> None:
-    fake, url = provider
-    _, key = tenant_with_key(engine)
-    _run(sys.executable, "traceloop_openai.py", live_url, key, url)
-    events = _events(engine)
+    fake, events = _served_and_stored(engine, live_url, provider, "traceloop_openai.py")
     # OpenAI's shape has no writes: the prompt totals include the reads.
     expected = {**fake.log.totals(), "write": 0, "write_1h": 0}
     expected["input"] = sum(c["input"] for c in fake.log.calls)
@@ -146,10 +154,7 @@ def test_traceloop_openai_instrumentor(
 def test_langfuse_sdk_export_lands_completely(
     engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str]
 ) -> None:
-    fake, url = provider
-    _, key = tenant_with_key(engine)
-    _run(sys.executable, "langfuse_sdk.py", live_url, key, url)
-    events = _events(engine)
+    fake, events = _served_and_stored(engine, live_url, provider, "langfuse_sdk.py")
     chats = [e for e in events if e.provider == "openai"]
     by_hand = [e for e in events if e.provider != "openai"]
     assert len(chats) == len(fake.log.calls) == 6
@@ -194,10 +199,9 @@ def openlit_python() -> str:
 def test_openlit_anthropic_spans_are_stored_not_rejected(
     engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str], openlit_python: str
 ) -> None:
-    fake, url = provider
-    _, key = tenant_with_key(engine)
-    _run(openlit_python, "openlit_anthropic.py", live_url, key, url)
-    events = _events(engine)
+    fake, events = _served_and_stored(
+        engine, live_url, provider, "openlit_anthropic.py", openlit_python
+    )
     # openlit puts Anthropic's raw (cache-exclusive) input_tokens in gen_ai.usage.input_tokens
     # and emits no TTL split: the totals are the provider's, the 1-hour part is not known.
     assert _totals(events) == {**fake.log.totals(), "write_1h": 0}
@@ -206,11 +210,38 @@ def test_openlit_anthropic_spans_are_stored_not_rejected(
 def test_opentelemetry_openai_v2_reports_no_cache_counts(
     engine: Engine, live_url: str, provider: tuple[ScriptedProvider, str]
 ) -> None:
-    fake, url = provider
-    _, key = tenant_with_key(engine)
-    _run(sys.executable, "openai_v2.py", live_url, key, url)
-    events = _events(engine)
+    fake, events = _served_and_stored(engine, live_url, provider, "openai_v2.py")
     # It emits input and output tokens but no cache attribute at all: the reads the provider
     # served (3 x 4,096) cannot be known from its spans (README: OpenTelemetry).
     totals = fake.log.totals()
     assert _totals(events) == {**totals, "read": 0, "write": 0, "write_1h": 0}
+
+
+def test_traceloop_alone_is_stored_as_it_reports(
+    engine: Engine,
+    live_url: str,
+    provider: tuple[ScriptedProvider, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_OPEN_TELEMETRY", "false")  # the SDK's own tracing off
+    fake, events = _served_and_stored(engine, live_url, provider, "traceloop_anthropic.py")
+    streamed = sum(c["stream"] for c in fake.log.calls)
+    # traceloop emits no TTL split, and adds message_start's output token (1) to each stream's
+    # final count: what it emitted is stored (README: OpenTelemetry).
+    assert _totals(events) == {
+        **fake.log.totals(),
+        "write_1h": 0,
+        "output": fake.log.totals()["output"] + streamed,
+    }
+
+
+def test_langfuse_and_a_second_exporter_both_deliver(engine: Engine, live_url: str) -> None:
+    # Two tenants stand for the two destinations: Langfuse's exporter (its host and keys) and
+    # the exporter added beside it.
+    first, key = tenant_with_key(engine, "langfuse-side")
+    second, key_2 = tenant_with_key(engine, "second-side")
+    _run(sys.executable, "langfuse_dual.py", live_url, key, "http://127.0.0.1:9", CM_KEY_2=key_2)
+    events = _events(engine)
+    assert sorted((e.tenant_id, e.input_tokens, e.output_tokens) for e in events) == sorted(
+        [(first.id, 30, 5), (second.id, 30, 5)]
+    )

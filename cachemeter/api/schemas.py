@@ -20,6 +20,8 @@ class IngestResult(BaseModel):
 
     accepted: int
     duplicates: int
+    # Duplicate spans that completed the stored record of their call (two instrumentors).
+    merged: int
     rejected: list[Rejected]
     without_request_id: int
     unpriced: int
