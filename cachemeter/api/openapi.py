@@ -55,7 +55,8 @@ def _statuses(path: str, method: str) -> list[str]:
         return ["503"]
     if path == "/metrics":
         return ["401"]
-    if not path.startswith("/v1/"):
+    # The Langfuse SDK's OTLP path is an API route like those under /v1.
+    if not path.startswith(("/v1/", "/api/public/")):
         return []
     statuses = ["401", "403", "413", "422", "503"]
     if method in ("post", "put"):
