@@ -18,6 +18,8 @@ OPERATIONS = {
     ("DELETE", "/v1/budgets/{scope}/{name}"),
     ("POST", "/v1/caches"),
     ("GET", "/v1/keys"),
+    ("POST", "/v1/logs"),
+    ("POST", "/v1/metrics"),
     ("POST", "/v1/keys"),
     ("DELETE", "/v1/keys/{prefix}"),
     ("POST", "/v1/keys/{prefix}/rotate"),
