@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from cache.regressions import DetectorConfig
-from cachemeter.api import admin, budgets, reports
+from cachemeter.api import admin, budgets, ingest_health, otlp, reports
 from cachemeter.api import ingest as ingest_api
 from cachemeter.api.docs import app_with_offline_docs
 from cachemeter.api.middleware import BodyLimit, SecurityHeaders, readiness
@@ -195,7 +195,9 @@ def create_app(
 
     metrics.catalogue_age.set_function(catalogue_age)
     app.include_router(ingest_api.router)
+    app.include_router(otlp.router)
     app.include_router(reports.router)
+    app.include_router(ingest_health.router)
     app.include_router(budgets.router)
     app.include_router(admin.router)
 

@@ -1,4 +1,4 @@
-"""The Dash app: six pages behind an API-key login, filters kept in the URL.
+"""The Dash app: seven pages behind an API-key login, filters kept in the URL.
 
 Pages read the database only through `store` query functions, in callbacks (never at import).
 """
@@ -15,11 +15,19 @@ from sqlalchemy import Engine
 from dashboard import auth
 from dashboard.context import Context
 from dashboard.filters import PRESETS, bar, date_range, filters_from, parse_query, to_query
-from dashboard.pages import hitrate, latency, overview, prices, spend, statements
+from dashboard.pages import (
+    hitrate,
+    ingest_health,
+    latency,
+    overview,
+    prices,
+    spend,
+    statements,
+)
 from store.analytics import dimension_values
 from store.models import DIMENSIONS
 
-PAGES = (overview, hitrate, latency, spend, statements, prices)
+PAGES = (overview, hitrate, latency, spend, statements, prices, ingest_health)
 
 
 def create_dashboard(

@@ -85,6 +85,13 @@ class IngestMetrics:
             ["result"],
             registry=registry,
         )
+        self.rejections = Counter(
+            "cachemeter_ingest_rejections",
+            "Rejected usage records (pushed records, OTLP spans, imported lines), by source and"
+            " reason class (field path without indices, and kind, e.g. usage:negative).",
+            ["source", "reason"],
+            registry=registry,
+        )
         self.requests = Counter(
             "cachemeter_requests",
             "Stored LLM requests, by whether they read from the cache.",

@@ -25,6 +25,8 @@ from ingest.merge import MERGED_SOURCES, merged_record
 from ingest.metrics import IngestMetrics
 from ingest.pricing import PricedRecord, price_record
 from ingest.record import UsageRecord, build_record, token_fields
+from ingest.rejection_reasons import payload_reason, validation_field, validation_reason
+from ingest.rejections import RejectionRecorder
 from store.caches import upsert_cache
 from store.finance import charge_columns
 from store.partitions import ensure_partitions, month_of
@@ -42,6 +44,9 @@ class Rejection:
 
     index: int
     error: str
+    # The field the error names, and its bounded class (ingest.rejection_reasons).
+    field: str = "record"
+    reason: str = "record:invalid"
 
 
 @dataclass
@@ -141,6 +146,8 @@ class Ingestor:
         self.metrics = metrics
         # Records older than the counts horizon are refused: their month may be dropped.
         self.retention_months = retention_months
+        # Rejections are counted, logged and kept per tenant, besides the sender's answer.
+        self.rejections = RejectionRecorder(engine, metrics)
         self._lock = threading.Lock()
         self._prices: PriceCache | None = None
         self._book_version: tuple[int, int, int] | None = None
@@ -187,10 +194,19 @@ class Ingestor:
                         f"{self.retention_months})",
                     )
             except ValidationError as exc:
-                result.rejected.append(Rejection(index, describe_validation_error(exc.errors())))
+                errors = exc.errors()
+                result.rejected.append(
+                    Rejection(
+                        index,
+                        describe_validation_error(errors),
+                        validation_field(errors),
+                        validation_reason(errors),
+                    )
+                )
                 continue
             except PayloadError as exc:
-                result.rejected.append(Rejection(index, str(exc)))
+                reason = payload_reason(exc.field, exc.reason)
+                result.rejected.append(Rejection(index, str(exc), exc.field, reason))
                 continue
             accepted.append((index, price_record(record, prices, tenant.name)))
         if accepted:
@@ -204,6 +220,7 @@ class Ingestor:
         self.metrics.records.labels(result="accepted").inc(result.accepted)
         self.metrics.records.labels(result="duplicate").inc(result.duplicates)
         self.metrics.records.labels(result="rejected").inc(len(result.rejected))
+        self.rejections.record(tenant, source, result.rejected, received_at)
         return result
 
     def store(

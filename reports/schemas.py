@@ -216,3 +216,36 @@ class Reprice(BaseModel):
     unpriced_before: int
     unpriced_after: int
     totals: dict[str, RepriceTotal]
+
+
+class RejectionClass(BaseModel):
+    """One reason class of refused records of one source, since it was first seen."""
+
+    source: str = Field(description="push, otlp, file, litellm, …")
+    reason: str = Field(
+        description="the field path without indices and the kind, e.g. usage:cache_exceeds_input"
+    )
+    count: int = Field(description="records refused for this reason since first_seen")
+    first_seen: Time
+    last_seen: Time
+    sample_field: str = Field(description="the field the latest such record's error named")
+    sample_error: str = Field(description="the latest such record's error, as its sender got it")
+
+
+class SourceRejections(BaseModel):
+    """A source's refused records over the classes seen in the range."""
+
+    source: str
+    rejected: int
+    reasons: int
+    last_seen: Time
+
+
+class IngestRejections(BaseModel):
+    """Reason classes of refused records seen in [start, end), most recently seen first."""
+
+    start: Time
+    end: Time
+    source: str | None
+    by_source: list[SourceRejections]
+    rejections: list[RejectionClass]

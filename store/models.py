@@ -705,3 +705,26 @@ class CollectorCursor(Base):
     updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
     __table_args__ = (PrimaryKeyConstraint("tenant_id", "collector"),)
+
+
+class IngestRejection(Base):
+    """Records refused at ingest, per (tenant, source, reason class): how many since the class
+    was first seen, when it was last, and the latest sample (migration 0014).
+
+    Bounded: one row per class (store.rejections caps the classes per source), upserted."""
+
+    __tablename__ = "ingest_rejections"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    # ingest.rejection_reasons: the field path without indices and the kind, e.g. usage:negative.
+    reason: Mapped[str] = mapped_column(String(200))
+    count: Mapped[int] = mapped_column(BigInteger)
+    first_seen: Mapped[datetime] = mapped_column(TZ)
+    last_seen: Mapped[datetime] = mapped_column(TZ)
+    # The latest rejected record's field (indices kept) and error, as its sender was told.
+    sample_field: Mapped[str] = mapped_column(String(256))
+    sample_error: Mapped[str] = mapped_column(Text)
+
+    # The upsert key; it also serves the listing (a tenant's few rows, by tenant_id prefix).
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "source", "reason"),)

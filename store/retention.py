@@ -22,6 +22,7 @@ from store.partitions import (
     partition_month,
     partition_name,
 )
+from store.rejections import forget_rejections_before
 from store.rollups import ROLLUP_TIMES
 
 
@@ -34,6 +35,8 @@ class RetentionReport:
     keys_deleted: int = 0
     rollup_rows_deleted: int = 0
     raw_payloads_cleared: int = 0
+    # ingest_rejections rows last seen before the counts horizon.
+    rejection_rows_deleted: int = 0
 
 
 def counts_horizon(now: datetime, months: int) -> datetime:
@@ -74,6 +77,7 @@ def apply_retention(
                 report.rollup_rows_deleted += conn.execute(
                     text(f"SELECT count(*) FROM {table} WHERE {column} < :horizon"), params
                 ).scalar_one()
+            report.rejection_rows_deleted = forget_rejections_before(conn, horizon, dry_run)
             if not dry_run:
                 # One transaction: counts and their keys go together or not at all.
                 for name in report.dropped_partitions:

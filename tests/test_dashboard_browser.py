@@ -24,7 +24,7 @@ from cachemeter.server import create_app
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from tests.browser import DOWNLOADS, wait
-from tests.factories import tenant_with_key
+from tests.factories import anthropic_record, tenant_with_key
 
 pytestmark = pytest.mark.browser
 
@@ -255,3 +255,74 @@ def test_login_required_and_tenant_scoped(
     _login(browser, live_server, seeded["other"])
     assert _text(browser, "card-requests") == "0"  # globex sees none of acme's traffic
     assert "tenant: globex" in browser.find_element("id", "who").text
+
+
+def test_ingest_health_lists_rejections_by_source(
+    engine: Engine, live_url: str, browser: Any
+) -> None:
+    import httpx
+
+    _, key = tenant_with_key(engine, "acme")
+    _, other = tenant_with_key(engine, "globex")
+    auth = {"Authorization": f"Bearer {key}"}
+    now = datetime.now(UTC)
+    # OpenAI's prompt_tokens includes the cached ones: 200 cached of 100 cannot be.
+    bad = {
+        "provider": "openai",
+        "model": "gpt-4o",
+        "usage": {"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 200}},
+    }
+    good = anthropic_record(request_id="good", occurred_at=now.isoformat())
+    answer = httpx.post(f"{live_url}/v1/usage", json={"records": [good, bad]}, headers=auth)
+    assert answer.json()["accepted"] == 1 and len(answer.json()["rejected"]) == 1
+    span = {
+        "spanId": "0a0b0c0d0e0f0102",
+        "startTimeUnixNano": str(int(now.timestamp() * 1e9)),
+        "attributes": [
+            {"key": "gen_ai.system", "value": {"stringValue": "openai"}},
+            {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "-5"}},
+        ],
+    }
+    export = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    traced = httpx.post(
+        f"{live_url}/v1/traces", json=export, headers={**auth, "Content-Type": "application/json"}
+    )
+    assert traced.json()["partialSuccess"]["rejectedSpans"] == "1"
+
+    _login(browser, live_url, key)
+    browser.find_element("id", "nav-ingest-health").click()
+    wait(browser, lambda d: "/ingest-health" in d.current_url)
+    rows = wait(
+        browser,
+        lambda d: (
+            (r := d.find_elements("css selector", "#ih-rejection-table tbody tr"))
+            and len(r) == 2
+            and r
+        ),
+    )
+    header = [th.text for th in browser.find_elements("css selector", "#ih-rejection-table th")]
+    shown = {
+        (cells[header.index("source")], cells[header.index("reason")], cells[header.index("count")])
+        for cells in ([td.text for td in row.find_elements("tag name", "td")] for row in rows)
+    }
+    assert shown == {
+        ("push", "usage.prompt_tokens:cache_exceeds_input", "1"),
+        ("otlp", "usage.gen_ai.usage.input_tokens:negative", "1"),
+    }
+    errors = browser.find_element("id", "ih-rejection-table").text
+    assert "cache read (200) + cache write (0) exceed total input (100)" in errors
+    sources = {
+        tuple(td.text for td in row.find_elements("tag name", "td")[:2])
+        for row in browser.find_elements("css selector", "#ih-source-table tbody tr")
+    }
+    assert sources == {("push", "1"), ("otlp", "1")}
+    assert _text(browser, "ih-rejected") == "2"
+    assert _text(browser, "ih-stored") == "1"
+    _shot(browser, "ingest-health")
+
+    # Another tenant's view has none of them.
+    browser.get(f"{live_url}/dashboard/logout")
+    _login(browser, live_url, other)
+    browser.get(f"{live_url}/dashboard/ingest-health")
+    assert "No record was rejected" in _text(browser, "ih-rejection-table")
+    assert _text(browser, "ih-rejected") == "0"

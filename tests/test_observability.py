@@ -87,6 +87,7 @@ def test_alert_rules_use_only_exposed_metrics(client: TestClient, auth: dict[str
         "CachemeterHitRateDropped",
         "CachemeterUnpricedEvents",
         "CachemeterIngestRejectionsSpiking",
+        "CachemeterIngestRejections",
         "CachemeterCachedTTFTRegression",
     ):
         assert f"alert: {alert}" in rules

@@ -34,13 +34,14 @@ def test_each_scope_opens_only_its_routes(client: TestClient, engine: Engine) ->
         "summary": lambda h: client.get(f"/v1/reports/summary?{RANGE}", headers=h),
         "statement": lambda h: client.get("/v1/reports/statement?month=2026-11", headers=h),
         "regressions": lambda h: client.get("/v1/regressions", headers=h),
+        "rejections": lambda h: client.get(f"/v1/ingest/rejections?{RANGE}", headers=h),
         "prices": lambda h: client.get("/v1/prices", headers=h),
         "budget-write": lambda h: client.put("/v1/budgets", json=budget, headers=h),
         "keys": lambda h: client.get("/v1/keys", headers=h),
     }
     allowed = {
         ingest: {"ingest"},
-        read: {"summary", "statement", "regressions", "prices"},
+        read: {"summary", "statement", "regressions", "rejections", "prices"},
         admin: {"budget-write", "keys"},
     }
     for key, routes in allowed.items():
@@ -168,6 +169,9 @@ def _seed_two_tenants(client: TestClient, engine: Engine) -> tuple[str, str]:
         result = client.post("/v1/usage", json={"records": records}, headers=_bearer(key))
         # The same request ids in two tenants are two requests: no duplicate to infer from.
         assert result.json()["accepted"] == len(records)
+    # A refused record of B's, whose kept error names a field of B's own making.
+    refused = {**anthropic_record(request_id="x"), "bravo_secret_field": 1}
+    assert client.post("/v1/usage", json=refused, headers=_bearer(b_key)).status_code == 422
     budget = {"scope": "team", "name": "bravo-secret-team", "amount": "10"}
     assert client.put("/v1/budgets", json=budget, headers=_bearer(b_key)).status_code == 200
     return a_key, b_key
@@ -192,6 +196,7 @@ def test_tenant_a_learns_nothing_of_tenant_b_through_any_endpoint(
         f"/v1/reports/reconciliation?{RANGE}",
         f"/v1/reports/cache-economics?{RANGE}",
         f"/v1/regressions?{RANGE}",
+        "/v1/ingest/rejections?start=2000-01-01&end=2100-01-01",
         "/v1/budgets?month=2026-11",
         "/v1/prices",
         "/v1/keys",

@@ -50,6 +50,33 @@ class TraceExportResponse(BaseModel):
     partialSuccess: PartialSuccess | None = None
 
 
+class LogsPartialSuccess(BaseModel):
+    """OTLP's partial success of a logs export (never set: logs are accepted and dropped)."""
+
+    rejectedLogRecords: str
+    errorMessage: str
+
+
+class LogsExportResponse(BaseModel):
+    """OTLP/JSON ExportLogsServiceResponse: always empty (full success)."""
+
+    partialSuccess: LogsPartialSuccess | None = None
+
+
+class MetricsPartialSuccess(BaseModel):
+    """OTLP's partial success of a metrics export (never set: metrics are accepted and
+    dropped)."""
+
+    rejectedDataPoints: str
+    errorMessage: str
+
+
+class MetricsExportResponse(BaseModel):
+    """OTLP/JSON ExportMetricsServiceResponse: always empty (full success)."""
+
+    partialSuccess: MetricsPartialSuccess | None = None
+
+
 class KeyOut(BaseModel):
     """An API key as listed: its prefix only, never the key."""
 

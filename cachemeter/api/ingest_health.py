@@ -1,0 +1,38 @@
+"""Ingest health: GET /v1/ingest/rejections, the records refused at ingest by source and reason
+class (read scope, the tenant's own only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from cachemeter.api.deps import ReadTenant, TenantConn
+from cachemeter.api.reports import End, Start, time_range
+from reports.rejections import ingest_rejections
+from reports.schemas import IngestRejections
+
+router = APIRouter(tags=["reports"])
+
+Source = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[a-z0-9_-]{1,32}$",
+        description="only this source: push, otlp, file, litellm, …; default: every source",
+    ),
+]
+
+
+@router.get("/v1/ingest/rejections", response_model=IngestRejections)
+def get_rejections(
+    tenant: ReadTenant,
+    conn: TenantConn,
+    start: Start = None,
+    end: End = None,
+    source: Source = None,
+) -> Any:
+    """Reason classes of refused records seen in [start, end), most recently seen first: per
+    class the count since it was first seen, first and last seen, and the latest sample
+    error; and their sums per source."""
+    start_at, end_at = time_range(start, end)
+    return ingest_rejections(conn, tenant.id, start_at, end_at, source)

@@ -1,0 +1,53 @@
+"""Ingest health: which records were refused, by source and reason class, with a sample each;
+the API and the dashboard read this one body."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from store.rejections import list_rejections
+
+
+def _time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def ingest_rejections(
+    conn: Connection, tenant_id: int, start: datetime, end: datetime, source: str | None = None
+) -> dict[str, Any]:
+    """The tenant's reason classes seen in [start, end) (counts since each was first seen),
+    and their sums per source (reports.schemas.IngestRejections)."""
+    rows = list_rejections(conn, tenant_id, start, end, source)
+    by_source: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        line = by_source.setdefault(
+            row.source,
+            {"source": row.source, "rejected": 0, "reasons": 0, "last_seen": row.last_seen},
+        )
+        line["rejected"] += row.count
+        line["reasons"] += 1
+        line["last_seen"] = max(line["last_seen"], row.last_seen)
+    return {
+        "start": _time(start),
+        "end": _time(end),
+        "source": source,
+        "by_source": [
+            {**line, "last_seen": _time(line["last_seen"])}
+            for line in sorted(by_source.values(), key=lambda s: (-s["rejected"], s["source"]))
+        ],
+        "rejections": [
+            {
+                "source": row.source,
+                "reason": row.reason,
+                "count": row.count,
+                "first_seen": _time(row.first_seen),
+                "last_seen": _time(row.last_seen),
+                "sample_field": row.sample_field,
+                "sample_error": row.sample_error,
+            }
+            for row in rows
+        ],
+    }
