@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -166,3 +168,34 @@ def test_full_queue_drops_instead_of_blocking() -> None:
     assert time.perf_counter() - started < 1
     assert reporter.dropped >= 47
     reporter.close(timeout=5)
+
+
+# A process that reports one record and exits at once, without flush() or close().
+_EXIT_SCRIPT = """
+import sys
+from cachemeter_client import Reporter
+
+reporter = Reporter(sys.argv[1], sys.argv[2], app="batch-job")
+reporter.record({
+    "provider": "anthropic",
+    "model": "claude-sonnet-4-6",
+    "request_id": "msg_exit_1",
+    "usage": {"input_tokens": 7, "cache_read_input_tokens": 900, "output_tokens": 3},
+})
+"""
+
+
+def test_records_are_flushed_at_interpreter_exit(engine: Engine, live_url: str) -> None:
+    _, key = tenant_with_key(engine)
+    done = subprocess.run(
+        [sys.executable, "-c", _EXIT_SCRIPT, live_url, key],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # the exit flush never prints a traceback
+    events = _events(engine)
+    assert [(e.request_id, e.app, e.input_tokens, e.cache_read_tokens) for e in events] == [
+        ("msg_exit_1", "batch-job", 907, 900)
+    ]
