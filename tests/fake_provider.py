@@ -1,4 +1,9 @@
-"""A local fake of the OpenAI and Anthropic HTTP APIs, replaying their documented shapes."""
+"""A local fake of the OpenAI and Anthropic HTTP APIs, replaying their documented shapes.
+
+Every stream opens with events that carry no content (a role-only chunk, `response.created`,
+`message_start`), then waits FIRST_TOKEN_DELAY before the first content delta, so a client's
+time to first token can be told from its time to first event.
+"""
 
 from __future__ import annotations
 
@@ -13,25 +18,47 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+# Seconds between a stream's opening events and its first content delta.
+FIRST_TOKEN_DELAY = 0.15
+
 CHAT_USAGE = {
     "prompt_tokens": 3000,
     "completion_tokens": 20,
     "total_tokens": 3020,
-    "prompt_tokens_details": {"cached_tokens": 2048},
+    "prompt_tokens_details": {"cached_tokens": 2048, "cache_write_tokens": 512},
     "completion_tokens_details": {"reasoning_tokens": 0},
 }
+RESPONSES_USAGE = {
+    "input_tokens": 5000,
+    "input_tokens_details": {"cached_tokens": 4096, "cache_write_tokens": 256},
+    "output_tokens": 30,
+    "output_tokens_details": {"reasoning_tokens": 8},
+    "total_tokens": 5030,
+}
+# Anthropic counts input SEPARATE from cache: 10 plain + 4000 read + 1500 written (500 for 5
+# minutes, 1000 for an hour). message_start carries it with output_tokens 1; message_delta
+# then says 25 (cumulative).
 ANTHROPIC_START = {
     "input_tokens": 10,
     "cache_read_input_tokens": 4000,
-    "cache_creation_input_tokens": 0,
+    "cache_creation_input_tokens": 1500,
+    "cache_creation": {"ephemeral_5m_input_tokens": 500, "ephemeral_1h_input_tokens": 1000},
     "output_tokens": 1,
 }
+ANTHROPIC_OUTPUT = 25
+
+TEXT = "secret answer"
+# What a structured-output request (response_format, text.format, output_config.format) gets.
+JSON_TEXT = json.dumps({"answer": TEXT})
+
+Events = list[tuple[str | None, Any]]
 
 
-def _sse(events: list[tuple[str | None, Any]]) -> StreamingResponse:
+def _sse(opening: Events, content: Events) -> StreamingResponse:
     async def body() -> AsyncIterator[bytes]:
-        await asyncio.sleep(0.05)  # a measurable time to first token
-        for name, data in events:
+        for index, (name, data) in enumerate([*opening, *content]):
+            if index == len(opening):
+                await asyncio.sleep(FIRST_TOKEN_DELAY)  # the model "thinks" before its first token
             text = data if isinstance(data, str) else json.dumps(data)
             yield ((f"event: {name}\n" if name else "") + f"data: {text}\n\n").encode()
 
@@ -40,6 +67,7 @@ def _sse(events: list[tuple[str | None, Any]]) -> StreamingResponse:
 
 async def chat(request: Request) -> Response:
     body = await request.json()
+    text = JSON_TEXT if body.get("response_format") else TEXT
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "model": body["model"], "created": 1795000000}
     if not body.get("stream"):
         return JSONResponse(
@@ -51,50 +79,77 @@ async def chat(request: Request) -> Response:
                     {
                         "index": 0,
                         "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": "secret answer"},
+                        "message": {"role": "assistant", "content": text},
                     }
                 ],
             }
         )
     chunk = {**base, "object": "chat.completion.chunk"}
-    events: list[tuple[str | None, Any]] = [
+    opening: Events = [
         (
             None,
-            {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hi"}}]},
-        ),
+            {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},
+        )
+    ]
+    content: Events = [
+        (None, {**chunk, "choices": [{"index": 0, "delta": {"content": text}}]}),
         (None, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
     ]
     if (body.get("stream_options") or {}).get("include_usage"):
-        events.append((None, {**chunk, "choices": [], "usage": CHAT_USAGE}))
-    return _sse([*events, (None, "[DONE]")])
+        content.append((None, {**chunk, "choices": [], "usage": CHAT_USAGE}))
+    return _sse(opening, [*content, (None, "[DONE]")])
 
 
 async def responses(request: Request) -> Response:
     body = await request.json()
-    return JSONResponse(
+    text = JSON_TEXT if ((body.get("text") or {}).get("format") or {}).get("type") else TEXT
+    item_id = f"msg_{uuid.uuid4().hex}"
+    part = {"type": "output_text", "text": text, "annotations": []}
+    item = {
+        "id": item_id,
+        "type": "message",
+        "role": "assistant",
+        "status": "completed",
+        "content": [part],
+    }
+    response = {
+        "id": f"resp_{uuid.uuid4().hex}",
+        "object": "response",
+        "created_at": 1795000000,
+        "model": body["model"],
+        "status": "completed",
+        "output": [item],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": RESPONSES_USAGE,
+    }
+    if not body.get("stream"):
+        return JSONResponse(response)
+    started = {**response, "status": "in_progress", "output": [], "usage": None}
+    where = {"item_id": item_id, "output_index": 0, "content_index": 0}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": started},
+        {"type": "response.in_progress", "response": started},
         {
-            "id": f"resp_{uuid.uuid4().hex}",
-            "object": "response",
-            "created_at": 1795000000,
-            "model": body["model"],
-            "status": "completed",
-            "output": [],
-            "parallel_tool_calls": True,
-            "tool_choice": "auto",
-            "tools": [],
-            "usage": {
-                "input_tokens": 5000,
-                "input_tokens_details": {"cached_tokens": 4096},
-                "output_tokens": 30,
-                "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": 5030,
-            },
-        }
-    )
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**item, "status": "in_progress", "content": []},
+        },
+        {"type": "response.content_part.added", **where, "part": {**part, "text": ""}},
+        {"type": "response.output_text.delta", **where, "delta": text, "logprobs": []},
+        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", **where, "part": part},
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+        {"type": "response.completed", "response": response},
+    ]
+    numbered = [(e["type"], {**e, "sequence_number": n}) for n, e in enumerate(events)]
+    return _sse(numbered[:4], numbered[4:])
 
 
 async def messages(request: Request) -> Response:
     body = await request.json()
+    text = JSON_TEXT if (body.get("output_config") or {}).get("format") else TEXT
     message = {
         "id": f"msg_{uuid.uuid4().hex}",
         "type": "message",
@@ -107,24 +162,14 @@ async def messages(request: Request) -> Response:
         return JSONResponse(
             {
                 **message,
-                "content": [{"type": "text", "text": "secret answer"}],
-                "usage": {**ANTHROPIC_START, "output_tokens": 25},
+                "content": [{"type": "text", "text": text}],
+                "usage": {**ANTHROPIC_START, "output_tokens": ANTHROPIC_OUTPUT},
             }
         )
+    start = {**message, "content": [], "stop_reason": None, "usage": ANTHROPIC_START}
     return _sse(
         [
-            (
-                "message_start",
-                {
-                    "type": "message_start",
-                    "message": {
-                        **message,
-                        "content": [],
-                        "stop_reason": None,
-                        "usage": ANTHROPIC_START,
-                    },
-                },
-            ),
+            ("message_start", {"type": "message_start", "message": start}),
             (
                 "content_block_start",
                 {
@@ -133,12 +178,15 @@ async def messages(request: Request) -> Response:
                     "content_block": {"type": "text", "text": ""},
                 },
             ),
+            ("ping", {"type": "ping"}),
+        ],
+        [
             (
                 "content_block_delta",
                 {
                     "type": "content_block_delta",
                     "index": 0,
-                    "delta": {"type": "text_delta", "text": "hi"},
+                    "delta": {"type": "text_delta", "text": text},
                 },
             ),
             ("content_block_stop", {"type": "content_block_stop", "index": 0}),
@@ -147,11 +195,11 @@ async def messages(request: Request) -> Response:
                 {
                     "type": "message_delta",
                     "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                    "usage": {"output_tokens": 25},
+                    "usage": {"output_tokens": ANTHROPIC_OUTPUT},
                 },
             ),
             ("message_stop", {"type": "message_stop"}),
-        ]
+        ],
     )
 
 

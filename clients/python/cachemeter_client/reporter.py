@@ -3,13 +3,16 @@
 The application is never slowed or broken by cachemeter: records go to a bounded queue and a
 thread sends them; when cachemeter is down or slow, batches are retried briefly (honouring
 Retry-After) and then dropped, and `reporter.dropped` says how many records were not delivered.
+What is still queued when the interpreter exits is flushed by an atexit hook, for a bounded time.
 """
 
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
 import time
+import weakref
 from typing import Any
 
 import httpx
@@ -18,7 +21,11 @@ __all__ = ["MAX_BACKOFF", "Reporter"]
 
 
 class Reporter:
-    """Batches usage records to POST /v1/usage from one background thread."""
+    """Batches usage records to POST /v1/usage from one background thread.
+
+    Records still queued at interpreter exit are sent by an atexit hook, waiting at most
+    `exit_timeout` seconds (0: do not wait); `close()` flushes and stops it earlier.
+    """
 
     def __init__(
         self,
@@ -33,6 +40,7 @@ class Reporter:
         queue_size: int = 10_000,
         timeout: float = 2.0,
         attempts: int = 3,
+        exit_timeout: float = 5.0,
     ) -> None:
         self.endpoint = url.rstrip("/") + "/v1/usage"
         self.headers = {"Authorization": f"Bearer {api_key}"}
@@ -41,6 +49,7 @@ class Reporter:
         }
         self.batch_size, self.flush_interval = batch_size, flush_interval
         self.timeout, self.attempts = timeout, attempts
+        self.exit_timeout = exit_timeout
         self.sent = 0
         self.dropped = 0
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_size)
@@ -50,6 +59,7 @@ class Reporter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cachemeter-reporter", daemon=True)
         self._thread.start()
+        _LIVE.add(self)
 
     def record(self, record: dict[str, Any]) -> None:
         """Queue one usage record; never blocks (a full queue drops it and counts it)."""
@@ -75,6 +85,7 @@ class Reporter:
 
     def close(self, timeout: float = 10.0) -> None:
         """Flush what is queued (within `timeout`) and stop the thread."""
+        _LIVE.discard(self)
         self.flush(timeout)
         self._stop.set()
         self._thread.join(timeout)
@@ -118,6 +129,26 @@ class Reporter:
             if attempt + 1 < self.attempts:
                 time.sleep(min(wait, MAX_BACKOFF))
         self.count_dropped(len(batch))
+
+
+# Reporters not closed yet, flushed at interpreter exit. Weak: the hook keeps none alive.
+_LIVE: weakref.WeakSet[Reporter] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """Send what every open Reporter still holds, each within its `exit_timeout`.
+
+    atexit runs before daemon threads are stopped, so the reporters' threads still send. It
+    never raises (an exception here would be printed over the application's own exit), and an
+    interrupt during the wait gives up at once: the user asked to leave.
+    """
+    try:
+        for reporter in list(_LIVE):
+            if reporter.exit_timeout > 0:
+                reporter.flush(reporter.exit_timeout)
+    except BaseException:
+        return
 
 
 # The reporter's thread never waits longer than this between attempts.
