@@ -15,7 +15,9 @@ Inclusive or exclusive input. The convention says `gen_ai.usage.input_tokens` SH
 cached tokens, and the Anthropic SDK, traceloop and OpenInference do so. openlit puts Anthropic's
 raw `input_tokens` there, which excludes them: a span from openlit (resource
 `telemetry.sdk.name` = openlit, or its instrumentation scope) for Anthropic is read as exclusive,
-and so is any span whose cache counts exceed its input (they can only sit beside it).
+and so is a span of a provider whose API counts input that way (Anthropic, Bedrock) whose cache
+counts exceed its input (they can only sit beside it); for another provider that is an invalid
+span.
 
 The xAI SDK's spans report `gen_ai.usage.reasoning_tokens` beside `output_tokens`
 (completion), with the cache read as `gen_ai.usage.cached_prompt_text_tokens`.
@@ -150,14 +152,26 @@ def _from_openlit(attributes: Mapping[str, Any]) -> bool:
     return str(attributes.get(SDK) or "").lower() == "openlit" or scope.startswith("openlit")
 
 
+# Providers whose own API counts input without the cache (Anthropic, and Bedrock's Converse and
+# Claude models): an instrumentor may pass that count on as it came.
+_EXCLUSIVE_PROVIDERS = frozenset(
+    ("anthropic", "claude", "aws", "aws.bedrock", "aws_bedrock", "bedrock")
+)
+
+
 def _exclusive(
     attributes: Mapping[str, Any], provider: str | None, cached: int, plain: int
 ) -> bool:
-    """Whether the span's input count leaves its cache reads and writes out."""
-    if cached > plain:
-        return True
-    anthropic = (provider or "").lower() in ("anthropic", "claude")
-    return anthropic and _from_openlit(attributes)
+    """Whether the span's input count leaves its cache reads and writes out: openlit's spans of
+    Anthropic always, and any span of such a provider whose cache exceeds its input (the cache
+    can only sit beside it). Elsewhere a cache beyond the input is an error, not a reading."""
+    model = str(_first_text(attributes, MODEL) or "").lower()
+    own_exclusive = (provider or "").lower() in _EXCLUSIVE_PROVIDERS or model.startswith(
+        ("claude", "anthropic.")
+    )
+    if not own_exclusive:
+        return False
+    return cached > plain or _from_openlit(attributes)
 
 
 def normalise(attributes: Mapping[str, Any]) -> Normalised:
