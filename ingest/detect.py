@@ -114,9 +114,13 @@ def _from_list(events: Sequence[Any], hint: str | None) -> Normalised:
     for index in range(len(events) - 1, -1, -1):
         if _has_usage(events[index]):
             try:
-                return _from_object(events[index], hint)
+                result = _from_object(events[index], hint)
             except PayloadError as exc:
                 raise exc.within(f"[{index}]") from None
+            if result.shape == "gemini.generate_content":
+                # Grounding may come on an earlier chunk than the final usage.
+                result = replace(result, tool_requests=gemini.stream_searches(events))
+            return result
     raise PayloadError("payload", "no event in this list carries usage")
 
 

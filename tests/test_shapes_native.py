@@ -252,3 +252,21 @@ def test_gemini_grounding_searches_are_counted_as_billed(model: str, searches: i
     }
     # Gemini 3 bills each search query, earlier models each grounded prompt.
     assert dict(normalise_payload(body).tool_requests) == {"web_search": searches}
+
+
+def test_gemini_stream_grounding_on_an_earlier_chunk_is_counted() -> None:
+    grounding = {"webSearchQueries": ["a", "b"]}
+    chunks = [
+        {
+            "modelVersion": "gemini-3-pro-preview",
+            "candidates": [{"content": {"parts": [{"text": "x"}]}, "groundingMetadata": grounding}],
+        },
+        {
+            "modelVersion": "gemini-3-pro-preview",
+            "candidates": [{"content": {"parts": [{"text": "y"}]}}],
+            "usageMetadata": {"promptTokenCount": 120, "candidatesTokenCount": 31},
+        },
+    ]
+    result = normalise_payload(chunks)
+    assert dict(result.tool_requests) == {"web_search": 2}
+    assert _counts(chunks) == (120, 0, 0, 31, 0)

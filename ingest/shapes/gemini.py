@@ -17,7 +17,7 @@ ones (one per request that searched).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ingest.errors import PayloadError
@@ -70,6 +70,16 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
         service_tier=_traffic_type(usage),
         tool_requests=_searches(payload),
     )
+
+
+def stream_searches(chunks: Sequence[Any]) -> dict[str, int]:
+    """The searches of a stream: its chunks' grounding, whichever chunk carries it."""
+    found: dict[str, int] = {}
+    for chunk in chunks:
+        if isinstance(chunk, Mapping):
+            for tool, n in _searches(chunk).items():
+                found[tool] = max(found.get(tool, 0), n)
+    return found
 
 
 def _searches(payload: Mapping[str, Any]) -> dict[str, int]:
