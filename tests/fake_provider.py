@@ -69,6 +69,8 @@ async def chat(request: Request) -> Response:
     body = await request.json()
     text = JSON_TEXT if body.get("response_format") else TEXT
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "model": body["model"], "created": 1795000000}
+    if body.get("service_tier"):
+        base["service_tier"] = body["service_tier"]  # the tier it was served at
     if not body.get("stream"):
         return JSONResponse(
             {
@@ -112,13 +114,24 @@ async def responses(request: Request) -> Response:
         "status": "completed",
         "content": [part],
     }
+    # With the web search tool, the model searched once and opened a page (not a search).
+    searched = any(t.get("type") == "web_search" for t in body.get("tools") or [])
+    searches = [
+        {
+            "id": f"ws_{uuid.uuid4().hex}",
+            "type": "web_search_call",
+            "status": "completed",
+            "action": {"type": kind, "query": "private query", "url": "https://example.com"},
+        }
+        for kind in (("search", "open_page") if searched else ())
+    ]
     response = {
         "id": f"resp_{uuid.uuid4().hex}",
         "object": "response",
         "created_at": 1795000000,
         "model": body["model"],
         "status": "completed",
-        "output": [item],
+        "output": [*searches, item],
         "parallel_tool_calls": True,
         "tool_choice": "auto",
         "tools": [],

@@ -645,3 +645,23 @@ def test_records_are_flushed_at_interpreter_exit(engine: Engine, live_url: str) 
     assert [(e.request_id, e.app, e.input_tokens, e.cache_read_tokens) for e in events] == [
         ("msg_exit_1", "batch-job", 907, 900)
     ]
+
+
+def test_what_changes_the_price_besides_tokens_is_reported(
+    engine: Engine, live_url: str, provider: str
+) -> None:
+    _, key = tenant_with_key(engine)
+    reporter = Reporter(live_url, key, flush_interval=0.05)
+    client = instrument(_client("openai", provider), reporter)
+    client.chat.completions.create(
+        model=GPT, messages=[{"role": "user", "content": "hi"}], service_tier="flex"
+    )
+    client.responses.create(model=GPT, input="hi", tools=[{"type": "web_search"}])
+    assert reporter.flush() and reporter.dropped == 0 and reporter.sent == 2
+    chat, response = _events(engine)
+    # The tier the call was served at, and the hosted searches (an opened page is not one),
+    # without the query or the page.
+    assert chat.service_tier == "flex"
+    assert response.tool_requests == {"web_search": 1}
+    assert "private query" not in str(response.raw) and "example.com" not in str(response.raw)
+    reporter.close()

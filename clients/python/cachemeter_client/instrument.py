@@ -103,15 +103,34 @@ def _minimal(body: Any) -> dict[str, Any]:
     """Ids, model and usage of a response or event (a mapping or an SDK model): never its
     content. Only these fields are read, so a long answer is never serialised."""
     out: dict[str, Any] = {}
-    for key in ("id", "object", "type", "model", "usage", "x_groq"):
+    # service_tier: OpenAI reports the tier it served at beside the usage, and it is priced.
+    for key in ("id", "object", "type", "model", "usage", "x_groq", "service_tier"):
         value = _field(body, key)
         if value is not None:
             out[key] = _dump(value)
+    calls = _hosted_tool_calls(_field(body, "output"))
+    if calls:
+        out["output"] = calls
     for nested in ("response", "message"):
         value = _field(body, nested)
         if isinstance(value, Mapping) or hasattr(value, "model_dump"):
             out[nested] = _minimal(value)
     return out
+
+
+# Responses output items billed per call (web and file searches): their kind and action only.
+_HOSTED_TOOLS = ("web_search_call", "file_search_call")
+
+
+def _hosted_tool_calls(output: Any) -> list[dict[str, Any]]:
+    """The hosted-tool calls among a response's output items, without their content."""
+    calls = []
+    for item in output if isinstance(output, list) else ():
+        kind = _field(item, "type")
+        if kind in _HOSTED_TOOLS:
+            action = _field(_field(item, "action"), "type")
+            calls.append({"type": kind, **({"action": {"type": action}} if action else {})})
+    return calls
 
 
 def _kept(event: Any) -> bool:
