@@ -58,7 +58,7 @@ def store_ceiling(url: str, events: int, batch: int, clients: int) -> float:
 
     def send(mine: list[int]) -> None:
         for start in mine:
-            if None in ingestor.store(tenant, batch_at(start)):
+            if None in ingestor.store(tenant, batch_at(start)).records:
                 raise RuntimeError("the store bench's records must all be new")
 
     try:

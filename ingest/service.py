@@ -19,6 +19,7 @@ from billing import PriceBook
 from billing.pricecache import PriceCache, PriceResolver
 from billing.usage import steps_json
 from ingest.caches import CacheIn, build_cache
+from ingest.conflicts import conflict_message, differences
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
 from ingest.merge import MERGED_SOURCES, merged_record
@@ -58,6 +59,8 @@ class IngestResult:
     # Duplicates that completed the stored record of their call (spans from two instrumentors).
     merged: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    # Request ids reused with other usage, model or provider (ingest.conflicts): not stored.
+    conflicts: list[Rejection] = field(default_factory=list)
     without_request_id: int = 0
     unpriced: int = 0
 
@@ -67,6 +70,9 @@ class IngestResult:
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "merged": self.merged,
+            "conflicts": [
+                {"index": c.index, "error": c.error, "field": c.field} for c in self.conflicts
+            ],
             "rejected": [{"index": r.index, "error": r.error} for r in self.rejected],
             "without_request_id": self.without_request_id,
             "unpriced": self.unpriced,
@@ -113,6 +119,32 @@ def _as_stored(priced: PricedRecord, stored: StoredEvent | None) -> PricedRecord
     if stored.miss_hint == priced.miss_hint:
         return priced
     return replace(priced, miss_hint=stored.miss_hint)
+
+
+@dataclass
+class Stored:
+    """What storing a batch did: per record as stored (None: already stored), how many stored
+    events later spans completed, and conflicts by position in the batch."""
+
+    records: list[PricedRecord | None]
+    merged: int = 0
+    conflicts: dict[int, str] = field(default_factory=dict)
+
+
+def _conflicts(
+    conn: Connection, tenant: TenantRef, retried: Sequence[tuple[int, UsageRecord]]
+) -> dict[int, str]:
+    """Which duplicates say otherwise than what is stored under their request id."""
+    stored = stored_events(
+        conn, tenant.id, [(r.source, str(r.request_id)) for _, r in retried], lock=False
+    )
+    out = {}
+    for position, record in retried:
+        row = stored.get((record.source, str(record.request_id)))
+        found = differences(row, record) if row is not None else []
+        if found:
+            out[position] = conflict_message(str(record.request_id), found)
+    return out
 
 
 def _complete(
@@ -210,9 +242,12 @@ class Ingestor:
                 continue
             accepted.append((index, price_record(record, prices, tenant.name)))
         if accepted:
-            stored = self.store(tenant, [p for _, p in accepted], prices, result)
-            new_records = [p for p in stored if p is not None]
-            result.duplicates += len(accepted) - len(new_records)
+            outcome = self.store(tenant, [p for _, p in accepted], prices)
+            new_records = [p for p in outcome.records if p is not None]
+            result.merged += outcome.merged
+            for position, error in sorted(outcome.conflicts.items()):
+                result.conflicts.append(Rejection(accepted[position][0], error, "request_id"))
+            result.duplicates += len(accepted) - len(new_records) - len(outcome.conflicts)
             result.accepted += len(new_records)
             result.without_request_id += sum(p.record.request_id is None for p in new_records)
             result.unpriced += sum(p.charge is None for p in new_records)
@@ -220,6 +255,7 @@ class Ingestor:
         self.metrics.records.labels(result="accepted").inc(result.accepted)
         self.metrics.records.labels(result="duplicate").inc(result.duplicates)
         self.metrics.records.labels(result="rejected").inc(len(result.rejected))
+        self.metrics.records.labels(result="conflict").inc(len(result.conflicts))
         self.rejections.record(tenant, source, result.rejected, received_at)
         return result
 
@@ -228,25 +264,29 @@ class Ingestor:
         tenant: TenantRef,
         batch: Sequence[PricedRecord],
         prices: PriceResolver | None = None,
-        result: IngestResult | None = None,
-    ) -> list[PricedRecord | None]:
-        """Store priced records in one transaction; per record, as stored (its miss reason
+    ) -> Stored:
+        """Store priced records in one transaction: per record, as stored (its miss reason
         refined by its key's history), or None when it was already stored. A duplicate span
-        of a stored call completes the stored record (ingest.merge), counted in `result`."""
+        of a stored call completes the stored record (ingest.merge); another duplicate with
+        other numbers is a conflict (ingest.conflicts)."""
         ensure_partitions(self.engine, {month_of(p.record.occurred_at) for p in batch})
         rows = [event_row(p) for p in batch]
+        outcome = Stored([])
         with tenant_transaction(self.engine, tenant.id) as conn:
             stored = store_batch(conn, tenant.id, rows)
-            duplicates = [
-                p.record
-                for p, s in zip(batch, stored, strict=True)
-                if s is None and p.record.source in MERGED_SOURCES and p.record.request_id
+            again = [
+                (position, p.record)
+                for position, (p, s) in enumerate(zip(batch, stored, strict=True))
+                if s is None and p.record.request_id
             ]
-            if duplicates:
-                merged = _complete(conn, tenant, duplicates, prices or self.prices())
-                if result is not None:
-                    result.merged += merged
-        return [_as_stored(p, s) for p, s in zip(batch, stored, strict=True)]
+            merging = [r for _, r in again if r.source in MERGED_SOURCES]
+            if merging:
+                outcome.merged = _complete(conn, tenant, merging, prices or self.prices())
+            retried = [(i, r) for i, r in again if r.source not in MERGED_SOURCES]
+            if retried:
+                outcome.conflicts = _conflicts(conn, tenant, retried)
+        outcome.records = [_as_stored(p, s) for p, s in zip(batch, stored, strict=True)]
+        return outcome
 
     def ingest_caches(
         self, tenant: TenantRef, raws: Sequence[Any], received_at: datetime

@@ -190,3 +190,21 @@ def test_interrupted_import_resumes_without_duplicates(
         import_file(ingestor, tenant, path, batch=1000, checkpoints=tmp_path / "ck").resumed_after
         == 0
     )
+
+
+def test_a_line_reusing_a_stored_request_id_with_other_usage_is_a_conflict(
+    engine: Engine, tmp_path: Path, setup: Any
+) -> None:
+    ingestor, tenant = setup
+    first = tmp_path / "day1.jsonl"
+    first.write_text("".join(json.dumps(_record(i)) + "\n" for i in range(3)))
+    assert import_file(ingestor, tenant, first, batch=10, checkpoints=tmp_path / "ck").accepted == 3
+    second = tmp_path / "day2.jsonl"
+    changed = {**_record(1), "usage": {"prompt_tokens": 5000, "completion_tokens": 10}}
+    second.write_text(json.dumps(_record(0)) + "\n" + json.dumps(changed) + "\n")
+    report = import_file(ingestor, tenant, second, batch=10, checkpoints=tmp_path / "ck")
+    # Line 1 is a retry (a duplicate); line 2 says r1 had other usage: reported, not stored.
+    assert (report.accepted, report.duplicates, report.conflicts) == (0, 1, 1)
+    [(where, error)] = report.rejected_lines
+    assert where == f"{second}:2" and "request_id 'r1' was stored with other usage" in error
+    assert _count(engine) == 3

@@ -30,6 +30,8 @@ async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
         raise HTTPException(400, f"body is not valid JSON: {exc}") from None
     if nested_deeper(body, MAX_JSON_DEPTH):
         raise HTTPException(422, f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    # Whether the body was a batch: a single record's conflict is answered 409, a batch's listed.
+    request.state.batch = isinstance(body, dict) and key in body
     if isinstance(body, dict) and key in body:
         if set(body) != {key} or not isinstance(body[key], list):
             raise HTTPException(422, f'a batch is {{"{key}": [{noun}, ...]}} and nothing else')
@@ -65,8 +67,9 @@ _BODY_SCHEMA = one_or_batch(
     openapi_extra=_BODY_SCHEMA,
     response_model=IngestResult,
     responses={
-        200: {"description": "Stored (some records may be listed as rejected)."},
+        200: {"description": "Stored (some records may be listed as rejected or conflicting)."},
         401: {"description": "Missing or invalid API key."},
+        409: {"description": "One record whose request id is stored with other usage."},
         413: {"description": "Batch larger than CACHEMETER_MAX_BATCH."},
         422: {"description": "Nothing stored: every record was rejected; reasons name the field."},
     },
@@ -80,6 +83,10 @@ async def post_usage(request: Request, tenant: IngestTenant) -> JSONResponse:
         ingestor.ingest, tenant, records, source="push", received_at=datetime.now(UTC)
     )
     status = 422 if result.rejected and not (result.accepted or result.duplicates) else 200
+    if result.conflicts and not request.state.batch:
+        # One record whose request id is stored with other numbers: like a reused
+        # idempotency key, refused (a batch lists its conflicts and stores the rest).
+        raise HTTPException(409, result.conflicts[0].error)
     return JSONResponse(result.as_dict(), status_code=status)
 
 

@@ -63,7 +63,7 @@ def _statuses(path: str, method: str) -> list[str]:
         statuses.append("400")
     if method == "delete" or "{" in path:
         statuses.append("404")
-    if path == "/v1/prices" and method == "post":
+    if path in ("/v1/prices", "/v1/usage") and method == "post":
         statuses.append("409")
     return statuses
 

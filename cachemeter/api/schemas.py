@@ -15,6 +15,14 @@ class Rejected(BaseModel):
     error: str
 
 
+class Conflict(BaseModel):
+    """A record whose request id is stored with other usage, model or provider."""
+
+    index: int
+    error: str
+    field: str
+
+
 class IngestResult(BaseModel):
     """What a batch did: stored, already stored (same request id), refused."""
 
@@ -23,6 +31,8 @@ class IngestResult(BaseModel):
     # Duplicate spans that completed the stored record of their call (two instrumentors).
     merged: int
     rejected: list[Rejected]
+    # Request ids reused with other usage, model or provider: reported, nothing stored changed.
+    conflicts: list[Conflict]
     without_request_id: int
     unpriced: int
 

@@ -50,6 +50,8 @@ class ImportReport:
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    # Lines whose request id is stored with other usage (nothing stored changed).
+    conflicts: int = 0
     unpriced: int = 0
     resumed_after: int = 0
     rejected_lines: list[tuple[str, str]] = field(default_factory=list)
@@ -62,6 +64,7 @@ class ImportReport:
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
+            "conflicts": self.conflicts,
             "unpriced": self.unpriced,
             "resumed_after_line": self.resumed_after,
         }
@@ -191,8 +194,10 @@ def import_file(
         report.duplicates += result.duplicates
         report.unpriced += result.unpriced
         report.rejected += len(result.rejected)
+        report.conflicts += len(result.conflicts)
         report.rejected_lines.extend(
-            (f"{path}:{pending[r.index][0]}", r.error) for r in result.rejected
+            (f"{path}:{pending[r.index][0]}", r.error)
+            for r in sorted([*result.rejected, *result.conflicts], key=lambda r: r.index)
         )
         checkpoints.mkdir(parents=True, exist_ok=True)
         temporary = checkpoint_file.with_suffix(".tmp")

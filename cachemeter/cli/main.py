@@ -168,10 +168,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 out.write(json.dumps({"line": location, "error": error}) + "\n")
     totals = {
         k: sum(r.as_dict()[k] for r in reports)
-        for k in ("accepted", "duplicates", "rejected", "unpriced")
+        for k in ("accepted", "duplicates", "rejected", "conflicts", "unpriced")
     }
     print(json.dumps({**totals, "files": [r.as_dict() for r in reports]}))
-    return 2 if totals["rejected"] else 0
+    return 2 if totals["rejected"] or totals["conflicts"] else 0
 
 
 def _litellm_file_rows(path: str) -> Iterator[dict[str, Any]]:

@@ -12,10 +12,10 @@ from store.rollups import apply_delta
 
 
 def stored_events(
-    conn: Connection, tenant_id: int, keys: Sequence[tuple[str, str]]
+    conn: Connection, tenant_id: int, keys: Sequence[tuple[str, str]], *, lock: bool = True
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """The stored events of (source, request_id) keys, as rows, locked until commit so two
-    batches completing one event take turns."""
+    """The stored events of (source, request_id) keys, as rows; with `lock`, locked until
+    commit so two batches completing one event take turns."""
     if not keys:
         return {}
     e, k = UsageEvent.__table__, UsageKey.__table__
@@ -25,8 +25,9 @@ def stored_events(
         .join(k, and_(k.c.tenant_id == e.c.tenant_id, k.c.event_id == e.c.id))
         .where(k.c.tenant_id == tenant_id, e.c.occurred_at == k.c.occurred_at, wanted)
         .order_by(e.c.id)
-        .with_for_update(of=e)
     )
+    if lock:
+        query = query.with_for_update(of=e)
     return {(row.source, row.request_id): dict(row._mapping) for row in conn.execute(query)}
 
 
