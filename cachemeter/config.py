@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # When set, /metrics answers only to "Authorization: Bearer <token>" (never to API keys).
     metrics_token: str | None = None
+    # `cachemeter serve` refuses to expose /metrics without a token unless this says so.
+    metrics_public: bool = False
     # On SIGTERM: stop accepting, finish in-flight requests and flush queues within this.
     shutdown_timeout_seconds: float = Field(default=20, gt=0, le=600)
     default_tenant: str = "default"

@@ -118,7 +118,12 @@ def create_app(
         owned = app.state.engine is None
         if owned:
             app.state.engine = make_engine(database_url(settings))
-        app.state.ingestor = Ingestor(app.state.engine, metrics, settings.retention_months)
+        app.state.ingestor = Ingestor(
+            app.state.engine,
+            metrics,
+            settings.retention_months,
+            end_user_key=session_secret(settings).encode(),
+        )
         lifecycle = None
         if settings.retention_interval_hours > 0:
             lifecycle = LifecycleWorker(app.state.engine, settings)

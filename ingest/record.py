@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -73,15 +74,25 @@ def token_fields(usage: Usage) -> dict[str, int]:
     }
 
 
-def hash_end_user(tenant: str, end_user: str) -> str:
-    """End users are stored as a tenant-scoped SHA-256 unless the sender already hashed them."""
+def hash_end_user(tenant: str, end_user: str, key: bytes | None = None) -> str:
+    """End users are stored as a tenant-scoped HMAC-SHA256 under the server's secret `key`
+    (a plain hash of an e-mail address or a user id can be guessed back by hashing guesses),
+    unless the sender already hashed them."""
     if _HASHED.match(end_user):
         return end_user
-    return hashlib.sha256(f"{tenant}\x00{end_user}".encode()).hexdigest()
+    message = f"{tenant}\x00{end_user}".encode()
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def build_record(
-    record: RecordIn, *, tenant: str, source: str, received_at: datetime
+    record: RecordIn,
+    *,
+    tenant: str,
+    source: str,
+    received_at: datetime,
+    end_user_key: bytes | None = None,
 ) -> UsageRecord:
     """Normalise a validated record; `received_at` stands in for a missing `occurred_at`."""
     try:
@@ -109,7 +120,7 @@ def build_record(
         app=record.app,
         team=record.team,
         environment=record.environment,
-        end_user=hash_end_user(tenant, record.end_user) if record.end_user else None,
+        end_user=hash_end_user(tenant, record.end_user, end_user_key) if record.end_user else None,
         prompt_cache_key=record.prompt_cache_key,
         prefix_hash=record.prefix_hash,
         tags=dict(record.tags),

@@ -172,9 +172,15 @@ class Ingestor:
     """Stores batches for tenants; keeps the price book in step with the catalogue table."""
 
     def __init__(
-        self, engine: Engine, metrics: IngestMetrics, retention_months: int | None = None
+        self,
+        engine: Engine,
+        metrics: IngestMetrics,
+        retention_months: int | None = None,
+        end_user_key: bytes | None = None,
     ) -> None:
         self.engine = engine
+        # The server's secret, under which end users are hashed (ingest.record.hash_end_user).
+        self.end_user_key = end_user_key
         self.metrics = metrics
         # Records older than the counts horizon are refused: their month may be dropped.
         self.retention_months = retention_months
@@ -216,7 +222,11 @@ class Ingestor:
                     raise PayloadError("record", "must be a JSON object")
                 record_in = RecordIn.model_validate(raw)
                 record = build_record(
-                    record_in, tenant=tenant.name, source=source, received_at=received_at
+                    record_in,
+                    tenant=tenant.name,
+                    source=source,
+                    received_at=received_at,
+                    end_user_key=self.end_user_key,
                 )
                 if horizon is not None and record.occurred_at < horizon:
                     raise PayloadError(

@@ -36,6 +36,8 @@ class ServerProcess:
             "CACHEMETER_REGRESSION_INTERVAL_SECONDS": "0",
             "CACHEMETER_RETENTION_INTERVAL_HOURS": "0",
             "CACHEMETER_SECRET_KEY": "fault-tests",
+            # Loopback only: the fault tests read /metrics without a token.
+            "CACHEMETER_METRICS_PUBLIC": "true",
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None

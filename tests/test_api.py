@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from decimal import Decimal
 from typing import Any
 
@@ -61,7 +63,10 @@ def test_single_record_is_normalised_priced_and_stored(
     assert event.cost == Decimal("0.11180425")
     assert event.nocache_cost == Decimal("0.956625")
     assert event.price_source == "genai-prices"
-    assert event.end_user != "alice@example.com" and len(event.end_user) == 64
+    # A keyed HMAC under the server's secret: a plain hash of a guessed address is not it.
+    expected = hmac.new(b"test-secret", b"acme\x00alice@example.com", hashlib.sha256).hexdigest()
+    assert event.end_user == expected
+    assert event.end_user != hashlib.sha256(b"acme\x00alice@example.com").hexdigest()
     # Content never stored: the raw payload keeps usage and ids only.
     assert "content" not in event.raw and event.raw["usage"]["input_tokens"] == 21
     assert event.occurred_at.isoformat() == "2026-11-20T10:00:00+00:00"
@@ -365,3 +370,14 @@ def test_concurrent_duplicate_batches_store_each_request_once(engine: Engine) ->
     assert sum(r.accepted for r in results) == 200
     assert sum(r.duplicates for r in results) == 600
     assert len(_events(engine)) == 200
+
+
+def test_api_answers_are_never_cached(client: TestClient, auth: dict[str, str]) -> None:
+    answers = [
+        client.post("/v1/usage", json=anthropic_record(), headers=auth),
+        client.get("/v1/reports/summary", headers=auth),
+        client.get("/v1/reports/summary"),  # a 401 too
+        client.get("/metrics"),
+    ]
+    for answer in answers:
+        assert answer.headers["cache-control"] == "no-store", answer.request.url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -299,3 +300,18 @@ def test_explain_accepts_a_push_record(tmp_path: Path, capsys: pytest.CaptureFix
     path.write_text(json.dumps({**anthropic_record(), "response": {}}))
     assert main(["explain", str(path)]) == 2
     assert "exactly one" in capsys.readouterr().err
+
+
+def test_serve_refuses_to_expose_metrics_without_a_token(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CACHEMETER_", "DATABASE_URL"))}
+    env["CACHEMETER_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "cachemeter", "serve", "--port", "9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "CACHEMETER_METRICS_TOKEN" in done.stderr and "CACHEMETER_METRICS_PUBLIC" in done.stderr

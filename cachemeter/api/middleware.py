@@ -123,9 +123,13 @@ class _TooLarge(Exception):
     pass
 
 
+# API answers carry tenants' usage and keys: no cache (browser, proxy) may keep them.
+NO_STORE_PREFIXES = ("/v1/", "/api/", "/metrics")
+
+
 class SecurityHeaders:
     """nosniff, no-referrer and no framing on every response; a CSP on the dashboard and the
-    API docs."""
+    API docs; `Cache-Control: no-store` on API answers."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -135,6 +139,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         csp = page_csp(scope["path"])
+        no_store = str(scope["path"]).startswith(NO_STORE_PREFIXES)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -143,6 +148,8 @@ class SecurityHeaders:
                 headers += [(n, v) for n, v in HEADERS if n not in present]
                 if csp and b"content-security-policy" not in present:
                     headers.append((b"content-security-policy", csp))
+                if no_store and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
 

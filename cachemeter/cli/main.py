@@ -70,10 +70,16 @@ def _ingestor(engine: Any) -> Any:
     from prometheus_client import CollectorRegistry
 
     from cachemeter.config import get_settings
+    from cachemeter.server import session_secret
     from ingest.metrics import IngestMetrics
     from ingest.service import Ingestor
 
-    return Ingestor(engine, IngestMetrics(CollectorRegistry()), get_settings().retention_months)
+    settings = get_settings()
+    # End users are hashed under the server's secret: the same as the API's.
+    key = session_secret(settings).encode()
+    return Ingestor(
+        engine, IngestMetrics(CollectorRegistry()), settings.retention_months, end_user_key=key
+    )
 
 
 def _non_negative(value: str) -> int:
@@ -386,6 +392,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from cachemeter.server import create_app
 
     settings = get_settings()
+    if not settings.metrics_token and not settings.metrics_public:
+        # /metrics sums every tenant's traffic by app, team and model: the operator's, not
+        # the internet's. A production server does not expose it by accident.
+        print(
+            "cachemeter serve: set CACHEMETER_METRICS_TOKEN (Prometheus then scrapes with"
+            " Authorization: Bearer <token>), or CACHEMETER_METRICS_PUBLIC=true to expose"
+            " /metrics without one",
+            file=sys.stderr,
+        )
+        return 2
     # No migration here: a deployment runs `cachemeter migrate` once (the Helm hook Job).
     run_server(
         create_app(settings), args.host or settings.host, args.port or settings.port, settings
