@@ -161,6 +161,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Keys the opaque ids tenants see (cachemeter.api.opaque).
+    app.state.id_key = session_secret(settings).encode()
     app.state.engine = engine
     app.state.registry = registry
     app.state.metrics = metrics

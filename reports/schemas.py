@@ -153,8 +153,7 @@ class CacheEconomics(BaseModel):
 class RegressionOut(BaseModel):
     """One detected regression and its likely cause."""
 
-    id: int
-    tenant_id: int
+    id: str = Field(description="opaque: names the regression, tells nothing of other tenants")
     kind: str
     scope: str
     app: str
@@ -209,7 +208,7 @@ class RepriceTotal(BaseModel):
 class Reprice(BaseModel):
     """What a re-pricing run changed (or, dry, would change); kept in the audit table."""
 
-    run: int
+    run: str | None = Field(description="opaque id of the audited run")
     dry_run: bool
     events_seen: int
     events_changed: int

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from billing.catalogue import PriceSpec
 from billing.text import NoNul
 from cachemeter.api.deps import AdminTenant, ReadTenant, TenantConn
+from cachemeter.api.opaque import opaque_id
 from cachemeter.api.schemas import (
     KeyCreated,
     KeyRevoked,
@@ -125,9 +126,16 @@ def delete_key(tenant: AdminTenant, conn: TenantConn, prefix: str) -> Any:
 
 
 @router.get("/v1/prices", response_model=Prices)
-def get_prices(tenant: ReadTenant, conn: TenantConn) -> Any:
+def get_prices(request: Request, tenant: ReadTenant, conn: TenantConn) -> Any:
     """Stored prices that apply to the tenant: the shared catalogue and its negotiated ones."""
-    return {"prices": [p for p in list_prices(conn) if p["tenant"] in (None, tenant.name)]}
+    key = request.app.state.id_key
+    return {
+        "prices": [
+            {**p, "id": opaque_id("price", p["id"], key)}
+            for p in list_prices(conn)
+            if p["tenant"] in (None, tenant.name)
+        ]
+    }
 
 
 @router.post("/v1/prices", status_code=201, response_model=PriceStored)
@@ -152,7 +160,7 @@ async def post_price(request: Request, tenant: AdminTenant, conn: TenantConn) ->
         price_id = await run_in_threadpool(add_price, conn, spec)
     except PriceConflict as exc:
         raise HTTPException(409, str(exc)) from None
-    return {"id": price_id}
+    return {"id": opaque_id("price", price_id, request.app.state.id_key)}
 
 
 @router.post("/v1/reprice", response_model=Reprice)
@@ -175,4 +183,8 @@ def post_reprice(request: Request, tenant: AdminTenant, body: RepriceIn) -> Any:
         tenant=tenant.name,
         dry_run=body.dry_run,
     )
-    return report.as_dict()
+    run = report.run_id
+    return {
+        **report.as_dict(),
+        "run": opaque_id("reprice", run, request.app.state.id_key) if run else None,
+    }

@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from cachemeter.api.deps import ReadTenant, TenantConn
+from cachemeter.api.opaque import opaque_id
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
 from reports.schemas import CacheEconomics, Reconciliation, Regressions, Statement, Summary
@@ -145,6 +146,7 @@ def get_cache_economics(
 
 @router.get("/v1/regressions", response_model=Regressions)
 def get_regressions(
+    request: Request,
     tenant: ReadTenant,
     conn: TenantConn,
     status: Literal["open", "closed", "all"] = "all",
@@ -155,4 +157,6 @@ def get_regressions(
     with their likely cause."""
     start_at, end_at = time_range(start, end)
 
-    return {"regressions": list_regressions(conn, tenant.id, start_at, end_at, status)}
+    key = request.app.state.id_key
+    found = list_regressions(conn, tenant.id, start_at, end_at, status)
+    return {"regressions": [{**r, "id": opaque_id("regression", r["id"], key)} for r in found]}

@@ -132,7 +132,7 @@ class KeyRevoked(BaseModel):
 class PriceOut(BaseModel):
     """A stored price, rates per MTok as decimal strings."""
 
-    id: int
+    id: str = Field(description="opaque: names the price, tells nothing of other tenants")
     tenant: str | None
     provider: str
     model: str
@@ -159,7 +159,7 @@ class Prices(BaseModel):
 class PriceStored(BaseModel):
     """The id of the price stored."""
 
-    id: int
+    id: str = Field(description="opaque: names the price, tells nothing of other tenants")
 
 
 class Done(BaseModel):
