@@ -6,7 +6,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from cache.regressions import DetectorConfig
 from cachemeter.api import admin, budgets, ingest_health, otlp, reports
@@ -39,6 +39,7 @@ from cachemeter.workers.webhook import Webhook, message
 from dashboard.app import create_dashboard
 from ingest.metrics import IngestMetrics, LabelBounds
 from ingest.service import Ingestor
+from store.analytics import recent_providers
 from store.db import make_engine
 from store.prices import catalogue_changed_at
 
@@ -93,6 +94,16 @@ def open_gauges(rows: list[Any], metrics: IngestMetrics) -> None:
         ).set(1)
 
 
+def _preset_metrics(engine: Engine, metrics: IngestMetrics) -> None:
+    """Counters the alert rules watch start at 0 for the providers of the last 90 days."""
+    try:
+        with engine.connect() as conn:
+            providers = recent_providers(conn, datetime.now(UTC) - timedelta(days=90))
+    except SQLAlchemyError:
+        return  # the database is not up yet: /readyz says so; counters start on first use
+    metrics.preset(providers)
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -118,6 +129,7 @@ def create_app(
         owned = app.state.engine is None
         if owned:
             app.state.engine = make_engine(database_url(settings))
+        _preset_metrics(app.state.engine, metrics)
         app.state.ingestor = Ingestor(
             app.state.engine,
             metrics,

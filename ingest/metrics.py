@@ -67,9 +67,27 @@ class LabelBounds:
         return OTHER
 
 
+# Why an event has no price, as a bounded label: no model named; no price for the model; a
+# service term (tier, geography, speed, search context size) or a fee (server tools, billed
+# quantities) whose rate is not known.
+UNPRICED_REASONS = ("no_model", "unknown_model", "unknown_term", "unknown_fee")
+_TERMS = ("service tier", "inference geo", "speed for", "the request fee of")
+_FEES = ("fees of", "server tool fees")
+
+
 def unpriced_reason(reason: str) -> str:
     """A bounded category for an unpriced event's free-text reason."""
-    return "no_model" if reason.startswith("no model") else "unknown_model"
+    if reason.startswith("no model"):
+        return "no_model"
+    if reason.startswith(_TERMS):
+        return "unknown_term"
+    if reason.startswith(_FEES):
+        return "unknown_fee"
+    return "unknown_model"
+
+
+# Record results, all known: they start at 0.
+RECORD_RESULTS = ("accepted", "duplicate", "rejected", "conflict")
 
 
 class IngestMetrics:
@@ -85,6 +103,8 @@ class IngestMetrics:
             ["result"],
             registry=registry,
         )
+        for result in RECORD_RESULTS:
+            self.records.labels(result)
         self.rejections = Counter(
             "cachemeter_ingest_rejections",
             "Rejected usage records (pushed records, OTLP spans, imported lines), by source and"
@@ -163,6 +183,14 @@ class IngestMetrics:
             ["method", "route"],
             registry=registry,
         )
+
+    def preset(self, providers: Iterable[str]) -> None:
+        """Start the label sets alert rules rely on at 0 (Prometheus' increase() sees an
+        event only on a series that existed before it): unpriced events of these providers
+        (those with recent traffic), for every reason."""
+        for provider in providers:
+            for reason in UNPRICED_REASONS:
+                self.unpriced.labels(self.bounds.value("provider", provider), reason)
 
     def observe_stored(self, batch: Iterable[PricedRecord]) -> None:
         """Count a batch of stored (not duplicate) records.

@@ -222,3 +222,16 @@ def dimension_values(
         )
         out[dimension] = [r[0] for r in rows]
     return out
+
+
+def recent_providers(conn: Connection, since: datetime, limit: int = 200) -> list[str]:
+    """Providers with traffic since `since`, across tenants (an unscoped connection: the
+    operator's metrics), for the counters alert rules need at 0 from the start."""
+    query = (
+        select(UsageHourly.provider)
+        .where(UsageHourly.hour >= since)
+        .group_by(UsageHourly.provider)
+        .order_by(UsageHourly.provider)
+        .limit(limit)
+    )
+    return [str(p) for (p,) in conn.execute(query)]

@@ -165,3 +165,35 @@ def test_labels_fold_into_other(engine: Engine) -> None:
 def test_label_bounds_unit() -> None:
     bounds = LabelBounds(cap=1)
     assert [bounds.value("app", v) for v in ("a", "b", "a", None)] == ["a", "other", "a", "none"]
+
+
+def test_counters_alert_rules_watch_start_at_zero_after_a_restart(engine: Engine) -> None:
+    _, key = tenant_with_key(engine)
+    settings = Settings(secret_key="s", regression_interval_seconds=0)
+    first = create_app(settings, engine=engine, registry=CollectorRegistry())
+    with TestClient(first) as client:
+        record = anthropic_record(request_id="r1")
+        client.post("/v1/usage", json=record, headers={"Authorization": f"Bearer {key}"})
+    # A new process (a restart): nothing unpriced yet, but the series exist at 0, so the
+    # first unpriced event is an increase Prometheus can see (tests/promtool/alerts_test.yml).
+    restarted = create_app(settings, engine=engine, registry=CollectorRegistry())
+    with TestClient(restarted) as client:
+        samples = _samples(client)
+    for reason in ("no_model", "unknown_model", "unknown_term", "unknown_fee"):
+        labels = {"provider": "anthropic", "reason": reason}
+        assert samples[("cachemeter_unpriced_events_total", frozenset(labels.items()))] == 0
+    for result in ("accepted", "duplicate", "rejected", "conflict"):
+        key_ = ("cachemeter_ingest_records_total", frozenset({"result": result}.items()))
+        assert samples[key_] == 0
+
+
+def test_unpriced_reasons_are_bounded_classes() -> None:
+    from ingest.metrics import unpriced_reason
+
+    assert unpriced_reason("no model reported: send `model` with the record") == "no_model"
+    assert unpriced_reason("genai-prices 0.2.3 has no model 'x' for provider 'y'") == (
+        "unknown_model"
+    )
+    assert unpriced_reason("service tier 'priority' of openai: its rates …") == "unknown_term"
+    assert unpriced_reason("speed for claude-opus-5-5 'fast' of anthropic: …") == "unknown_term"
+    assert unpriced_reason("fees of x-ai for web_search are not known, …") == "unknown_fee"
