@@ -19,14 +19,20 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cachemeter_client.reporter import Reporter
 
-try:  # Subclass LiteLLM's logger when LiteLLM is installed; the methods are what it calls.
+# Subclass LiteLLM's logger when LiteLLM is installed; the methods are what it calls. The
+# client does not depend on LiteLLM, so without it the class stands alone (type checkers see
+# LiteLLM's class, or Any where LiteLLM is not installed).
+if TYPE_CHECKING:
     from litellm.integrations.custom_logger import CustomLogger as _Base
-except ImportError:  # pragma: no cover - depends on the deployment
-    _Base = object
+else:
+    try:
+        from litellm.integrations.custom_logger import CustomLogger as _Base
+    except ImportError:  # pragma: no cover - depends on the deployment
+        _Base = object
 
 
 def _time(value: Any) -> datetime | None:
@@ -106,7 +112,7 @@ def record_from_log(log: Mapping[str, Any]) -> dict[str, Any] | None:
     return record
 
 
-class CachemeterLogger(_Base):  # type: ignore[misc]
+class CachemeterLogger(_Base):
     """LiteLLM custom callback: reports successful calls to cachemeter in the background."""
 
     def __init__(self, reporter: Reporter | None = None) -> None:
