@@ -1,13 +1,18 @@
-"""A local fake of the OpenAI and Anthropic HTTP APIs, replaying their documented shapes."""
+"""A local fake of the OpenAI and Anthropic HTTP APIs, replaying their documented shapes, and
+a loopback server to run it (or any ASGI app) in a test."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -20,10 +25,21 @@ CHAT_USAGE = {
     "prompt_tokens_details": {"cached_tokens": 2048},
     "completion_tokens_details": {"reasoning_tokens": 0},
 }
+# The response id of every answer served, in order: what a test expects reported as request_id.
+SERVED: list[str] = []
 ANTHROPIC_START = {
     "input_tokens": 10,
     "cache_read_input_tokens": 4000,
     "cache_creation_input_tokens": 0,
+    "output_tokens": 1,
+}
+# A request that marks blocks with `cache_control` reads the cached prefix and writes the rest:
+# 1000 tokens for 5 minutes and 2000 for an hour (Anthropic's `cache_creation` split).
+ANTHROPIC_WRITE_START = {
+    "input_tokens": 12,
+    "cache_read_input_tokens": 4000,
+    "cache_creation_input_tokens": 3000,
+    "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 2000},
     "output_tokens": 1,
 }
 
@@ -41,6 +57,7 @@ def _sse(events: list[tuple[str | None, Any]]) -> StreamingResponse:
 async def chat(request: Request) -> Response:
     body = await request.json()
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "model": body["model"], "created": 1795000000}
+    SERVED.append(base["id"])
     if not body.get("stream"):
         return JSONResponse(
             {
@@ -71,9 +88,10 @@ async def chat(request: Request) -> Response:
 
 async def responses(request: Request) -> Response:
     body = await request.json()
+    SERVED.append(f"resp_{uuid.uuid4().hex}")
     return JSONResponse(
         {
-            "id": f"resp_{uuid.uuid4().hex}",
+            "id": SERVED[-1],
             "object": "response",
             "created_at": 1795000000,
             "model": body["model"],
@@ -93,8 +111,17 @@ async def responses(request: Request) -> Response:
     )
 
 
+def _marks_cache(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "cache_control" in value or any(_marks_cache(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_marks_cache(v) for v in value)
+    return False
+
+
 async def messages(request: Request) -> Response:
     body = await request.json()
+    start = ANTHROPIC_WRITE_START if _marks_cache(body) else ANTHROPIC_START
     message = {
         "id": f"msg_{uuid.uuid4().hex}",
         "type": "message",
@@ -103,12 +130,13 @@ async def messages(request: Request) -> Response:
         "stop_reason": "end_turn",
         "stop_sequence": None,
     }
+    SERVED.append(message["id"])
     if not body.get("stream"):
         return JSONResponse(
             {
                 **message,
                 "content": [{"type": "text", "text": "secret answer"}],
-                "usage": {**ANTHROPIC_START, "output_tokens": 25},
+                "usage": {**start, "output_tokens": 25},
             }
         )
     return _sse(
@@ -121,7 +149,7 @@ async def messages(request: Request) -> Response:
                         **message,
                         "content": [],
                         "stop_reason": None,
-                        "usage": ANTHROPIC_START,
+                        "usage": start,
                     },
                 },
             ),
@@ -162,3 +190,29 @@ app = Starlette(
         Route("/v1/messages", messages, methods=["POST"]),
     ]
 )
+
+
+class LoopbackServer:
+    """uvicorn on a free loopback port in a thread, stoppable mid-test."""
+
+    def __init__(self, asgi: Any) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.server = uvicorn.Server(
+            uvicorn.Config(asgi, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
