@@ -40,19 +40,9 @@ bench: $(STAMP)
 profile: $(STAMP)
 	$(PY) bench/profile_ingest.py $(ARGS)
 
-# cachemeter against genai-prices and LiteLLM on tests/corpus. LiteLLM (the `compare` extra,
-# ~280 MB) goes into a venv of its own: in the dev venv it would change what `make lint` (mypy
-# would read litellm's types) and `make audit` check, unlike CI's fresh clone.
-COMPARE_VENV ?= .venv-compare
-COMPARE_STAMP := $(COMPARE_VENV)/.installed-stamp
-
-$(COMPARE_STAMP): pyproject.toml
-	python3 -m venv $(COMPARE_VENV)
-	$(COMPARE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[compare]'
-	touch $(COMPARE_STAMP)
-
-corpus-compare: $(COMPARE_STAMP)
-	$(COMPARE_VENV)/bin/python bench/corpus_compare.py $(ARGS)
+# cachemeter against genai-prices and LiteLLM on tests/corpus (LiteLLM is a dev dependency).
+corpus-compare: $(STAMP)
+	$(PY) bench/corpus_compare.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(COMPARE_VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -32,7 +32,7 @@ PRICED = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tok
 ALL = (*PRICED, "cache_write_1h_tokens", "reasoning_tokens")
 # The case's provider (who served it) as genai-prices names it.
 GENAI_PROVIDER = {"xai": "x-ai", "x-ai": "x-ai", "aws": "aws", "bedrock": "aws"}
-# The LiteLLM release bench/litellm_reference.py reads (the `compare` extra in pyproject.toml).
+# The LiteLLM release bench/litellm_reference.py reads (the dev extra's pin in pyproject.toml).
 PINNED_LITELLM = "1.110.2"
 
 

@@ -1,5 +1,5 @@
 """LiteLLM's own reading of a recorded provider response, for bench/corpus_compare.py
-(written against LiteLLM 1.110.2, the `compare` extra's pin).
+(written against LiteLLM 1.110.2, the dev extra's pin).
 
 Nothing here re-implements a provider's usage rules: each attempt hands the recorded body to the
 code LiteLLM itself runs on that provider's response, and reads the `Usage` it builds.

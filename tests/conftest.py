@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import itertools
 import os
+
+# Before anything imports litellm, which otherwise fetches its price map from the network.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +25,7 @@ from cachemeter.config import Settings, get_settings
 from cachemeter.server import create_app
 from store.db import make_engine, migrate
 from store.embedded import start_embedded, to_sqlalchemy_url
+from tests import fake_provider
 from tests.browser import chromium
 from tests.factories import tenant_with_key
 
@@ -161,6 +165,16 @@ def live_url(engine: Engine) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def provider() -> Iterator[str]:
+    """The fake OpenAI and Anthropic API (tests/fake_provider.py) on a loopback port; its
+    record of the response ids it served starts empty."""
+    fake_provider.SERVED.clear()
+    server = fake_provider.LoopbackServer(fake_provider.app)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

@@ -2,17 +2,22 @@
 
 Every stream opens with events that carry no content (a role-only chunk, `response.created`,
 `message_start`), then waits FIRST_TOKEN_DELAY before the first content delta, so a client's
-time to first token can be told from its time to first event.
+time to first token can be told from its time to first event. `LoopbackServer` runs it (or any
+ASGI app) on loopback in a test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -46,6 +51,17 @@ ANTHROPIC_START = {
     "output_tokens": 1,
 }
 ANTHROPIC_OUTPUT = 25
+# A request that marks blocks with `cache_control` reads the cached prefix and writes the rest:
+# 1000 tokens for 5 minutes and 2000 for an hour (Anthropic's `cache_creation` split).
+ANTHROPIC_WRITE_START = {
+    "input_tokens": 12,
+    "cache_read_input_tokens": 4000,
+    "cache_creation_input_tokens": 3000,
+    "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 2000},
+    "output_tokens": 1,
+}
+# The response id of every answer served, in order: what a test expects reported as request_id.
+SERVED: list[str] = []
 
 TEXT = "secret answer"
 # What a structured-output request (response_format, text.format, output_config.format) gets.
@@ -69,6 +85,7 @@ async def chat(request: Request) -> Response:
     body = await request.json()
     text = JSON_TEXT if body.get("response_format") else TEXT
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "model": body["model"], "created": 1795000000}
+    SERVED.append(base["id"])
     if body.get("service_tier"):
         base["service_tier"] = body["service_tier"]  # the tier it was served at
     if not body.get("stream"):
@@ -125,8 +142,9 @@ async def responses(request: Request) -> Response:
         }
         for kind in (("search", "open_page") if searched else ())
     ]
+    SERVED.append(f"resp_{uuid.uuid4().hex}")
     response = {
-        "id": f"resp_{uuid.uuid4().hex}",
+        "id": SERVED[-1],
         "object": "response",
         "created_at": 1795000000,
         "model": body["model"],
@@ -160,9 +178,18 @@ async def responses(request: Request) -> Response:
     return _sse(numbered[:4], numbered[4:])
 
 
+def _marks_cache(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "cache_control" in value or any(_marks_cache(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_marks_cache(v) for v in value)
+    return False
+
+
 async def messages(request: Request) -> Response:
     body = await request.json()
     text = JSON_TEXT if (body.get("output_config") or {}).get("format") else TEXT
+    usage = ANTHROPIC_WRITE_START if _marks_cache(body) else ANTHROPIC_START
     message = {
         "id": f"msg_{uuid.uuid4().hex}",
         "type": "message",
@@ -171,15 +198,16 @@ async def messages(request: Request) -> Response:
         "stop_reason": "end_turn",
         "stop_sequence": None,
     }
+    SERVED.append(str(message["id"]))
     if not body.get("stream"):
         return JSONResponse(
             {
                 **message,
                 "content": [{"type": "text", "text": text}],
-                "usage": {**ANTHROPIC_START, "output_tokens": ANTHROPIC_OUTPUT},
+                "usage": {**usage, "output_tokens": ANTHROPIC_OUTPUT},
             }
         )
-    start = {**message, "content": [], "stop_reason": None, "usage": ANTHROPIC_START}
+    start = {**message, "content": [], "stop_reason": None, "usage": usage}
     return _sse(
         [
             ("message_start", {"type": "message_start", "message": start}),
@@ -223,3 +251,29 @@ app = Starlette(
         Route("/v1/messages", messages, methods=["POST"]),
     ]
 )
+
+
+class LoopbackServer:
+    """uvicorn on a free loopback port in a thread, stoppable mid-test."""
+
+    def __init__(self, asgi: Any) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.server = uvicorn.Server(
+            uvicorn.Config(asgi, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -6,19 +6,16 @@ interpreter exit is still sent."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import anthropic
 import openai
 import pydantic
 import pytest
-import uvicorn
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -27,39 +24,6 @@ from cachemeter_client.instrument import is_content
 from store.models import UsageEvent
 from tests import fake_provider
 from tests.factories import tenant_with_key
-
-
-class _Server:
-    """uvicorn on a free loopback port in a thread, stoppable mid-test."""
-
-    def __init__(self, app: Any) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-@pytest.fixture
-def provider() -> Iterator[str]:
-    server = _Server(fake_provider.app)
-    yield server.url
-    server.stop()
 
 
 def _events(engine: Engine) -> list[UsageEvent]:
@@ -579,7 +543,7 @@ def test_dead_cachemeter_loses_no_application_request(engine: Engine, provider: 
     from cachemeter.server import create_app
 
     _, key = tenant_with_key(engine)
-    cachemeter = _Server(
+    cachemeter = fake_provider.LoopbackServer(
         create_app(
             Settings(secret_key="x", regression_interval_seconds=0),
             engine=engine,
