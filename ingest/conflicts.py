@@ -13,14 +13,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from billing.usage import TOKEN_FIELDS
+from ingest.merge import usage_of
 from ingest.record import UsageRecord
 
 
 def differences(stored: Mapping[str, Any], later: UsageRecord) -> list[str]:
     """What a later record of a stored request id says otherwise, field by field."""
     found = []
+    was_usage = usage_of(stored)
     for name in TOKEN_FIELDS:
-        was, now = int(stored[name]), getattr(later.usage, name)
+        was, now = getattr(was_usage, name), getattr(later.usage, name)
         if was != now:
             found.append(f"{name} {now} (stored: {was})")
     if stored.get("provider") != later.provider:

@@ -70,7 +70,9 @@ JSON_TEXT = json.dumps({"answer": TEXT})
 Events = list[tuple[str | None, Any]]
 
 
-def _sse(opening: Events, content: Events) -> StreamingResponse:
+def sse(opening: Events, content: Events) -> StreamingResponse:
+    """Server-sent events: `opening` at once, then FIRST_TOKEN_DELAY, then `content`."""
+
     async def body() -> AsyncIterator[bytes]:
         for index, (name, data) in enumerate([*opening, *content]):
             if index == len(opening):
@@ -116,7 +118,7 @@ async def chat(request: Request) -> Response:
     ]
     if (body.get("stream_options") or {}).get("include_usage"):
         content.append((None, {**chunk, "choices": [], "usage": CHAT_USAGE}))
-    return _sse(opening, [*content, (None, "[DONE]")])
+    return sse(opening, [*content, (None, "[DONE]")])
 
 
 async def responses(request: Request) -> Response:
@@ -175,7 +177,7 @@ async def responses(request: Request) -> Response:
         {"type": "response.completed", "response": response},
     ]
     numbered = [(e["type"], {**e, "sequence_number": n}) for n, e in enumerate(events)]
-    return _sse(numbered[:4], numbered[4:])
+    return sse(numbered[:4], numbered[4:])
 
 
 def _marks_cache(value: Any) -> bool:
@@ -208,7 +210,7 @@ async def messages(request: Request) -> Response:
             }
         )
     start = {**message, "content": [], "stop_reason": None, "usage": usage}
-    return _sse(
+    return sse(
         [
             ("message_start", {"type": "message_start", "message": start}),
             (

@@ -10,24 +10,20 @@ token, so a time to first token is at least that.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-FIRST_TOKEN_DELAY = 0.15
+from tests.fake_provider import FIRST_TOKEN_DELAY, Events, sse
+
+__all__ = ["FIRST_TOKEN_DELAY", "SCENARIO", "ScriptedProvider", "Served"]
 
 
 @dataclass(frozen=True)
@@ -135,7 +131,7 @@ class ScriptedProvider:
             "stop_reason": None,
             "usage": {**usage, "output_tokens": 1},
         }
-        events: list[tuple[str, Any]] = [
+        events: Events = [
             ("message_start", {"type": "message_start", "message": start}),
             (
                 "content_block_start",
@@ -171,7 +167,7 @@ class ScriptedProvider:
             ),
             ("message_stop", {"type": "message_stop"}),
         ]
-        return _sse(events, delay_before=3)
+        return sse(events[:3], events[3:])
 
     async def chat(self, request: Request) -> Response:
         body = await request.json()
@@ -198,7 +194,7 @@ class ScriptedProvider:
         role = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
         text = {"index": 0, "delta": {"content": "ok"}, "finish_reason": None}
         done = {"index": 0, "delta": {}, "finish_reason": "stop"}
-        events: list[tuple[str | None, Any]] = [
+        events: Events = [
             (None, {**chunk, "choices": [role]}),
             (None, {**chunk, "choices": [text]}),
             (None, {**chunk, "choices": [done]}),
@@ -206,42 +202,4 @@ class ScriptedProvider:
         if (body.get("stream_options") or {}).get("include_usage"):
             events.append((None, {**chunk, "choices": [], "usage": usage}))
         events.append((None, "[DONE]"))
-        return _sse(events, delay_before=1)
-
-
-def _sse(
-    events: list[tuple[str | None, Any]] | list[tuple[str, Any]], delay_before: int
-) -> Response:
-    """Server-sent events; the wait comes before event `delay_before`, the first content."""
-
-    async def body() -> AsyncIterator[bytes]:
-        for index, (name, data) in enumerate(events):
-            if index == delay_before:
-                await asyncio.sleep(FIRST_TOKEN_DELAY)
-            text = data if isinstance(data, str) else json.dumps(data)
-            yield ((f"event: {name}\n" if name else "") + f"data: {text}\n\n").encode()
-
-    return StreamingResponse(body(), media_type="text/event-stream")
-
-
-@contextmanager
-def serving(provider: ScriptedProvider) -> Iterator[str]:
-    """`provider` served by uvicorn on a free loopback port; yields its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(provider.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the scripted provider did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+        return sse(events[:1], events[1:])

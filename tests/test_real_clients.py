@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from store.models import UsageEvent
 from tests.factories import tenant_with_key
-from tests.scripted_provider import FIRST_TOKEN_DELAY, ScriptedProvider, serving
+from tests.fake_provider import LoopbackServer
+from tests.scripted_provider import FIRST_TOKEN_DELAY, ScriptedProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = Path(__file__).resolve().parent / "clients"
@@ -41,8 +42,9 @@ OPENLIT_PINS = (
 @pytest.fixture
 def provider() -> Iterator[tuple[ScriptedProvider, str]]:
     fake = ScriptedProvider()
-    with serving(fake) as url:
-        yield fake, url
+    server = LoopbackServer(fake.app)
+    yield fake, server.url
+    server.stop()
 
 
 def _run(python: str, script: str, live_url: str, key: str, provider_url: str, **extra: str) -> str:
