@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from billing.moments import Moment
 from billing.price import Rates, Tier
 from billing.pricebook import CatalogueEntry
 from billing.text import NoNul
@@ -48,17 +49,18 @@ class PriceSpec(BaseModel):
     discount_pct: Annotated[Decimal, Field(gt=-1000, lt=100, decimal_places=4)] | None = None
     storage_mtok_hour: Rate | None = None
     tiers: list[TierSpec] = Field(default_factory=list, max_length=8)
-    effective_from: datetime | None = None
-    effective_to: datetime | None = None
-    tenant: str | None = Field(default=None, max_length=128)
-    note: str | None = Field(default=None, max_length=500)
+    # A time without a zone in a price file means UTC, like every time in cachemeter.
+    effective_from: Moment | None = None
+    effective_to: Moment | None = None
+    tenant: Annotated[str, Field(max_length=128), NoNul] | None = None
+    note: Annotated[str, Field(max_length=500), NoNul] | None = None
 
-    @field_validator("effective_from", "effective_to")
+    @field_validator("effective_to")
     @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        # A date without a zone in a price file means UTC, like every time in cachemeter.
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
+    def _after_from(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("effective_from")
+        if value is not None and start is not None and value <= start:
+            raise ValueError("must be after effective_from")
         return value
 
     @model_validator(mode="after")

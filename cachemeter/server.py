@@ -29,7 +29,7 @@ from cache.regressions import DetectorConfig
 from cachemeter.api import admin, budgets, ingest_health, otlp, reports
 from cachemeter.api import ingest as ingest_api
 from cachemeter.api.docs import app_with_offline_docs
-from cachemeter.api.middleware import BodyLimit, SecurityHeaders, readiness
+from cachemeter.api.middleware import BodyLimit, RefuseNul, SecurityHeaders, readiness
 from cachemeter.api.openapi import add_error_responses
 from cachemeter.api.schemas import Health, Ready
 from cachemeter.config import Settings, database_url, get_settings
@@ -180,6 +180,7 @@ def create_app(
     app.state.metrics = metrics
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
     if settings.cors_origins:
         app.add_middleware(

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 
-from cachemeter.api.middleware import SecurityHeaders, readiness
+from cachemeter.api.middleware import RefuseNul, SecurityHeaders, readiness
 from cachemeter.config import database_url, get_settings
 from cachemeter.server import session_secret
 from dashboard.app import create_dashboard
@@ -38,6 +38,7 @@ def dashboard_asgi(engine: Engine | None = None) -> Any:
     """The dashboard under /dashboard/ with the probes a Deployment needs."""
     engine = engine or _engine()
     app = FastAPI(title="cachemeter dashboard", openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz")

@@ -9,7 +9,7 @@ snake_case `model_dump()`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from billing import PriceBook, PriceNotFound
 from billing.aliases import canonical_provider
 from billing.charge import storage_cost
+from billing.moments import Moment, OutOfRange, in_utc
 from billing.text import NoNul
 from billing.usage import MAX_TOKENS
 from ingest.envelope import Dimension
@@ -38,8 +39,8 @@ class CacheIn(BaseModel):
     model: Name | None = None
     name: Name | None = None
     token_count: Annotated[int, Field(ge=0, le=MAX_TOKENS)] | None = None
-    created_at: datetime | None = None
-    expires_at: datetime | None = None
+    created_at: Moment | None = None
+    expires_at: Moment | None = None
     ttl_seconds: Annotated[int, Field(gt=0, le=int(MAX_LIFETIME.total_seconds()))] | None = None
     app: Dimension | None = None
     team: Dimension | None = None
@@ -87,7 +88,10 @@ def _time(value: Any, field: str) -> datetime | None:
             raise PayloadError(field, f"not an ISO 8601 time: {value!r}") from None
     else:
         raise PayloadError(field, f"must be an ISO 8601 time, got {value!r}")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return in_utc(moment)
+    except OutOfRange as exc:
+        raise PayloadError(field, str(exc)) from None
 
 
 def build_cache(

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from billing.moments import in_utc
 from billing.text import NoNul
 
 # Strings of at most N characters, non-empty and without NUL (Dimension trims whitespace).
@@ -64,7 +65,7 @@ class RecordIn(BaseModel):
         # Times without a zone are read as UTC, the only zone cachemeter stores.
         if value is None:
             return None
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        value = in_utc(value)
         if value < EARLIEST:
             raise ValueError(f"must be after {EARLIEST.date().isoformat()}")
         return value

@@ -7,22 +7,27 @@ its team a `cachemeter.team` attribute; the request id is `gen_ai.response.id`, 
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import gzip
 import io
-import json
+import math
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from google.protobuf.message import DecodeError
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ingest.errors import PayloadError
+from ingest.json_body import parse_json
 from ingest.shapes import otel
 
 MAX_DECOMPRESSED = 64 * 1024 * 1024
+M = TypeVar("M", bound=Message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,51 +62,49 @@ def decompress(body: bytes, encoding: str | None) -> bytes:
     return data
 
 
-def _any_value(value: Any) -> Any:
-    """An OTLP AnyValue (JSON form) as a plain value."""
-    if not isinstance(value, Mapping):
-        return None
-    for key in ("stringValue", "boolValue", "doubleValue"):
-        if key in value:
-            return value[key]
-    if "intValue" in value:
-        return int(value["intValue"])  # JSON carries int64 as a string
-    if "arrayValue" in value:
-        return [_any_value(v) for v in value["arrayValue"].get("values", [])]
-    return None
+# OTLP/JSON nests a few levels more than a usage object (resource, scope, span, attribute,
+# array and kvlist values).
+OTLP_JSON_DEPTH = 64
+# OTLP/JSON spells these ids in hex where the protobuf JSON mapping expects base64.
+_HEX_IDS = ("traceId", "spanId", "parentSpanId")
 
 
-def _attributes(items: Any) -> dict[str, Any]:
-    return {
-        item["key"]: _any_value(item.get("value"))
-        for item in items or []
-        if isinstance(item, Mapping) and "key" in item
-    }
+def _ids_to_base64(data: Any) -> None:
+    """Rewrite OTLP/JSON's hex ids (in place) as the protobuf JSON mapping's base64."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key in _HEX_IDS:
+                value = node.get(key)
+                if isinstance(value, str) and value:
+                    # Not hex: left for the mapping to read (or refuse) as base64.
+                    with contextlib.suppress(ValueError):
+                        node[key] = base64.b64encode(bytes.fromhex(value)).decode()
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, dict | list))
 
 
-def spans_from_json(data: Any) -> Iterator[Span]:
-    """Spans of an OTLP/JSON ExportTraceServiceRequest."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("resourceSpans", []), list):
-        raise PayloadError("resourceSpans", "an OTLP JSON export needs a resourceSpans list")
-    for resource_spans in data.get("resourceSpans", []):
-        resource = _attributes((resource_spans.get("resource") or {}).get("attributes"))
-        for scope_spans in resource_spans.get("scopeSpans", []) or []:
-            scope = (scope_spans.get("scope") or {}).get("name")
-            for span in scope_spans.get("spans", []) or []:
-                yield Span(
-                    str(span.get("spanId", "")),
-                    int(span.get("startTimeUnixNano", 0) or 0),
-                    int(span.get("endTimeUnixNano", 0) or 0),
-                    _attributes(span.get("attributes")),
-                    resource,
-                    scope if isinstance(scope, str) else "",
-                )
+def parse_otlp_json(data: bytes, message: M) -> M:
+    """An OTLP/JSON export read into its protobuf message, as the OTLP specification maps it;
+    PayloadError (HTTP 400) when the body is not one."""
+    parsed = parse_json(data, max_depth=OTLP_JSON_DEPTH)
+    _ids_to_base64(parsed)
+    try:
+        json_format.ParseDict(parsed, message, ignore_unknown_fields=True)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        name = type(message).__name__
+        raise PayloadError("body", f"not an OTLP/JSON {name}: {str(exc)[:300]}") from None
+    return message
 
 
 def _proto_value(value: Any) -> Any:
     kind = value.WhichOneof("value")
     if kind == "array_value":
         return [_proto_value(v) for v in value.array_value.values]
+    if kind == "double_value" and not math.isfinite(value.double_value):
+        return None  # NaN and infinities are no count, time or price (and not JSON)
     return (
         getattr(value, kind)
         if kind in ("string_value", "bool_value", "int_value", "double_value")
@@ -109,13 +112,8 @@ def _proto_value(value: Any) -> Any:
     )
 
 
-def spans_from_protobuf(data: bytes) -> Iterator[Span]:
-    """Spans of an OTLP/protobuf ExportTraceServiceRequest."""
-    request = ExportTraceServiceRequest()
-    try:
-        request.ParseFromString(data)
-    except DecodeError:
-        raise PayloadError("body", "not a valid OTLP protobuf ExportTraceServiceRequest") from None
+def spans_of(request: ExportTraceServiceRequest) -> Iterator[Span]:
+    """Spans of an OTLP ExportTraceServiceRequest."""
     for resource_spans in request.resource_spans:
         resource = {a.key: _proto_value(a.value) for a in resource_spans.resource.attributes}
         for scope_spans in resource_spans.scope_spans:
@@ -133,14 +131,17 @@ def spans_from_protobuf(data: bytes) -> Iterator[Span]:
 def decode(body: bytes, content_type: str, encoding: str | None) -> list[Span]:
     """Every span of an export, whatever its encoding."""
     data = decompress(body, encoding)
+    request = ExportTraceServiceRequest()
     if content_type.startswith("application/json"):
-        try:
-            parsed = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise PayloadError("body", f"not valid JSON: {exc}") from None
-        return list(spans_from_json(parsed))
+        return list(spans_of(parse_otlp_json(data, request)))
     if content_type.startswith(("application/x-protobuf", "application/protobuf")):
-        return list(spans_from_protobuf(data))
+        try:
+            request.ParseFromString(data)
+        except DecodeError:
+            raise PayloadError(
+                "body", "not a valid OTLP protobuf ExportTraceServiceRequest"
+            ) from None
+        return list(spans_of(request))
     raise PayloadError("Content-Type", "use application/x-protobuf or application/json")
 
 
@@ -150,7 +151,7 @@ def to_record(span: Span) -> dict[str, Any] | None:
     if not otel.is_genai(attributes):
         return None
     resource = span.resource
-    start = datetime.fromtimestamp(span.start_ns / 1e9, UTC) if span.start_ns else None
+    start = _span_start(span.start_ns)
     usage = {k: v for k, v in attributes.items() if isinstance(v, int | float | str | bool)}
     # Who emitted the span: instrumentors differ in what they put in the standard names.
     usage[otel.SCOPE] = span.scope
@@ -159,7 +160,7 @@ def to_record(span: Span) -> dict[str, Any] | None:
     record: dict[str, Any] = {
         "usage": usage,
         "request_id": attributes.get("gen_ai.response.id") or span.span_id or None,
-        "occurred_at": start.isoformat() if start else None,
+        "occurred_at": start,
         "ttft_ms": otel.ttft_ms(attributes) or _first_output_ms(attributes, span.start_ns),
         "latency_ms": (span.end_ns - span.start_ns) / 1e6 if span.end_ns > span.start_ns else None,
         "app": attributes.get("cachemeter.app")
@@ -187,6 +188,17 @@ def to_record(span: Span) -> dict[str, Any] | None:
         for k, v in record.items()
         if v is not None
     }
+
+
+def _span_start(start_ns: int) -> str | None:
+    """The span's start as ISO 8601; past year 9999, a text the record's check refuses naming
+    occurred_at (so one bad span never fails its export's other spans)."""
+    if not start_ns:
+        return None
+    try:
+        return datetime.fromtimestamp(start_ns / 1e9, UTC).isoformat()
+    except (OverflowError, ValueError, OSError):
+        return f"{start_ns} ns after 1970"
 
 
 def _named_service(resource: Mapping[str, Any]) -> Any:

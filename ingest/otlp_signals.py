@@ -7,10 +7,7 @@ two of them makes their exporters log errors and retry, though nothing of them i
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
@@ -23,7 +20,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 
 from ingest.errors import PayloadError
-from ingest.otlp import decompress
+from ingest.otlp import decompress, parse_otlp_json
 
 
 @dataclass(frozen=True)
@@ -51,16 +48,7 @@ def check_export(signal: Signal, body: bytes, content_type: str, encoding: str |
     """Refuse (PayloadError) a body that is not an OTLP export of `signal`; ignore its content."""
     data = decompress(body, encoding)
     if is_json(content_type):
-        try:
-            parsed: Any = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise PayloadError("body", f"not valid JSON: {exc}") from None
-        if not isinstance(parsed, Mapping) or not isinstance(
-            parsed.get(signal.json_list, []), list
-        ):
-            raise PayloadError(
-                signal.json_list, f"an OTLP JSON {signal.name} export needs a list here"
-            )
+        parse_otlp_json(data, signal.request())
         return
     if content_type.startswith(("application/x-protobuf", "application/protobuf")):
         try:

@@ -30,6 +30,7 @@ from ingest.rejection_reasons import payload_reason, validation_field, validatio
 from ingest.rejections import RejectionRecorder
 from store.caches import upsert_cache
 from store.finance import charge_columns
+from store.limits import CACHES, EVENTS, ColumnLimit, check_row
 from store.partitions import ensure_partitions, month_of
 from store.prices import catalogue_state, load_price_book
 from store.retention import counts_horizon
@@ -215,7 +216,7 @@ class Ingestor:
             if self.retention_months is not None
             else None
         )
-        accepted: list[tuple[int, PricedRecord]] = []
+        accepted: list[tuple[int, PricedRecord, dict[str, Any]]] = []
         for index, raw in enumerate(raws):
             try:
                 if not isinstance(raw, dict):
@@ -250,9 +251,19 @@ class Ingestor:
                 reason = payload_reason(exc.field, exc.reason)
                 result.rejected.append(Rejection(index, str(exc), exc.field, reason))
                 continue
-            accepted.append((index, price_record(record, prices, tenant.name)))
+            priced = price_record(record, prices, tenant.name)
+            row = event_row(priced)
+            try:
+                check_row(EVENTS, row)
+            except ColumnLimit as exc:
+                reason = payload_reason(exc.column, exc.reason)
+                result.rejected.append(Rejection(index, str(exc), exc.column, reason))
+                continue
+            accepted.append((index, priced, row))
         if accepted:
-            outcome = self.store(tenant, [p for _, p in accepted], prices)
+            outcome = self.store(
+                tenant, [p for _, p, _ in accepted], prices, rows=[r for _, _, r in accepted]
+            )
             new_records = [p for p in outcome.records if p is not None]
             result.merged += outcome.merged
             for position, error in sorted(outcome.conflicts.items()):
@@ -274,16 +285,19 @@ class Ingestor:
         tenant: TenantRef,
         batch: Sequence[PricedRecord],
         prices: PriceResolver | None = None,
+        rows: Sequence[dict[str, Any]] | None = None,
     ) -> Stored:
         """Store priced records in one transaction: per record, as stored (its miss reason
         refined by its key's history), or None when it was already stored. A duplicate span
         of a stored call completes the stored record (ingest.merge); another duplicate with
-        other numbers is a conflict (ingest.conflicts)."""
+        other numbers is a conflict (ingest.conflicts). `rows` are the records' event_rows when
+        already made (and checked against the columns)."""
         ensure_partitions(self.engine, {month_of(p.record.occurred_at) for p in batch})
-        rows = [event_row(p) for p in batch]
+        if rows is None:
+            rows = [event_row(p) for p in batch]
         outcome = Stored([])
         with tenant_transaction(self.engine, tenant.id) as conn:
-            stored = store_batch(conn, tenant.id, rows)
+            stored = store_batch(conn, tenant.id, list(rows))
             again = [
                 (position, p.record)
                 for position, (p, s) in enumerate(zip(batch, stored, strict=True))
@@ -316,7 +330,13 @@ class Ingestor:
             except PayloadError as exc:
                 rejected.append({"index": index, "error": str(exc)})
                 continue
-            rows.append(asdict(cache))
+            row = asdict(cache)
+            try:
+                check_row(CACHES, row)
+            except ColumnLimit as exc:
+                rejected.append({"index": index, "error": str(exc)})
+                continue
+            rows.append(row)
         new = 0
         if rows:
             with tenant_transaction(self.engine, tenant.id) as conn:

@@ -12,12 +12,13 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
 
+from billing import moments
 from billing.charge import MONEY_QUANTUM, money_text
 from billing.fx import FxTable, RateNotFound
 from store.fx import load_fx
@@ -31,12 +32,9 @@ class StatementError(ValueError):
 def month_range(month: str) -> tuple[datetime, datetime]:
     """[first instant, first instant of the next month) of a YYYY-MM month, in UTC."""
     try:
-        first = date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise StatementError(f"month must be YYYY-MM, got {month!r}") from None
-    start = datetime(first.year, first.month, 1, tzinfo=UTC)
-    end = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
+        return moments.month_range(month)
+    except moments.OutOfRange as exc:
+        raise StatementError(f"month: {exc}") from None
 
 
 @dataclass

@@ -14,6 +14,7 @@ from billing.aliases import canonical_provider
 from billing.catalogue import PriceSpec
 from billing.charge import money_text
 from billing.genai import load_data
+from store.limits import PRICES, check_row
 from store.models import GenaiPriceSync, PriceRow, Tenant
 from store.tenants import ensure_tenant, find_tenant
 
@@ -52,7 +53,7 @@ def add_price(conn: Connection, spec: PriceSpec) -> int:
     ).first()
     if clash is not None:
         raise PriceConflict(
-            f"{provider}/{model}: overlaps price #{clash.id} effective"
+            f"{provider}/{model}: overlaps the price effective"
             f" {clash.effective_from or '-inf'} to {clash.effective_to or '+inf'}"
             " (set effective_from/effective_to so intervals do not overlap)"
         )
@@ -74,6 +75,8 @@ def add_price(conn: Connection, spec: PriceSpec) -> int:
         "effective_to": entry.effective_to,
         "note": entry.note,
     }
+    # Canonical provider names and lower-cased models are checked where they are final.
+    check_row(PRICES, values)
     return int(conn.execute(insert(PriceRow).values(values).returning(PriceRow.id)).scalar_one())
 
 

@@ -119,7 +119,7 @@ def test_explain_miss_hint_below_minimum(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "invalid JSON"),
+        ("{not json", "not valid JSON"),
         ('{"usage": {"prompt_tokens": -3}}', "must not be negative"),
         ("", "empty input"),
     ],

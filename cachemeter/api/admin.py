@@ -5,7 +5,7 @@ Catalogue-wide prices (every tenant's) stay with the operator: `cachemeter price
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -13,9 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from starlette.concurrency import run_in_threadpool
 
 from billing.catalogue import PriceSpec
+from billing.moments import Moment
 from billing.text import NoNul
 from cachemeter.api.deps import AdminTenant, ReadTenant, TenantConn
 from cachemeter.api.opaque import opaque_id
+from cachemeter.api.params import KeyPrefix
 from cachemeter.api.schemas import (
     KeyCreated,
     KeyRevoked,
@@ -24,9 +26,11 @@ from cachemeter.api.schemas import (
     Prices,
     PriceStored,
 )
+from cachemeter.api.strict_json import StrictJSONRoute, read_json
 from ingest.envelope import describe_validation_error
 from reports.reprice import reprice
 from reports.schemas import Reprice
+from store.limits import ColumnLimit
 from store.prices import PriceConflict, add_price, list_prices
 from store.tenants import (
     SCOPES,
@@ -38,7 +42,7 @@ from store.tenants import (
     rotate_key,
 )
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=StrictJSONRoute)
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NoNul]
 
 
@@ -64,8 +68,8 @@ class RepriceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: datetime
-    end: datetime
+    start: Moment
+    end: Moment
     reason: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul
     ]
@@ -105,7 +109,7 @@ def post_key(tenant: AdminTenant, conn: TenantConn, body: KeyIn) -> Any:
 
 @router.post("/v1/keys/{prefix}/rotate", status_code=201, response_model=KeyRotated)
 def post_rotate(
-    tenant: AdminTenant, conn: TenantConn, prefix: str, body: RotateIn | None = None
+    tenant: AdminTenant, conn: TenantConn, prefix: KeyPrefix, body: RotateIn | None = None
 ) -> Any:
     """A replacement for key `prefix` with its name and scopes; the old key keeps working for
     `grace_hours` (default 24) so clients can switch without downtime."""
@@ -118,7 +122,7 @@ def post_rotate(
 
 
 @router.delete("/v1/keys/{prefix}", response_model=KeyRevoked)
-def delete_key(tenant: AdminTenant, conn: TenantConn, prefix: str) -> Any:
+def delete_key(tenant: AdminTenant, conn: TenantConn, prefix: KeyPrefix) -> Any:
     """Revoke the tenant's key `prefix` at once."""
     if not revoke_key(conn, prefix, tenant.id):
         raise HTTPException(404, f"no active key starting {prefix[:10]!r}")
@@ -142,10 +146,7 @@ def get_prices(request: Request, tenant: ReadTenant, conn: TenantConn) -> Any:
 async def post_price(request: Request, tenant: AdminTenant, conn: TenantConn) -> Any:
     """Store a negotiated price for the tenant (a PriceSpec; `tenant` is implied). Existing
     events keep their charges until re-priced."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise HTTPException(400, "body is not valid JSON") from None
+    body = await read_json(request)
     if not isinstance(body, dict):
         raise HTTPException(422, "body must be a JSON object (a price)")
     if body.get("tenant") not in (None, tenant.name):
@@ -160,6 +161,8 @@ async def post_price(request: Request, tenant: AdminTenant, conn: TenantConn) ->
         price_id = await run_in_threadpool(add_price, conn, spec)
     except PriceConflict as exc:
         raise HTTPException(409, str(exc)) from None
+    except ColumnLimit as exc:
+        raise HTTPException(422, str(exc)) from None
     return {"id": opaque_id("price", price_id, request.app.state.id_key)}
 
 
@@ -167,8 +170,6 @@ async def post_price(request: Request, tenant: AdminTenant, conn: TenantConn) ->
 def post_reprice(request: Request, tenant: AdminTenant, body: RepriceIn) -> Any:
     """Re-compute the tenant's stored charges in [start, end) with the prices now in force;
     audited (actor = the key's prefix). `dry_run` reports without changing anything."""
-    if body.start.tzinfo is None or body.end.tzinfo is None:
-        raise HTTPException(422, "start, end: give a time zone (e.g. 2026-11-01T00:00:00Z)")
     if body.end <= body.start:
         raise HTTPException(422, "end: must be after start")
     # Re-pricing pages through the range in transactions of its own.

@@ -6,18 +6,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from billing.text import NoNul
 from cachemeter.api.deps import AdminTenant, ReadTenant, TenantConn
+from cachemeter.api.params import Name, OptionalMonth
 from cachemeter.api.schemas import Done
+from cachemeter.api.strict_json import StrictJSONRoute
 from reports.budgets import budget_status
 from reports.schemas import Budgets
 from reports.statement import StatementError
 from store.budgets import remove_budget, set_budget
 
-router = APIRouter(tags=["budgets"])
+router = APIRouter(tags=["budgets"], route_class=StrictJSONRoute)
 
 
 class BudgetIn(BaseModel):
@@ -51,7 +53,7 @@ def put_budget(tenant: AdminTenant, conn: TenantConn, budget: BudgetIn) -> Any:
 
 @router.delete("/v1/budgets/{scope}/{name}", response_model=Done)
 def delete_budget(
-    tenant: AdminTenant, conn: TenantConn, scope: Literal["team", "app"], name: str
+    tenant: AdminTenant, conn: TenantConn, scope: Literal["team", "app"], name: Name
 ) -> Any:
     """Remove a budget (admin scope)."""
     if not remove_budget(conn, tenant.id, scope, name):
@@ -63,9 +65,7 @@ def delete_budget(
 def get_budgets(
     tenant: ReadTenant,
     conn: TenantConn,
-    month: Annotated[
-        str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default: now")
-    ] = None,
+    month: OptionalMonth = None,
 ) -> Any:
     """Each budget's month-to-date spend, projected month end and status (ok, warning, exceeded)."""
     try:

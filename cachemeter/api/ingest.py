@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -13,10 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from cachemeter.api.deps import BasicIngestTenant, IngestTenant
 from cachemeter.api.schemas import CachesResult, IngestResult, TraceExportResponse
+from cachemeter.api.strict_json import StrictJSONRoute, read_json
 from ingest.caches import CacheIn
 from ingest.envelope import BatchIn, RecordIn
 from ingest.errors import PayloadError
-from ingest.fields import MAX_JSON_DEPTH, nested_deeper
 from ingest.otlp import decode, to_record
 from ingest.service import Ingestor
 from store.tenants import TenantRef
@@ -24,12 +23,7 @@ from store.tenants import TenantRef
 
 async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
     """The items of a body that is one object or {key: [objects]}, within the batch limit."""
-    try:
-        body: Any = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise HTTPException(400, f"body is not valid JSON: {exc}") from None
-    if nested_deeper(body, MAX_JSON_DEPTH):
-        raise HTTPException(422, f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    body = await read_json(request)
     # Whether the body was a batch: a single record's conflict is answered 409, a batch's listed.
     request.state.batch = isinstance(body, dict) and key in body
     if isinstance(body, dict) and key in body:
@@ -48,7 +42,7 @@ async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
     return items
 
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], route_class=StrictJSONRoute)
 
 
 def one_or_batch(one: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:

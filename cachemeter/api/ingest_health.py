@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from cachemeter.api.deps import ReadTenant, TenantConn
-from cachemeter.api.reports import End, Start, time_range
+from cachemeter.api.params import End, Start, time_range
+from cachemeter.api.strict_json import StrictJSONRoute
 from reports.rejections import ingest_rejections
 from reports.schemas import IngestRejections
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], route_class=StrictJSONRoute)
 
 Source = Annotated[
     str | None,

@@ -3,6 +3,8 @@ readiness answer both servers give."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import orjson
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -55,6 +57,51 @@ HEADERS = [
 ]
 
 
+async def refuse(send: Send, status: int, detail: str) -> None:
+    """Answer `status` with {"detail": detail} before the app has seen the request."""
+    body = orjson.dumps({"detail": detail})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class RefuseNul:
+    """Refuse NUL in the path or a query parameter with 422 naming it: no route, page or
+    callback can store or look up text PostgreSQL cannot hold."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            where = nul_in(scope["path"], scope.get("query_string", b""))
+            if where is not None:
+                await refuse(send, 422, f"{where}: must not contain NUL characters")
+                return
+        await self.app(scope, receive, send)
+
+
+def nul_in(path: str, query: bytes) -> str | None:
+    """Which part of a request target holds a NUL character (decoded), or None."""
+    if "\x00" in path:
+        return "path"
+    if b"%00" not in query.lower() and b"\x00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return f"query parameter {name.replace(chr(0), '')[:40]!r}"
+    return "query"
+
+
 class BodyLimit:
     """Refuse bodies over `limit` bytes with 413, whether or not Content-Length says so."""
 
@@ -71,10 +118,10 @@ class BodyLimit:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await self._refuse(send, 400, "Content-Length: not a number")
+                    await refuse(send, 400, "Content-Length: not a number")
                     return
                 if declared > self.limit:
-                    await self._refuse(send, 413, self._message())
+                    await refuse(send, 413, self._message())
                     return
         seen = 0
         started = False
@@ -97,26 +144,10 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send, 413, self._message())
+                await refuse(send, 413, self._message())
 
     def _message(self) -> str:
         return f"body larger than {self.limit} bytes (CACHEMETER_MAX_BODY_BYTES)"
-
-    @staticmethod
-    async def _refuse(send: Send, status: int, detail: str) -> None:
-        body = orjson.dumps({"detail": detail})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 class _TooLarge(Exception):

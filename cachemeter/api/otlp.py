@@ -12,10 +12,11 @@ from starlette.concurrency import run_in_threadpool
 
 from cachemeter.api.deps import IngestTenant
 from cachemeter.api.schemas import LogsExportResponse, MetricsExportResponse
+from cachemeter.api.strict_json import StrictJSONRoute
 from ingest.errors import PayloadError
 from ingest.otlp_signals import LOGS, METRICS, Signal, check_export, empty_response, is_json
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], route_class=StrictJSONRoute)
 
 
 def _responses(message: str) -> dict[int | str, dict[str, Any]]:

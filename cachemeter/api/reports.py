@@ -3,7 +3,6 @@ economics and regressions; each reads in one transaction that sees only the tena
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -13,6 +12,8 @@ from pydantic import BaseModel
 
 from cachemeter.api.deps import ReadTenant, TenantConn
 from cachemeter.api.opaque import opaque_id
+from cachemeter.api.params import End, Month, Start, time_range
+from cachemeter.api.strict_json import StrictJSONRoute
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
 from reports.schemas import CacheEconomics, Reconciliation, Regressions, Statement, Summary
@@ -20,36 +21,7 @@ from reports.statement import StatementError, statement, statement_csv
 from reports.summary import summary_body, summary_csv
 from store.regressions import list_regressions
 
-router = APIRouter(tags=["reports"])
-
-
-def _moment(value: str | None, name: str, default: datetime) -> datetime:
-    if value is None:
-        return default
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), UTC)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"{name}: not an ISO date or time: {value!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def time_range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    """[start, end) from query strings: end defaults to now, start to 30 days before end."""
-    end_at = _moment(end, "end", datetime.now(UTC))
-    start_at = _moment(start, "start", end_at - timedelta(days=30))
-    if start_at >= end_at:
-        raise HTTPException(422, "start must be before end")
-    return start_at, end_at
-
-
-# Every report's range: [start, end), read by time_range.
-Start = Annotated[
-    str | None,
-    Query(description="ISO date or time (UTC if no zone); default: 30 days before end"),
-]
-End = Annotated[str | None, Query(description="ISO date or time, exclusive; default: now")]
+router = APIRouter(tags=["reports"], route_class=StrictJSONRoute)
 
 
 def json_or_csv(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
@@ -89,7 +61,7 @@ def get_summary(
 def get_statement(
     tenant: ReadTenant,
     conn: TenantConn,
-    month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (UTC)")],
+    month: Month,
     group_by: Literal["team", "app", "model", "provider", "environment"] = "team",
     currency: Annotated[
         str | None, Query(pattern=r"^[A-Z]{3}$", description="reporting currency")

@@ -22,6 +22,8 @@ from typing import IO, Any
 
 from billing.usage import TOKEN_FIELDS
 from cachemeter.cli.inputs import CliError
+from ingest.errors import PayloadError
+from ingest.json_body import parse_json
 from ingest.service import Ingestor
 from store.tenants import TenantRef
 
@@ -115,7 +117,7 @@ def csv_record(row: dict[str, str]) -> dict[str, Any]:
             record[key] = float(row[key])
     for key in JSON_FIELDS:
         if row.get(key):
-            record[key] = json.loads(row[key])
+            record[key] = parse_json(row[key], field=key)
     if "usage" not in record and "response" not in record:
         record["usage"] = {
             k: int(row[k]) if row[k].strip().lstrip("-").isdigit() else row[k]
@@ -130,9 +132,11 @@ def records(path: Path, handle: IO[str]) -> Iterator[tuple[int, Any]]:
     kind = _format(path)
     if kind == "json":
         try:
-            data = json.load(handle)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CliError(f"{path}: invalid JSON: {exc}") from None
+            data = parse_json(handle.read(), field=str(path))
+        except PayloadError as exc:
+            raise CliError(str(exc)) from None
+        except UnicodeDecodeError:
+            raise CliError(f"{path}: not UTF-8 text") from None
         if isinstance(data, dict) and isinstance(data.get("records"), list):
             data = data["records"]
         yield from enumerate(data if isinstance(data, list) else [data], start=1)
@@ -141,14 +145,14 @@ def records(path: Path, handle: IO[str]) -> Iterator[tuple[int, Any]]:
         for row in reader:
             try:
                 yield reader.line_num, csv_record(row)
-            except (ValueError, json.JSONDecodeError) as exc:
+            except ValueError as exc:  # PayloadError included
                 yield reader.line_num, exc
     else:
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as exc:
+                    yield number, parse_json(line, field="line")
+                except PayloadError as exc:
                     yield number, exc
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,8 @@ from pydantic import ValidationError
 
 from billing.catalogue import PriceSpec
 from ingest.envelope import describe_validation_error
+from ingest.errors import PayloadError
+from ingest.json_body import parse_json
 
 
 class CliError(Exception):
@@ -30,17 +30,13 @@ def _read_text(source: str) -> str:
     return text
 
 
-def _invalid(source: str, exc: json.JSONDecodeError) -> CliError:
-    return CliError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
-
-
 def read_json(source: str) -> Any:
-    """One JSON document from a file path or `-` (stdin)."""
+    """One strict JSON document from a file path or `-` (stdin)."""
     text = _read_text(source)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _invalid(source, exc) from None
+        return parse_json(text, field=source)
+    except PayloadError as exc:
+        raise CliError(str(exc)) from None
 
 
 def read_price_specs(path: str) -> list[PriceSpec]:
@@ -48,9 +44,9 @@ def read_price_specs(path: str) -> list[PriceSpec]:
     text = _read_text(path)
     try:
         # Decimal, never float: 0.60 must stay 0.60.
-        data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise _invalid(path, exc) from None
+        data = parse_json(text, field=path, decimals=True)
+    except PayloadError as exc:
+        raise CliError(str(exc)) from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):

@@ -183,6 +183,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def _litellm_file_rows(path: str) -> Iterator[dict[str, Any]]:
     import csv as csv_module
 
+    from ingest.errors import PayloadError
+    from ingest.json_body import parse_json
+
     if path.lower().endswith(".csv"):
         try:
             with open(path, encoding="utf-8", newline="") as handle:
@@ -199,9 +202,9 @@ def _litellm_file_rows(path: str) -> Iterator[dict[str, Any]]:
             for number, line in enumerate(handle, start=1):
                 if line.strip():
                     try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise CliError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+                        yield parse_json(line, field=f"{path}:{number}")
+                    except PayloadError as exc:
+                        raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
 

@@ -47,6 +47,7 @@ def _spec_from_flags(args: argparse.Namespace) -> Any:
 
 
 def cmd_prices(args: argparse.Namespace) -> int:
+    from store.limits import ColumnLimit
     from store.prices import PriceConflict, add_price, list_prices
 
     if args.prices_command == "sync":
@@ -71,7 +72,7 @@ def cmd_prices(args: argparse.Namespace) -> int:
             for spec in specs:
                 try:
                     ids.append(add_price(conn, spec))
-                except PriceConflict as exc:
+                except (PriceConflict, ColumnLimit) as exc:
                     raise CliError(str(exc)) from None
     print(f"added {len(ids)} price(s): ids {', '.join(map(str, ids))}", file=sys.stderr)
     return 0

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Any
 
+from billing.moments import OutOfRange, parse_moment
 from cachemeter.cli.inputs import CliError
 
 
@@ -26,11 +27,8 @@ def database() -> Iterator[Any]:
 
 
 def parse_time(value: str, name: str) -> datetime:
-    """An ISO date or time; no zone means UTC, a date means its midnight."""
+    """An ISO date or time within the supported range; no zone means UTC, a date its midnight."""
     try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), UTC)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise CliError(f"{name}: not an ISO date or time: {value!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_moment(value)
+    except OutOfRange as exc:
+        raise CliError(f"{name}: {exc}") from None
