@@ -25,11 +25,12 @@ def parse_json(
     data: bytes | str,
     *,
     field: str = "body",
-    max_depth: int = MAX_JSON_DEPTH,
+    max_depth: int | None = MAX_JSON_DEPTH,
     decimals: bool = False,
 ) -> Any:
     """The value of a JSON text; NotJSON when it is not strict JSON, PayloadError when it nests
-    deeper than `max_depth`. With `decimals`, fractions are Decimal (prices, never floats)."""
+    deeper than `max_depth` (None: a batch, whose items are checked one by one). With
+    `decimals`, fractions are Decimal (prices, never floats)."""
     try:
         value = orjson.loads(data)
         if decimals:
@@ -37,6 +38,6 @@ def parse_json(
             value = json.loads(data, parse_float=Decimal)
     except orjson.JSONDecodeError as exc:
         raise NotJSON(field, f"not valid JSON (RFC 8259): {exc}") from None
-    if nested_deeper(value, max_depth):
+    if max_depth is not None and nested_deeper(value, max_depth):
         raise PayloadError(field, f"JSON nested deeper than {max_depth} levels")
     return value

@@ -22,6 +22,7 @@ from ingest.caches import CacheIn, build_cache
 from ingest.conflicts import conflict_message, differences
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
+from ingest.fields import MAX_JSON_DEPTH, nested_deeper
 from ingest.merge import MERGED_SOURCES, merged_record
 from ingest.metrics import IngestMetrics
 from ingest.pricing import PricedRecord, price_record
@@ -221,6 +222,8 @@ class Ingestor:
             try:
                 if not isinstance(raw, dict):
                     raise PayloadError("record", "must be a JSON object")
+                if nested_deeper(raw, MAX_JSON_DEPTH):
+                    raise PayloadError("record", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
                 record_in = RecordIn.model_validate(raw)
                 record = build_record(
                     record_in,
@@ -323,6 +326,8 @@ class Ingestor:
             try:
                 if not isinstance(raw, dict):
                     raise PayloadError("cache", "must be a JSON object")
+                if nested_deeper(raw, MAX_JSON_DEPTH):
+                    raise PayloadError("cache", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
                 cache = build_cache(CacheIn.model_validate(raw), book, tenant.name, received_at)
             except ValidationError as exc:
                 rejected.append({"index": index, "error": describe_validation_error(exc.errors())})

@@ -295,3 +295,20 @@ def test_every_api_route_reads_its_body_with_the_strict_parser(client: TestClien
     ]
     assert len(routes) >= 15
     assert [r.path for r in routes if not isinstance(r, StrictJSONRoute)] == []
+
+
+def test_a_record_nested_too_deep_rejects_only_itself(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    deep: Any = {"x": 1}
+    for _ in range(40):
+        deep = [deep]
+    bad = anthropic_record(request_id="deep", tags={"a": "b"})
+    bad["usage"]["extra"] = deep
+    body = {"records": [bad, anthropic_record(request_id="ok")]}
+    response = client.post("/v1/usage", json=body, headers=auth)
+    assert response.status_code == 200, response.text
+    assert response.json()["rejected"] == [
+        {"index": 0, "error": "record: JSON nested deeper than 32 levels"}
+    ]
+    assert _counts(engine)[0] == 1

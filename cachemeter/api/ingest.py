@@ -23,7 +23,8 @@ from store.tenants import TenantRef
 
 async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
     """The items of a body that is one object or {key: [objects]}, within the batch limit."""
-    body = await read_json(request)
+    # Depth is checked per item (Ingestor): one record nested too deep rejects only itself.
+    body = await read_json(request, max_depth=None)
     # Whether the body was a batch: a single record's conflict is answered 409, a batch's listed.
     request.state.batch = isinstance(body, dict) and key in body
     if isinstance(body, dict) and key in body:

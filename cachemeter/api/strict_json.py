@@ -11,13 +11,15 @@ from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 from ingest.errors import PayloadError
+from ingest.fields import MAX_JSON_DEPTH
 from ingest.json_body import NotJSON, parse_json
 
 
-async def read_json(request: Request) -> Any:
-    """The request's body as strict JSON: 400 when it is not JSON, 422 when nested too deep."""
+async def read_json(request: Request, max_depth: int | None = MAX_JSON_DEPTH) -> Any:
+    """The request's body as strict JSON: 400 when it is not JSON, 422 when nested deeper than
+    `max_depth` (None: a batch, whose items are checked one by one)."""
     try:
-        return parse_json(await request.body())
+        return parse_json(await request.body(), max_depth=max_depth)
     except NotJSON as exc:
         raise HTTPException(400, str(exc)) from None
     except PayloadError as exc:
