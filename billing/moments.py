@@ -7,17 +7,27 @@ month `9999-12` (its end is year 10000) is a named refusal, never an overflow fu
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 SUPPORTED_FROM = datetime(1970, 1, 1, tzinfo=UTC)
 # Exclusive: the last supported month is 2199-12.
 SUPPORTED_TO = datetime(2200, 1, 1, tzinfo=UTC)
 SUPPORTED = f"{SUPPORTED_FROM.year}-01-01 to {SUPPORTED_TO.year - 1}-12-31 (UTC)"
+_YEARS = r"(19[7-9][0-9]|2[01][0-9]{2})"
 # YYYY-MM within the supported years, as a JSON Schema pattern (ECMA and Python alike).
-MONTH_PATTERN = r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = rf"^{_YEARS}-(0[1-9]|1[0-2])$"
+# An ISO 8601 date, or date and time with an optional zone, within the supported years: what
+# every time parameter and field accepts (no unix numbers, no week or ordinal dates).
+MOMENT_PATTERN = (
+    rf"^{_YEARS}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
+)
+_MOMENT = re.compile(MOMENT_PATTERN)
 
 
 class OutOfRange(ValueError):
@@ -38,6 +48,11 @@ def in_utc(moment: datetime) -> datetime:
 
 def parse_moment(text: str) -> datetime:
     """An ISO 8601 date (its midnight) or time, in UTC, within the supported range."""
+    if not _MOMENT.match(text):
+        raise OutOfRange(
+            f"must be an ISO 8601 date or time (YYYY-MM-DD[THH:MM[:SS[.f]]][Z|±HH:MM])"
+            f" within {SUPPORTED}, got {text[:40]!r}"
+        )
     try:
         if len(text) == 10:
             return in_utc(datetime.combine(date.fromisoformat(text), time()))
@@ -62,15 +77,23 @@ def month_range(month: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-# A pydantic field: an ISO 8601 time (no zone = UTC), stored in UTC, in the supported range.
+def _moment(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return in_utc(value)
+    if not isinstance(value, str):
+        raise OutOfRange(f"must be an ISO 8601 date or time string, got {type(value).__name__}")
+    return parse_moment(value)
+
+
+# A pydantic field: an ISO 8601 date or time (no zone = UTC), in UTC, in the supported range.
 Moment = Annotated[
     datetime,
-    AfterValidator(in_utc),
+    BeforeValidator(_moment),
     WithJsonSchema(
         {
             "type": "string",
-            "format": "date-time",
-            "description": f"ISO 8601 time (no zone = UTC) within {SUPPORTED}",
+            "pattern": MOMENT_PATTERN,
+            "description": f"ISO 8601 date or time (no zone = UTC) within {SUPPORTED}",
         }
     ),
 ]

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from billing.moments import in_utc
+from billing.moments import Moment, in_utc
 from billing.text import NoNul
 
 # Strings of at most N characters, non-empty and without NUL (Dimension trims whitespace).
@@ -42,7 +42,7 @@ class RecordIn(BaseModel):
     usage: Any = None
     response: Any = None
     request_id: Text256 | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     ttft_ms: Millis | None = None
     latency_ms: Millis | None = None
     app: Dimension | None = None
@@ -87,7 +87,7 @@ class BatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    records: list[RecordIn]
+    records: list[RecordIn] = Field(min_length=1)
 
 
 def describe_validation_error(errors: list[Any]) -> str:

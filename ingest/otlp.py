@@ -90,6 +90,8 @@ def parse_otlp_json(data: bytes, message: M) -> M:
     """An OTLP/JSON export read into its protobuf message, as the OTLP specification maps it;
     PayloadError (HTTP 400) when the body is not one."""
     parsed = parse_json(data, max_depth=OTLP_JSON_DEPTH)
+    if not isinstance(parsed, dict):
+        raise PayloadError("body", f"an OTLP/JSON {type(message).__name__} is a JSON object")
     _ids_to_base64(parsed)
     try:
         json_format.ParseDict(parsed, message, ignore_unknown_fields=True)

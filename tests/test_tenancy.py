@@ -74,7 +74,7 @@ def test_keys_are_stored_hashed_shown_once_and_listed_by_prefix(
         client.post("/v1/usage", json=anthropic_record(), headers=_bearer(key)).status_code == 200
     )
     bad = client.post("/v1/keys", json={"scopes": ["root"]}, headers=_bearer(admin))
-    assert bad.status_code == 422 and "root" in bad.json()["detail"]
+    assert bad.status_code == 422 and "root" in bad.text and "scopes" in bad.text
 
 
 def test_rotation_keeps_the_old_key_for_its_grace_then_revocation_is_immediate(

@@ -6,7 +6,7 @@ Catalogue-wide prices (every tenant's) stay with the operator: `cachemeter price
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -26,7 +26,7 @@ from cachemeter.api.schemas import (
     Prices,
     PriceStored,
 )
-from cachemeter.api.strict_json import StrictJSONRoute, read_json
+from cachemeter.api.strict import StrictRoute, read_json
 from ingest.envelope import describe_validation_error
 from reports.reprice import reprice
 from reports.schemas import Reprice
@@ -42,7 +42,7 @@ from store.tenants import (
     rotate_key,
 )
 
-router = APIRouter(tags=["admin"], route_class=StrictJSONRoute)
+router = APIRouter(tags=["admin"], route_class=StrictRoute)
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NoNul]
 
 
@@ -52,7 +52,9 @@ class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    scopes: list[str] = Field(default=["ingest", "read"], min_length=1, max_length=len(SCOPES))
+    scopes: list[Literal["ingest", "read", "admin"]] = Field(
+        default=["ingest", "read"], min_length=1, max_length=len(SCOPES)
+    )
 
 
 class RotateIn(BaseModel):

@@ -13,13 +13,13 @@ from billing.text import NoNul
 from cachemeter.api.deps import AdminTenant, ReadTenant, TenantConn
 from cachemeter.api.params import Name, OptionalMonth
 from cachemeter.api.schemas import Done
-from cachemeter.api.strict_json import StrictJSONRoute
+from cachemeter.api.strict import StrictRoute
 from reports.budgets import budget_status
 from reports.schemas import Budgets
 from reports.statement import StatementError
 from store.budgets import remove_budget, set_budget
 
-router = APIRouter(tags=["budgets"], route_class=StrictJSONRoute)
+router = APIRouter(tags=["budgets"], route_class=StrictRoute)
 
 
 class BudgetIn(BaseModel):

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cachemeter.api.deps import BasicIngestTenant, IngestTenant
 from cachemeter.api.schemas import CachesResult, IngestResult, TraceExportResponse
-from cachemeter.api.strict_json import StrictJSONRoute, read_json
+from cachemeter.api.strict import StrictRoute, read_json
 from ingest.caches import CacheIn
 from ingest.envelope import BatchIn, RecordIn
 from ingest.errors import PayloadError
@@ -43,7 +43,7 @@ async def batch_items(request: Request, key: str, noun: str) -> list[Any]:
     return items
 
 
-router = APIRouter(tags=["ingest"], route_class=StrictJSONRoute)
+router = APIRouter(tags=["ingest"], route_class=StrictRoute)
 
 
 def one_or_batch(one: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
@@ -88,15 +88,22 @@ async def post_usage(request: Request, tenant: IngestTenant) -> JSONResponse:
 def openapi_schemas() -> dict[str, Any]:
     """Component schemas the /v1/usage body refers to (validated per record, not by FastAPI)."""
     ref = "#/components/schemas/{model}"
+    record = RecordIn.model_json_schema(ref_template=ref)
+    # Exactly one payload: the usage object or the whole response (a rule pydantic checks).
+    record["oneOf"] = [{"required": ["usage"]}, {"required": ["response"]}]
     return {
         "CacheIn": CacheIn.model_json_schema(ref_template=ref),
-        "RecordIn": RecordIn.model_json_schema(ref_template=ref),
+        "RecordIn": record,
         "BatchIn": {
             k: v for k, v in BatchIn.model_json_schema(ref_template=ref).items() if k != "$defs"
         }
         | {
             "properties": {
-                "records": {"type": "array", "items": {"$ref": ref.format(model="RecordIn")}}
+                "records": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"$ref": ref.format(model="RecordIn")},
+                }
             }
         },
     }
@@ -108,8 +115,14 @@ def openapi_schemas() -> dict[str, Any]:
         {"$ref": "#/components/schemas/CacheIn"},
         {
             "type": "object",
+            "required": ["caches"],
+            "additionalProperties": False,
             "properties": {
-                "caches": {"type": "array", "items": {"$ref": "#/components/schemas/CacheIn"}}
+                "caches": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"$ref": "#/components/schemas/CacheIn"},
+                }
             },
         },
     ),
@@ -125,6 +138,21 @@ async def post_caches(request: Request, tenant: IngestTenant) -> JSONResponse:
     return JSONResponse(result, status_code=status)
 
 
+def otlp_body(json_list: str) -> dict[str, Any]:
+    """The OpenAPI request body of an OTLP/HTTP export: protobuf, or OTLP/JSON whose top-level
+    list is `json_list` (an empty export is valid OTLP)."""
+    export = {
+        "type": "object",
+        # The protobuf JSON mapping reads null as the field's default (an empty list).
+        "properties": {json_list: {"type": ["array", "null"], "items": {"type": "object"}}},
+    }
+    content = {
+        "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+        "application/json": {"schema": export},
+    }
+    return {"requestBody": {"required": True, "content": content}}
+
+
 _OTLP_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "OTLP ExportTraceServiceResponse, in the request's encoding.",
@@ -133,7 +161,12 @@ _OTLP_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/v1/traces", response_model=TraceExportResponse, responses=_OTLP_RESPONSES)
+@router.post(
+    "/v1/traces",
+    response_model=TraceExportResponse,
+    responses=_OTLP_RESPONSES,
+    openapi_extra=otlp_body("resourceSpans"),
+)
 async def post_traces(request: Request, tenant: IngestTenant) -> Response:
     """OTLP/HTTP trace receiver: GenAI spans become usage records; other spans are ignored.
 
@@ -144,7 +177,10 @@ async def post_traces(request: Request, tenant: IngestTenant) -> Response:
 
 
 @router.post(
-    "/api/public/otel/v1/traces", response_model=TraceExportResponse, responses=_OTLP_RESPONSES
+    "/api/public/otel/v1/traces",
+    response_model=TraceExportResponse,
+    responses=_OTLP_RESPONSES,
+    openapi_extra=otlp_body("resourceSpans"),
 )
 async def post_langfuse_traces(request: Request, tenant: BasicIngestTenant) -> Response:
     """The Langfuse SDK's OTLP export, unchanged: point the SDK's host at cachemeter.

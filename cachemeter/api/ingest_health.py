@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 
 from cachemeter.api.deps import ReadTenant, TenantConn
 from cachemeter.api.params import End, Start, time_range
-from cachemeter.api.strict_json import StrictJSONRoute
+from cachemeter.api.strict import StrictRoute
 from reports.rejections import ingest_rejections
 from reports.schemas import IngestRejections
 
-router = APIRouter(tags=["reports"], route_class=StrictJSONRoute)
+router = APIRouter(tags=["reports"], route_class=StrictRoute)
 
 Source = Annotated[
     str | None,

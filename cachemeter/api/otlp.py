@@ -11,12 +11,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from cachemeter.api.deps import IngestTenant
+from cachemeter.api.ingest import otlp_body
 from cachemeter.api.schemas import LogsExportResponse, MetricsExportResponse
-from cachemeter.api.strict_json import StrictJSONRoute
+from cachemeter.api.strict import StrictRoute
 from ingest.errors import PayloadError
 from ingest.otlp_signals import LOGS, METRICS, Signal, check_export, empty_response, is_json
 
-router = APIRouter(tags=["ingest"], route_class=StrictJSONRoute)
+router = APIRouter(tags=["ingest"], route_class=StrictRoute)
 
 
 def _responses(message: str) -> dict[int | str, dict[str, Any]]:
@@ -47,6 +48,7 @@ async def _answer(request: Request, signal: Signal) -> Response:
     "/v1/logs",
     response_model=LogsExportResponse,
     responses=_responses("ExportLogsServiceResponse"),
+    openapi_extra=otlp_body(LOGS.json_list),
 )
 async def post_logs(request: Request, tenant: IngestTenant) -> Response:
     """OTLP/HTTP logs receiver: application/x-protobuf or application/json, optionally gzip;
@@ -58,6 +60,7 @@ async def post_logs(request: Request, tenant: IngestTenant) -> Response:
     "/v1/metrics",
     response_model=MetricsExportResponse,
     responses=_responses("ExportMetricsServiceResponse"),
+    openapi_extra=otlp_body(METRICS.json_list),
 )
 async def post_metrics(request: Request, tenant: IngestTenant) -> Response:
     """OTLP/HTTP metrics receiver: application/x-protobuf or application/json, optionally

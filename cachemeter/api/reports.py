@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from cachemeter.api.deps import ReadTenant, TenantConn
 from cachemeter.api.opaque import opaque_id
 from cachemeter.api.params import End, Month, Start, time_range
-from cachemeter.api.strict_json import StrictJSONRoute
+from cachemeter.api.strict import StrictRoute
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
 from reports.schemas import CacheEconomics, Reconciliation, Regressions, Statement, Summary
@@ -21,7 +21,7 @@ from reports.statement import StatementError, statement, statement_csv
 from reports.summary import summary_body, summary_csv
 from store.regressions import list_regressions
 
-router = APIRouter(tags=["reports"], route_class=StrictJSONRoute)
+router = APIRouter(tags=["reports"], route_class=StrictRoute)
 
 
 def json_or_csv(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:

@@ -1,13 +1,18 @@
-"""Every API route reads its JSON body with the one strict parser (ingest.json_body): FastAPI's
-own reader is Python's json module, which takes NaN and Infinity, and a 422 echoing them back
-then fails to encode."""
+"""What every API route reads strictly: its JSON body with the one strict parser
+(ingest.json_body), and only the query parameters it declares.
+
+FastAPI's own body reader is Python's json module, which takes NaN and Infinity (a 422 that
+echoes them back then fails to encode); and it ignores unknown query parameters, so a
+misspelt `strat=` would silently report the default range.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from ingest.errors import PayloadError
@@ -36,14 +41,30 @@ class StrictJSONRequest(Request):
         return self._json
 
 
-class StrictJSONRoute(APIRoute):
-    """An APIRoute whose handler sees a StrictJSONRequest."""
+def _query_names(dependant: Dependant) -> Iterator[str]:
+    for param in dependant.query_params:
+        yield param.alias
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
+
+
+class StrictRoute(APIRoute):
+    """An APIRoute whose handler reads its body with the strict parser and refuses query
+    parameters it does not declare (422 naming them)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The route's handler, given the strict request."""
+        """The route's handler, behind the strict checks."""
         handler = super().get_route_handler()
+        declared = frozenset(_query_names(self.dependant))
 
         async def strict(request: Request) -> Response:
+            unknown = sorted(set(request.query_params) - declared)
+            if unknown:
+                names = ", ".join(repr(n[:40]) for n in unknown[:5])
+                known = ", ".join(sorted(declared)) or "none"
+                raise HTTPException(
+                    422, f"query: unknown parameter {names} (this route takes: {known})"
+                )
             return await handler(StrictJSONRequest(request.scope, request.receive))
 
         return strict
