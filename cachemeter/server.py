@@ -37,11 +37,13 @@ from cachemeter.workers.regressions import Event, Monitor
 from cachemeter.workers.retention import LifecycleWorker
 from cachemeter.workers.webhook import Webhook, message
 from dashboard.app import create_dashboard
+from dashboard.auth import SessionPolicy
 from ingest.metrics import IngestMetrics, LabelBounds
 from ingest.service import Ingestor
 from store.analytics import recent_providers
 from store.db import make_engine
 from store.prices import catalogue_changed_at
+from store.sessions import SessionLimits
 
 
 def session_secret(settings: Settings) -> str:
@@ -60,6 +62,17 @@ def session_secret(settings: Settings) -> str:
     except OSError:
         # A read-only filesystem: sessions last as long as this process.
         return secrets.token_hex(32)
+
+
+def session_policy(settings: Settings) -> SessionPolicy:
+    """How long dashboard sessions last, and whether their cookie is always Secure."""
+    return SessionPolicy(
+        SessionLimits(
+            idle=timedelta(hours=settings.session_idle_hours),
+            lifetime=timedelta(days=settings.session_lifetime_days),
+        ),
+        force_secure=settings.session_cookie_secure,
+    )
 
 
 def detector_config(settings: Settings) -> DetectorConfig:
@@ -152,7 +165,11 @@ def create_app(
                 lambda rows: open_gauges(rows, metrics),
             )
             monitor.start()
-        dash_app = create_dashboard(app.state.engine, secret_key=session_secret(settings))
+        dash_app = create_dashboard(
+            app.state.engine,
+            secret_key=session_secret(settings),
+            sessions=session_policy(settings),
+        )
         app.mount("/dashboard", WSGIMiddleware(dash_app.server))  # type: ignore[arg-type]
         try:
             yield

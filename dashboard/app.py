@@ -31,9 +31,13 @@ PAGES = (overview, hitrate, latency, spend, statements, prices, ingest_health)
 
 
 def create_dashboard(
-    engine: Engine, prefix: str = "/dashboard/", secret_key: str | None = None
+    engine: Engine,
+    prefix: str = "/dashboard/",
+    secret_key: str | None = None,
+    sessions: auth.SessionPolicy | None = None,
 ) -> Dash:
-    """The dashboard served under `prefix`; sessions are signed with `secret_key`."""
+    """The dashboard served under `prefix`; session cookies are signed with `secret_key` and
+    sessions last as `sessions` says (12 hours idle, 7 days at most, by default)."""
     app = Dash(
         __name__,
         requests_pathname_prefix=prefix,
@@ -41,7 +45,7 @@ def create_dashboard(
         suppress_callback_exceptions=True,
         update_title="cachemeter",
     )
-    auth.install(app.server, engine, prefix, secret_key or secrets.token_hex(32))
+    auth.install(app.server, engine, prefix, secret_key or secrets.token_hex(32), sessions)
     context = Context(engine)
     paths = {page.PATH: page for page in PAGES}
 
