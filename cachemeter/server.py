@@ -23,13 +23,13 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from cache.regressions import DetectorConfig
 from cachemeter.api import admin, budgets, ingest_health, otlp, reports
 from cachemeter.api import ingest as ingest_api
 from cachemeter.api.docs import app_with_offline_docs
-from cachemeter.api.middleware import BodyLimit, SecurityHeaders, readiness
+from cachemeter.api.middleware import BodyLimit, SecurityHeaders, database_down, readiness
 from cachemeter.api.openapi import add_error_responses
 from cachemeter.api.schemas import Health, Ready
 from cachemeter.config import Settings, database_url, get_settings
@@ -41,7 +41,7 @@ from dashboard.auth import SessionPolicy
 from ingest.metrics import IngestMetrics, LabelBounds
 from ingest.service import Ingestor
 from store.analytics import recent_providers
-from store.db import make_engine
+from store.db import DATABASE_DOWN, make_engine
 from store.prices import catalogue_changed_at
 from store.sessions import SessionLimits
 
@@ -237,15 +237,8 @@ def create_app(
     app.include_router(budgets.router)
     app.include_router(admin.router)
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    async def database_down(request: Request, exc: DBAPIError) -> JSONResponse:
-        # The database is unavailable or restarting: a retryable answer, never a stack trace.
-        return JSONResponse(
-            {"detail": "database unavailable, retry later"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+    for unavailable in DATABASE_DOWN:
+        app.add_exception_handler(unavailable, database_down)
 
     @app.get("/healthz", tags=["ops"], response_model=Health)
     def healthz() -> dict[str, str]:

@@ -12,9 +12,17 @@ from dash import Dash, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from sqlalchemy import Engine
 
-from dashboard import auth
+from dashboard import auth, errors
 from dashboard.context import Context
-from dashboard.filters import PRESETS, bar, date_range, filters_from, parse_query, to_query
+from dashboard.filters import (
+    PRESETS,
+    bar,
+    date_range,
+    filters_from,
+    ignored_filters,
+    parse_query,
+    to_query,
+)
 from dashboard.pages import (
     hitrate,
     ingest_health,
@@ -46,6 +54,8 @@ def create_dashboard(
         update_title="cachemeter",
     )
     auth.install(app.server, engine, prefix, secret_key or secrets.token_hex(32), sessions)
+    # After the sign-in check: a request that is not signed in is a 401 whatever its body.
+    errors.install(app.server, app.callback_map)
     context = Context(engine)
     paths = {page.PATH: page for page in PAGES}
 
@@ -103,7 +113,7 @@ def create_dashboard(
         view = filters_from(values, today)
         with context.connect() as conn:
             options = dimension_values(conn, context.tenant_id(), view.start, view.end)
-        return page.layout(values), bar(values, options, today)
+        return page.layout(values), bar(values, options, today, ignored_filters(search))
 
     @app.callback(
         Output("f-dates", "start_date"),

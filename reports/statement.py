@@ -32,11 +32,11 @@ def month_range(month: str) -> tuple[datetime, datetime]:
     """[first instant, first instant of the next month) of a YYYY-MM month, in UTC."""
     try:
         first = date.fromisoformat(f"{month}-01")
+        # December 9999 has no next month to end at.
+        end = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=UTC)
     except ValueError:
         raise StatementError(f"month must be YYYY-MM, got {month!r}") from None
-    start = datetime(first.year, first.month, 1, tzinfo=UTC)
-    end = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
+    return datetime(first.year, first.month, 1, tzinfo=UTC), end
 
 
 @dataclass

@@ -8,34 +8,23 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import flask
 import pytest
 from fastapi.testclient import TestClient
-from flask.sessions import SecureCookieSessionInterface
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select, update
 
 from cachemeter.config import Settings
 from cachemeter.server import create_app
 from store.models import ApiKey, DashboardSession
-from tests.factories import tenant_with_key
+from tests.dashboard_requests import CALLBACK, request_for
+from tests.factories import dashboard_cookie_signer, tenant_with_key
 
-CALLBACK = "/dashboard/_dash-update-component"
 SECRET = "test-secret"
 
 
-def route_body(path: str = "/dashboard/", search: str = "") -> dict[str, Any]:
-    """The body Dash posts for the page router (it reads the tenant's filter options)."""
-    return {
-        "output": "..page.children...filters.children..",
-        "outputs": [
-            {"id": "page", "property": "children"},
-            {"id": "filters", "property": "children"},
-        ],
-        "inputs": [{"id": "url", "property": "pathname", "value": path}],
-        "state": [{"id": "url", "property": "search", "value": search}],
-        "changedPropIds": ["url.pathname"],
-    }
+def route_body() -> dict[str, Any]:
+    """The page router's request (it reads the tenant's filter options)."""
+    return request_for("..page.children...filters.children..")
 
 
 def _app_client(engine: Engine, base_url: str = "http://testserver", **settings: Any) -> TestClient:
@@ -168,21 +157,12 @@ def test_sessions_end_seven_days_after_sign_in_by_default(
     _signed_out(client)
 
 
-def _serializer() -> Any:
-    """Flask's cookie signer under the server's secret (what a leaked secret gives anyone)."""
-    app = flask.Flask("forge")
-    app.secret_key = SECRET
-    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
-    assert serializer is not None
-    return serializer
-
-
 def test_a_validly_signed_cookie_without_a_live_session_reads_nothing(
     signed_in: tuple[TestClient, str, str], engine: Engine
 ) -> None:
     client, _, _ = signed_in
     other, _ = tenant_with_key(engine, name="globex", scopes=["read"])
-    ours = _serializer().loads(client.cookies["session"])
+    ours = dashboard_cookie_signer(SECRET).loads(client.cookies["session"])
     assert set(ours) == {"tenant_id", "sid"}
     for values in (
         # The cookie of before sessions were kept server-side (the tenant alone).
@@ -192,7 +172,7 @@ def test_a_validly_signed_cookie_without_a_live_session_reads_nothing(
         {"tenant_id": ours["tenant_id"], "sid": "guessed"},
     ):
         client.cookies.clear()
-        client.cookies.set("session", _serializer().dumps(values))
+        client.cookies.set("session", dashboard_cookie_signer(SECRET).dumps(values))
         _signed_out(client)
 
 
