@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     # Signs dashboard session cookies; set it (same value on every replica) in production.
     secret_key: str | None = None
+    # Dashboard sessions end after this long without a request, and this long after sign-in
+    # whatever the use (besides at sign-out, or when their key is revoked or expires).
+    session_idle_hours: float = Field(default=12, gt=0, le=24 * 366)
+    session_lifetime_days: float = Field(default=7, gt=0, le=366)
+    # The session cookie is Secure whenever the request came over HTTPS; this makes it Secure
+    # always (TLS ends at a proxy whose X-Forwarded-Proto the server is not told to trust).
+    session_cookie_secure: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -23,13 +23,19 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from cache.regressions import DetectorConfig
 from cachemeter.api import admin, budgets, ingest_health, otlp, reports
 from cachemeter.api import ingest as ingest_api
 from cachemeter.api.docs import app_with_offline_docs
-from cachemeter.api.middleware import BodyLimit, RefuseNul, SecurityHeaders, readiness
+from cachemeter.api.middleware import (
+    BodyLimit,
+    RefuseNul,
+    SecurityHeaders,
+    database_down,
+    readiness,
+)
 from cachemeter.api.openapi import add_error_responses
 from cachemeter.api.schemas import Health, Ready
 from cachemeter.config import Settings, database_url, get_settings
@@ -37,11 +43,13 @@ from cachemeter.workers.regressions import Event, Monitor
 from cachemeter.workers.retention import LifecycleWorker
 from cachemeter.workers.webhook import Webhook, message
 from dashboard.app import create_dashboard
+from dashboard.auth import SessionPolicy
 from ingest.metrics import IngestMetrics, LabelBounds
 from ingest.service import Ingestor
 from store.analytics import recent_providers
-from store.db import make_engine
+from store.db import DATABASE_DOWN, make_engine
 from store.prices import catalogue_changed_at
+from store.sessions import SessionLimits
 
 
 def session_secret(settings: Settings) -> str:
@@ -60,6 +68,17 @@ def session_secret(settings: Settings) -> str:
     except OSError:
         # A read-only filesystem: sessions last as long as this process.
         return secrets.token_hex(32)
+
+
+def session_policy(settings: Settings) -> SessionPolicy:
+    """How long dashboard sessions last, and whether their cookie is always Secure."""
+    return SessionPolicy(
+        SessionLimits(
+            idle=timedelta(hours=settings.session_idle_hours),
+            lifetime=timedelta(days=settings.session_lifetime_days),
+        ),
+        force_secure=settings.session_cookie_secure,
+    )
 
 
 def detector_config(settings: Settings) -> DetectorConfig:
@@ -152,7 +171,11 @@ def create_app(
                 lambda rows: open_gauges(rows, metrics),
             )
             monitor.start()
-        dash_app = create_dashboard(app.state.engine, secret_key=session_secret(settings))
+        dash_app = create_dashboard(
+            app.state.engine,
+            secret_key=session_secret(settings),
+            sessions=session_policy(settings),
+        )
         app.mount("/dashboard", WSGIMiddleware(dash_app.server))  # type: ignore[arg-type]
         try:
             yield
@@ -221,15 +244,8 @@ def create_app(
     app.include_router(budgets.router)
     app.include_router(admin.router)
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    async def database_down(request: Request, exc: DBAPIError) -> JSONResponse:
-        # The database is unavailable or restarting: a retryable answer, never a stack trace.
-        return JSONResponse(
-            {"detail": "database unavailable, retry later"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+    for unavailable in DATABASE_DOWN:
+        app.add_exception_handler(unavailable, database_down)
 
     @app.get("/healthz", tags=["ops"], response_model=Health)
     def healthz() -> dict[str, str]:

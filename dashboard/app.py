@@ -12,9 +12,17 @@ from dash import Dash, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from sqlalchemy import Engine
 
-from dashboard import auth
+from dashboard import auth, errors
 from dashboard.context import Context
-from dashboard.filters import PRESETS, bar, date_range, filters_from, parse_query, to_query
+from dashboard.filters import (
+    PRESETS,
+    bar,
+    date_range,
+    filters_from,
+    ignored_filters,
+    parse_query,
+    to_query,
+)
 from dashboard.pages import (
     hitrate,
     ingest_health,
@@ -31,9 +39,13 @@ PAGES = (overview, hitrate, latency, spend, statements, prices, ingest_health)
 
 
 def create_dashboard(
-    engine: Engine, prefix: str = "/dashboard/", secret_key: str | None = None
+    engine: Engine,
+    prefix: str = "/dashboard/",
+    secret_key: str | None = None,
+    sessions: auth.SessionPolicy | None = None,
 ) -> Dash:
-    """The dashboard served under `prefix`; sessions are signed with `secret_key`."""
+    """The dashboard served under `prefix`; session cookies are signed with `secret_key` and
+    sessions last as `sessions` says (12 hours idle, 7 days at most, by default)."""
     app = Dash(
         __name__,
         requests_pathname_prefix=prefix,
@@ -41,7 +53,9 @@ def create_dashboard(
         suppress_callback_exceptions=True,
         update_title="cachemeter",
     )
-    auth.install(app.server, engine, prefix, secret_key or secrets.token_hex(32))
+    auth.install(app.server, engine, prefix, secret_key or secrets.token_hex(32), sessions)
+    # After the sign-in check: a request that is not signed in is a 401 whatever its body.
+    errors.install(app.server, app.callback_map)
     context = Context(engine)
     paths = {page.PATH: page for page in PAGES}
 
@@ -99,7 +113,7 @@ def create_dashboard(
         view = filters_from(values, today)
         with context.connect() as conn:
             options = dimension_values(conn, context.tenant_id(), view.start, view.end)
-        return page.layout(values), bar(values, options, today)
+        return page.layout(values), bar(values, options, today, ignored_filters(search))
 
     @app.callback(
         Output("f-dates", "start_date"),

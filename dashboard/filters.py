@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -15,9 +16,44 @@ PRESETS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
 DEFAULT_PRESET = "7d"
 
 
-def parse_query(search: str | None) -> dict[str, str]:
-    """?a=1&b=2 -> {"a": "1", "b": "2"} (first value of each)."""
+# The days a view may start and end on: dates Python and Postgres both hold with room for the
+# previous equal range (the comparison cards), well beyond any usage.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _query(search: str | None) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items() if v and v[0]}
+
+
+def parse_query(search: str | None) -> dict[str, str]:
+    """?a=1&b=2 -> {"a": "1", "b": "2"} (first value of each). A value with a NUL character is
+    left out: no stored text holds one (Postgres text cannot), so it could match nothing."""
+    return {k: v for k, v in _query(search).items() if "\x00" not in v}
+
+
+def _explicit_days(values: dict[str, str]) -> tuple[date, date] | None:
+    """The view's start and end days when both are dates in bounds, in order."""
+    try:
+        first, last = date.fromisoformat(values["start"]), date.fromisoformat(values["end"])
+    except (KeyError, ValueError):
+        return None
+    return (first, last) if FIRST_DAY <= first <= last <= LAST_DAY else None
+
+
+def ignored_filters(search: str | None) -> list[str]:
+    """What of the URL's filters the view ignores, and why (shown under the filter bar)."""
+    notes = [
+        f"{name}: a NUL character is not allowed"
+        for name, value in _query(search).items()
+        if "\x00" in value
+    ]
+    values = parse_query(search)
+    if ("start" in values or "end" in values) and _explicit_days(values) is None:
+        notes.append(
+            f"start and end: two dates from {FIRST_DAY} to {LAST_DAY}, the first not after"
+            " the last (the range preset applies)"
+        )
+    return notes
 
 
 def to_query(values: dict[str, Any]) -> str:
@@ -28,13 +64,9 @@ def to_query(values: dict[str, Any]) -> str:
 
 def date_range(values: dict[str, str], today: date) -> tuple[date, date]:
     """The inclusive [first, last] days of a view: explicit dates, else the preset."""
-    try:
-        if values.get("start") and values.get("end"):
-            first, last = date.fromisoformat(values["start"]), date.fromisoformat(values["end"])
-            if first <= last:
-                return first, last
-    except ValueError:
-        pass
+    explicit = _explicit_days(values)
+    if explicit is not None:
+        return explicit
     days = PRESETS.get(values.get("range", DEFAULT_PRESET), PRESETS[DEFAULT_PRESET])
     return today - timedelta(days=days - 1), today
 
@@ -55,8 +87,13 @@ def previous(f: Filters) -> Filters:
     return Filters(f.start - span, f.start, f.provider, f.model, f.app, f.team, f.environment)
 
 
-def bar(values: dict[str, str], options: dict[str, list[str]], today: date) -> html.Div:
-    """The filter bar, filled from the URL's values."""
+def bar(
+    values: dict[str, str],
+    options: dict[str, list[str]],
+    today: date,
+    ignored: Sequence[str] = (),
+) -> html.Div:
+    """The filter bar, filled from the URL's values, with a note on the filters ignored."""
     first, last = date_range(values, today)
     dropdowns = [
         html.Div(
@@ -104,6 +141,11 @@ def bar(values: dict[str, str], options: dict[str, list[str]], today: date) -> h
                 className="filter dates",
             ),
             *dropdowns,
+            *(
+                [html.P(f"Ignored {'; '.join(ignored)}.", id="f-ignored", className="note")]
+                if ignored
+                else []
+            ),
         ],
         className="filter-bar",
     )

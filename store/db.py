@@ -10,8 +10,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+# The database is unreachable or restarting (not a bad statement): every server (the API and
+# the dashboard) answers these with 503, this body and Retry-After, never a 500 or a trace.
+DATABASE_DOWN: tuple[type[DBAPIError], ...] = (OperationalError, InterfaceError)
+DATABASE_DOWN_DETAIL = "database unavailable, retry later"
+# Long enough for a pooled connection to find a restarted or failed-over server again.
+RETRY_AFTER_SECONDS = 5
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

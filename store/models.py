@@ -728,3 +728,25 @@ class IngestRejection(Base):
 
     # The upsert key; it also serves the listing (a tenant's few rows, by tenant_id prefix).
     __table_args__ = (PrimaryKeyConstraint("tenant_id", "source", "reason"),)
+
+
+class DashboardSession(Base):
+    """A dashboard sign-in (migration 0015): which key opened it, and when it was last used.
+
+    The cookie carries a random token; only its SHA-256 is kept, so a copy of the table signs
+    nobody in. A row is checked on every dashboard request against its key (revoked, rotated
+    out or expired keys end their sessions) and its idle and absolute limits."""
+
+    __tablename__ = "dashboard_sessions"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    last_seen_at: Mapped[datetime] = mapped_column(TZ)
+    # Set by sign-out: the cookie may still exist in a browser (or a copy), the session not.
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+
+    # Serves the per-request lookup (tenant from the signed cookie, then the token) and the
+    # purge of a tenant's ended sessions at sign-in (tenant_id prefix).
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "token_hash"),)

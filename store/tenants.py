@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import ColumnElement, Connection, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from store.models import ApiKey, Tenant
@@ -28,6 +28,8 @@ class TenantRef:
     name: str
     scopes: frozenset[str] = field(default=frozenset(SCOPES), compare=False)
     key_prefix: str = field(default="", compare=False)
+    # The key's row, where a caller binds something to the key (a dashboard session).
+    key_id: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,8 @@ def create_key(
     return key
 
 
-def _usable(now: datetime) -> list[object]:
+def usable_at(now: datetime) -> list[ColumnElement[bool]]:
+    """The conditions of a key that still signs requests at `now`."""
     return [ApiKey.revoked_at.is_(None), or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now)]
 
 
@@ -102,7 +105,7 @@ def tenant_for_key(conn: Connection, key: str, touch: bool = False) -> TenantRef
     row = conn.execute(
         select(Tenant.id, Tenant.name, ApiKey.id.label("key_id"), ApiKey.scopes, ApiKey.prefix)
         .join(ApiKey, ApiKey.tenant_id == Tenant.id)
-        .where(ApiKey.key_hash == hash_key(key), *_usable(now))  # type: ignore[arg-type]
+        .where(ApiKey.key_hash == hash_key(key), *usable_at(now))
     ).first()
     if row is None:
         return None
@@ -118,7 +121,7 @@ def tenant_for_key(conn: Connection, key: str, touch: bool = False) -> TenantRef
             )
             .values(last_used_at=now)
         )
-    return TenantRef(row.id, row.name, frozenset(row.scopes), row.prefix)
+    return TenantRef(row.id, row.name, frozenset(row.scopes), row.prefix, row.key_id)
 
 
 def list_keys(conn: Connection, tenant_id: int) -> list[KeyInfo]:
@@ -148,7 +151,7 @@ def rotate_key(
     now = datetime.now(UTC)
     old = conn.execute(
         select(ApiKey.__table__)
-        .where(ApiKey.tenant_id == tenant_id, ApiKey.prefix == prefix[:10], *_usable(now))  # type: ignore[arg-type]
+        .where(ApiKey.tenant_id == tenant_id, ApiKey.prefix == prefix[:10], *usable_at(now))
         .with_for_update()
     ).one_or_none()
     if old is None:

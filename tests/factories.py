@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+import flask
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import Engine
 
 from store.tenants import SCOPES, TenantRef, create_key, ensure_tenant
@@ -18,6 +20,16 @@ def tenant_with_key(
         tenant = ensure_tenant(conn, name)
         key = create_key(conn, tenant, scopes=scopes)
     return tenant, key
+
+
+def dashboard_cookie_signer(secret: str) -> Any:
+    """Flask's signer of dashboard session cookies under `secret`: what anyone holding the
+    server's secret (or an old cookie) has, to show that a signature alone signs nobody in."""
+    app = flask.Flask("forge")
+    app.secret_key = secret
+    signer = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert signer is not None
+    return signer
 
 
 def anthropic_record(

@@ -13,11 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
+from cachemeter.config import Settings
+from cachemeter.server import create_app
 from cachemeter_client import Reporter
-from store.db import make_engine, migrate
+from store.db import DATABASE_DOWN_DETAIL, RETRY_AFTER_SECONDS, make_engine, migrate
 from store.embedded import embedded_url, start_embedded
+from tests.dashboard_requests import CALLBACK, request_for
 from tests.factories import anthropic_record, tenant_with_key
 from tests.server_process import server_process
 
@@ -104,3 +109,33 @@ def test_postgres_restart_under_load_gives_503_then_recovers(
     engine.dispose()
     assert set(stored) == acknowledged | {f"sdk-{i}" for i in range(5)}
     assert set(stored.values()) == {1}
+
+
+def test_the_dashboard_answers_503_while_postgres_is_stopped(own_postgres: Any) -> None:
+    url = embedded_url(own_postgres)
+    migrate(url)
+    engine: Engine = make_engine(url, pool_size=1)
+    _, key = tenant_with_key(engine)
+    route = request_for("..page.children...filters.children..")
+    app = create_app(
+        Settings(secret_key="s", regression_interval_seconds=0),
+        engine=engine,
+        registry=CollectorRegistry(),
+    )
+    with TestClient(app) as client:
+        assert client.post("/dashboard/login", data={"key": key}).status_code == 200
+        assert client.post(CALLBACK, json=route).status_code == 200
+        _pg_ctl(own_postgres, "-m", "fast", "stop")
+        try:
+            callback = client.post(CALLBACK, json=route)
+            page = client.get("/dashboard/overview", follow_redirects=False)
+        finally:
+            own_postgres.ensure_postgres_running()
+        for response in (callback, page):
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+            assert "Traceback" not in response.text
+        assert callback.json() == {"detail": DATABASE_DOWN_DETAIL}
+        # Back up: the same session goes on (it was never signed out).
+        assert client.post(CALLBACK, json=route).status_code == 200
+    engine.dispose()

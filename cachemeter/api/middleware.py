@@ -3,6 +3,7 @@ readiness answer both servers give."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cachemeter.api.docs import DOCS_CSP, DOCS_PATHS
+from store.db import DATABASE_DOWN_DETAIL, RETRY_AFTER_SECONDS
 from store.queries import unready_reason
 
 
@@ -31,6 +33,15 @@ async def readiness(engine: Engine) -> JSONResponse:
     if reason is None:
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+
+
+async def database_down(request: Any, exc: Exception) -> JSONResponse:
+    """The answer to a request that found the database unavailable: retryable, no trace."""
+    return JSONResponse(
+        {"detail": DATABASE_DOWN_DETAIL},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 # The dashboard's pages: Dash needs inline bootstrap scripts and Plotly evaluates code.

@@ -11,6 +11,7 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboard import theme
 from dashboard.context import Context
+from dashboard.errors import choice
 from dashboard.pages.common import table
 from reports.totals import request_hit_rate, token_hit_rate
 from store.analytics import Filters, heatmap, misses, series, top_prefixes
@@ -19,6 +20,7 @@ from store.regressions import list_regressions
 
 PATH, TITLE, NAME = "/hit-rate", "Hit rate", "hitrate"
 GROUPS = DIMENSIONS
+MEASURES = ("token", "request")
 MISS_LABELS = {
     "below_minimum": "below minimum length",
     "first_write": "first write of a prefix",
@@ -244,8 +246,10 @@ def register(app: Dash, context: Context) -> None:
         Input("hit-heat-provider", "value"),
     )
     def update(
-        search: str | None, group: str, measure: str, provider: str | None
+        search: str | None, group: str | None, measure: str | None, provider: str | None
     ) -> tuple[Any, ...]:
+        group = choice(group, GROUPS, "hit-group")
+        measure = choice(measure, MEASURES, "hit-measure")
         tenant_id, f = context.tenant_id(), context.filters(search)
         with context.connect() as conn:
             heat, providers, chosen = heat_figure(conn, tenant_id, f, provider)

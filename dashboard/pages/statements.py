@@ -9,6 +9,7 @@ from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard.context import Context
+from dashboard.errors import choice
 from dashboard.pages.common import table
 from reports.statement import SUMMARY_COLUMNS, StatementError, statement, statement_csv
 from store.statement import STATEMENT_GROUPS
@@ -84,9 +85,13 @@ def layout(values: dict[str, str]) -> html.Div:
     )
 
 
-def _statement(context: Context, month: str, group: str, currency: str | None) -> dict[str, Any]:
+def _statement(
+    context: Context, month: str | None, group: str, currency: str | None
+) -> dict[str, Any]:
     with context.connect() as conn:
-        return statement(conn, context.tenant_id(), month, group, (currency or "").upper() or None)
+        return statement(
+            conn, context.tenant_id(), month or "", group, (currency or "").upper() or None
+        )
 
 
 def register(app: Dash, context: Context) -> None:
@@ -98,7 +103,8 @@ def register(app: Dash, context: Context) -> None:
         Input("st-group", "value"),
         Input("st-currency", "value"),
     )
-    def update(month: str, group: str, currency: str | None) -> Any:
+    def update(month: str | None, group: str | None, currency: str | None) -> Any:
+        group = choice(group, STATEMENT_GROUPS, "st-group")
         try:
             body = _statement(context, month, group, currency)
         except StatementError as exc:
@@ -126,9 +132,12 @@ def register(app: Dash, context: Context) -> None:
         State("st-currency", "value"),
         prevent_initial_call=True,
     )
-    def download(clicks: int | None, month: str, group: str, currency: str | None) -> Any:
+    def download(
+        clicks: int | None, month: str | None, group: str | None, currency: str | None
+    ) -> Any:
         if not clicks:
             raise PreventUpdate
+        group = choice(group, STATEMENT_GROUPS, "st-group")
         try:
             body = _statement(context, month, group, currency)
         except StatementError:
