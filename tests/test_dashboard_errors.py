@@ -160,7 +160,8 @@ def test_unusable_filters_are_ignored_with_a_note(dashboard: TestClient) -> None
 def test_unknown_pages_say_so(dashboard: TestClient) -> None:
     for path in ("/dashboard/nope", "/dashboard/%00", "/dashboard/" + "x" * 3000):
         page = dashboard.get(path)
-        assert page.status_code in (200, 404)
+        # A NUL in the path is refused before the dashboard sees it (422, naming the path).
+        assert page.status_code in (200, 404, 422)
         response = dashboard.post(
             CALLBACK,
             json=request_for("..page.children...filters.children..", {("url", "pathname"): path}),
@@ -173,7 +174,7 @@ def test_a_statement_month_out_of_range_is_a_note(dashboard: TestClient) -> None
         response = dashboard.post(
             CALLBACK, json=request_for("st-table.children", {("st-month", "value"): month})
         )
-        assert response.status_code == 200 and "month must be YYYY-MM" in response.text
+        assert response.status_code == 200 and "month: must be" in response.text
 
 
 def test_postgres_down_is_503_with_retry_after() -> None:
