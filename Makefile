@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: up demo test lint audit bench profile corpus-compare tools clean
+.PHONY: up demo test lint audit bench regression-bench profile corpus-compare tools clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,6 +36,10 @@ test: $(STAMP) tools lint audit
 
 bench: $(STAMP)
 	$(PY) bench/ingest_bench.py $(ARGS)
+
+# Regression detection on synthetic streams: delays per traffic level, false alarms a month.
+regression-bench: $(STAMP)
+	$(PY) bench/regression_streams.py $(ARGS)
 
 profile: $(STAMP)
 	$(PY) bench/profile_ingest.py $(ARGS)

@@ -1,10 +1,19 @@
 """Regression detection, pure: is a recent window's cache hit rate (or cached TTFT) credibly
-worse than its own baseline, and what most likely caused it?"""
+worse than its own baseline, and what most likely caused it?
+
+The recent window adapts to volume: the shortest span of a ladder (5 minutes up to
+`window_minutes`) that holds `min_requests`, so a key sending a request a second is judged on
+its last five minutes and one sending a request every two minutes on its last 45. The evidence
+rule is the same at every volume: a drop of at least `min_drop` that a one-sided
+two-proportion z test puts at least `z` standard errors below the baseline. While a regression
+is open it is judged against the baseline frozen when it opened, so an outage never becomes its
+own baseline.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cache.misses import BELOW_MINIMUM, PREFIX_CHANGED, TTL_EXPIRED
@@ -14,16 +23,38 @@ UNKNOWN = "unknown"
 CAUSES = (PREFIX_CHANGED, BELOW_MINIMUM, TTL_EXPIRED)
 
 
+# Recent-window spans, in minutes, tried shortest first (capped by window_minutes).
+LADDER = (5, 10, 15, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 1440)
+
+
 @dataclass(frozen=True, slots=True)
 class DetectorConfig:
-    """Thresholds; the defaults suit a few requests a minute per key."""
+    """Thresholds. `window_minutes` is the longest recent window; shorter ones are used when
+    they hold `min_requests` (see `window_spans`)."""
 
-    window_minutes: int = 30
+    window_minutes: int = 120
     baseline_hours: int = 24
-    min_requests: int = 20
-    min_drop: float = 0.2  # absolute drop in request hit rate
-    z: float = 3.5  # one-sided two-proportion z score
+    min_requests: int = 10
+    min_drop: float = 0.1  # absolute drop in request hit rate
+    # One-sided two-proportion z score. 4.5 (p ~ 3e-6 per check) keeps a key checked every
+    # minute for a month under one false alarm, also at high volume where windows are short.
+    z: float = 4.5
     ttft_factor: float = 1.5  # cached TTFT p50 this much slower than baseline
+
+
+def window_spans(config: DetectorConfig) -> tuple[int, ...]:
+    """The recent-window spans to try, shortest first, ending with `window_minutes`."""
+    return (*(m for m in LADDER if m < config.window_minutes), config.window_minutes)
+
+
+def pick_span(requests_within: Callable[[int], int], config: DetectorConfig) -> int:
+    """The shortest span (minutes) whose requests, `requests_within(span)` of them, reach
+    `min_requests`; else the longest."""
+    spans = window_spans(config)
+    for span in spans:
+        if requests_within(span) >= config.min_requests:
+            return span
+    return spans[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +67,9 @@ class Window:
     new_prefixes: int = 0  # prefix_hash values not seen in the baseline
     ttft_cached_p50: float | None = None
     ttft_cached_count: int = 0
+    # A baseline's between-hour spread of the hit rate beyond binomial noise (`spread`): real
+    # traffic drifts hour by hour, and a drop within that drift is no evidence.
+    spread: float = 0.0
 
     @property
     def hit_rate(self) -> float:
@@ -43,23 +77,75 @@ class Window:
         return self.hits / self.requests if self.requests else 0.0
 
 
+def spread(hours: Sequence[tuple[int, int]]) -> float:
+    """The standard deviation of hourly hit rates that binomial noise does not explain, from
+    (requests, hits) per hour: 0 when the hours agree as chance would have them agree."""
+    used = [(n, h) for n, h in hours if n > 0]
+    total = sum(n for n, _ in used)
+    if len(used) < 2 or total == 0:
+        return 0.0
+    rate = sum(h for _, h in used) / total
+    observed = sum(n * (h / n - rate) ** 2 for n, h in used) / total
+    chance = rate * (1 - rate) * len(used) / total
+    # Only a spread the hours show beyond doubt (dispersion three standard errors above 1):
+    # with few requests an hour, chance alone makes the hours disagree, and a spread read
+    # from that noise would blunt detection where it is slowest already.
+    degrees = len(used) - 1
+    if chance == 0 or observed / chance < 1 + 3 * math.sqrt(2 / degrees):
+        return 0.0
+    return math.sqrt(observed - chance)
+
+
 def z_score(baseline: Window, recent: Window) -> float:
-    """How many standard errors the recent hit rate sits below the baseline's."""
+    """How many standard errors the recent hit rate sits below the baseline's (binomial error of
+    both, plus the baseline's between-hour spread)."""
     n1, n2 = baseline.requests, recent.requests
     pooled = (baseline.hits + recent.hits) / (n1 + n2)
-    error = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    error = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2) + baseline.spread**2)
     drop = baseline.hit_rate - recent.hit_rate
     if error == 0:
         return math.inf if drop > 0 else 0.0
     return drop / error
 
 
+def chance_of_so_few_hits(baseline: Window, recent: Window) -> float:
+    """The probability of at most `recent.hits` hits in `recent.requests` requests were the
+    baseline's rate still in force: exact (beta-binomial), not a normal approximation, whose
+    tails are far too thin near 0% and 100% and in small windows.
+
+    The recent window's rate is taken to vary around the baseline rate as the baseline's own
+    hours do (`spread`), plus the baseline's sampling error; with neither, it is binomial.
+    """
+    n, hits = recent.requests, recent.hits
+    p = min(max(baseline.hit_rate, 1e-9), 1 - 1e-9)
+    variance = baseline.spread**2 + p * (1 - p) / max(baseline.requests, 1)
+    size = p * (1 - p) / variance - 1
+    if size <= 0:
+        return 1.0
+    a, b = p * size, (1 - p) * size
+    log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) - math.lgamma(n + a + b)
+    log_n = math.lgamma(n + 1)
+    terms = [
+        log_n
+        - math.lgamma(k + 1)
+        - math.lgamma(n - k + 1)
+        + math.lgamma(k + a)
+        + math.lgamma(n - k + b)
+        + log_norm
+        for k in range(hits + 1)
+    ]
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+
+
 def hit_rate_regressed(baseline: Window, recent: Window, config: DetectorConfig) -> bool:
-    """Open: enough traffic, a large drop, and one that chance does not explain."""
+    """Open: enough traffic, a large drop, and one that chance (the baseline's rate, with its
+    own hour-to-hour spread) explains with probability below the z threshold's one-sided tail."""
     if baseline.requests < config.min_requests or recent.requests < config.min_requests:
         return False
-    drop = baseline.hit_rate - recent.hit_rate
-    return drop >= config.min_drop and z_score(baseline, recent) >= config.z
+    if baseline.hit_rate - recent.hit_rate < config.min_drop:
+        return False
+    return chance_of_so_few_hits(baseline, recent) <= 0.5 * math.erfc(config.z / math.sqrt(2))
 
 
 def hit_rate_recovered(baseline: Window, recent: Window, config: DetectorConfig) -> bool:
@@ -104,3 +190,21 @@ def likely_cause(baseline: Window, recent: Window, provider_wide: bool) -> str:
     if grown >= 0.1:
         return cause
     return PROVIDER_WIDE if provider_wide else UNKNOWN
+
+
+def assess(
+    frozen: Window | None,
+    baseline: Window | None,
+    recent: Window | None,
+    config: DetectorConfig,
+) -> str | None:
+    """ "open", "close" or None for one key's hit rate. With an open regression, `frozen` is the
+    baseline it opened against: it closes when the rate is back near that, never against a
+    baseline the outage itself has dragged down."""
+    if frozen is not None:
+        if recent is not None and hit_rate_recovered(frozen, recent, config):
+            return "close"
+        return None
+    if baseline is not None and recent is not None and hit_rate_regressed(baseline, recent, config):
+        return "open"
+    return None

@@ -45,10 +45,10 @@ class Settings(BaseSettings):
     metrics_allow: dict[str, list[str]] = Field(default_factory=dict)
     # Regression detection: how often to check (0 = never in this process), thresholds.
     regression_interval_seconds: float = Field(default=60, ge=0)
-    regression_window_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    regression_window_minutes: int = Field(default=120, ge=5, le=24 * 60)
     regression_baseline_hours: int = Field(default=24, ge=1, le=24 * 30)
-    regression_min_requests: int = Field(default=20, ge=5)
-    regression_min_drop: float = Field(default=0.2, gt=0, lt=1)
+    regression_min_requests: int = Field(default=10, ge=5)
+    regression_min_drop: float = Field(default=0.1, gt=0, lt=1)
     # Data lifecycle (None keeps forever): event partitions, their idempotency keys and rollup
     # rows older than this many whole months before the current one are dropped, and records
     # older than that are refused; raw payloads are emptied after retention_raw_days.

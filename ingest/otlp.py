@@ -86,12 +86,35 @@ def _ids_to_base64(data: Any) -> None:
             stack.extend(v for v in node if isinstance(v, dict | list))
 
 
+def _messages_are_objects(value: Any, descriptor: Any, path: str) -> None:
+    """Refuse what the protobuf JSON reader would take silently: with unknown fields ignored,
+    a string where a message belongs reads as an empty message (its characters as unknown
+    field names). Every message-typed field must hold an object (a list of them if repeated)."""
+    stack = [(value, descriptor, path)]
+    while stack:
+        node, desc, where = stack.pop()
+        if not isinstance(node, dict):
+            raise PayloadError(where, f"must be an object ({desc.name}), got {type(node).__name__}")
+        for field in desc.fields:
+            if field.message_type is None:
+                continue
+            child = node.get(field.json_name, node.get(field.name))
+            if child is None:
+                continue
+            name = f"{where}.{field.json_name}"
+            if field.is_repeated:
+                if not isinstance(child, list):
+                    raise PayloadError(name, f"must be a list, got {type(child).__name__}")
+                stack.extend((c, field.message_type, f"{name}[{i}]") for i, c in enumerate(child))
+            else:
+                stack.append((child, field.message_type, name))
+
+
 def parse_otlp_json(data: bytes, message: M) -> M:
     """An OTLP/JSON export read into its protobuf message, as the OTLP specification maps it;
     PayloadError (HTTP 400) when the body is not one."""
     parsed = parse_json(data, max_depth=OTLP_JSON_DEPTH)
-    if not isinstance(parsed, dict):
-        raise PayloadError("body", f"an OTLP/JSON {type(message).__name__} is a JSON object")
+    _messages_are_objects(parsed, message.DESCRIPTOR, "body")
     _ids_to_base64(parsed)
     try:
         json_format.ParseDict(parsed, message, ignore_unknown_fields=True)

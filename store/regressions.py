@@ -13,7 +13,8 @@ from store.models import Regression, UsageEvent
 
 Key = tuple[str, str, str, str]  # (app, provider, model, cache key) — "" where absent
 SCOPES = ("app_model", "cache_key")
-_CAUSES = ("prefix_changed", "below_minimum_length", "ttl_expired")
+# The miss causes windows count (cache.misses names), one column each.
+CAUSE_COLUMNS = ("prefix_changed", "below_minimum_length", "ttl_expired")
 
 
 def _key_columns(scope: str) -> list[Any]:
@@ -63,7 +64,7 @@ def windows(
             *keys,
             func.count().label("requests"),
             func.count().filter(hit).label("hits"),
-            *(func.count().filter(and_(~hit, e.miss_hint == c)).label(c) for c in _CAUSES),
+            *(func.count().filter(and_(~hit, e.miss_hint == c)).label(c) for c in CAUSE_COLUMNS),
             func.percentile_cont(0.5).within_group(e.ttft_ms).filter(cached_ttft).label("ttft_p50"),
             func.count().filter(cached_ttft).label("ttft_count"),
         )
@@ -76,6 +77,60 @@ def windows(
         .group_by(*keys)
     ).all()
     return {(r.app, r.provider, r.model, r.cache_key): dict(r._mapping) for r in rows}
+
+
+def requests_by_minute(
+    conn: Connection, tenant_id: int, start: datetime, end: datetime, scope: str
+) -> dict[Key, dict[int, int]]:
+    """Per key: requests in each whole minute before `end` (0 = the last minute), back to
+    `start`; what picks each key's recent window."""
+    e = UsageEvent
+    keys = _key_columns(scope)
+    age = func.floor(func.extract("epoch", literal(end) - e.occurred_at) / 60).label("age")
+    rows = conn.execute(
+        select(*keys, age, func.count().label("n"))
+        .where(
+            e.tenant_id == tenant_id,
+            e.occurred_at >= start,
+            e.occurred_at < end,
+            _scope_filter(scope),
+        )
+        .group_by(*keys, age)
+    ).all()
+    out: dict[Key, dict[int, int]] = {}
+    for r in rows:
+        out.setdefault((r.app, r.provider, r.model, r.cache_key), {})[int(r.age)] = int(r.n)
+    return out
+
+
+def hourly(
+    conn: Connection, tenant_id: int, start: datetime, end: datetime, scope: str
+) -> dict[Key, list[tuple[datetime, int, int]]]:
+    """Per key: (clock hour, requests, hits) over [start, end); the hour-to-hour spread a
+    baseline is judged with."""
+    e = UsageEvent
+    keys = _key_columns(scope)
+    hour = func.date_trunc("hour", e.occurred_at).label("hour")
+    rows = conn.execute(
+        select(
+            *keys,
+            hour,
+            func.count().label("requests"),
+            func.count().filter(e.cache_read_tokens > 0).label("hits"),
+        )
+        .where(
+            e.tenant_id == tenant_id,
+            e.occurred_at >= start,
+            e.occurred_at < end,
+            _scope_filter(scope),
+        )
+        .group_by(*keys, hour)
+    ).all()
+    out: dict[Key, list[tuple[datetime, int, int]]] = {}
+    for r in rows:
+        key = (r.app, r.provider, r.model, r.cache_key)
+        out.setdefault(key, []).append((r.hour, int(r.requests), int(r.hits)))
+    return out
 
 
 def new_prefixes(
@@ -120,6 +175,42 @@ def open_regressions(conn: Connection, tenant_id: int) -> list[Any]:
             )
         )
     )
+
+
+def regressions_since(conn: Connection, tenant_id: int, since: datetime) -> list[Any]:
+    """The tenant's regressions open now or closed since `since`: the open ones, and the
+    periods a baseline must leave out (or, when acknowledged, start after)."""
+    return list(
+        conn.execute(
+            select(Regression.__table__).where(
+                Regression.tenant_id == tenant_id,
+                Regression.closed_at.is_(None) | (Regression.closed_at >= since),
+            )
+        )
+    )
+
+
+def acknowledge_regression(
+    conn: Connection, tenant_id: int, regression_id: int, at: datetime, actor: str
+) -> dict[str, Any] | None:
+    """Close an open regression by hand: its rate is the new normal, so baselines of its key
+    start at `at`. The regression as closed, or None when the tenant has no such open one."""
+    row = conn.execute(
+        update(Regression)
+        .where(
+            Regression.tenant_id == tenant_id,
+            Regression.id == regression_id,
+            Regression.closed_at.is_(None),
+        )
+        .values(
+            closed_at=func.greatest(Regression.opened_at, at),
+            details=Regression.details.op("||")(
+                {"acknowledged_at": at.isoformat(), "acknowledged_by": actor}
+            ),
+        )
+        .returning(Regression.__table__)
+    ).one_or_none()
+    return dict(row._mapping) if row is not None else None
 
 
 def all_open(conn: Connection) -> list[Any]:

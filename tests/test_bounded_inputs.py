@@ -112,7 +112,7 @@ def test_malformed_otlp_json_is_400_as_the_otlp_spec_says(
 ) -> None:
     response = client.post("/v1/traces", content=body, headers={**auth, **JSON})
     assert response.status_code == 400, response.text
-    assert response.json()["detail"].startswith("body: ")
+    assert response.json()["detail"].startswith("body")  # the body, or the path into it
     assert _counts(engine)[0] == 0
 
 

@@ -26,6 +26,7 @@ OPERATIONS = {
     ("GET", "/v1/prices"),
     ("POST", "/v1/prices"),
     ("GET", "/v1/regressions"),
+    ("POST", "/v1/regressions/{regression_id}/acknowledge"),
     ("GET", "/v1/reports/cache-economics"),
     ("GET", "/v1/reports/reconciliation"),
     ("GET", "/v1/reports/statement"),

@@ -9,13 +9,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from cache.regressions import DetectorConfig, Window, hit_rate_regressed, likely_cause, z_score
+from cache.regressions import (
+    DetectorConfig,
+    Window,
+    chance_of_so_few_hits,
+    hit_rate_regressed,
+    likely_cause,
+    spread,
+    z_score,
+)
 from cachemeter.workers.regressions import Event, check_regressions
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
+from store.regressions import acknowledge_regression, regressions_since
 from store.tenants import ensure_tenant
 
 T0 = datetime(2026, 11, 10, tzinfo=UTC)
@@ -23,11 +33,15 @@ CONFIG = DetectorConfig()
 
 
 def _stream(
-    app: str, minutes: int, shape: Callable[[int, random.Random], dict[str, Any]], seed: int
+    app: str,
+    minutes: int,
+    shape: Callable[[int, random.Random], dict[str, Any]],
+    seed: int,
+    every: int = 1,
 ) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     records = []
-    for minute in range(minutes):
+    for minute in range(0, minutes, every):
         at = T0 + timedelta(minutes=minute, seconds=rng.randint(0, 50))
         usage = shape(minute, rng)
         records.append(
@@ -83,6 +97,15 @@ def _run(
     return out
 
 
+def _hit_rate_openings(events: list[tuple[datetime, Event]]) -> list[tuple[datetime, Any]]:
+    """(time, regression) of each app/model hit-rate regression opened."""
+    return [
+        (t, e[1])
+        for t, e in events
+        if e[0] == "opened" and e[1]["scope"] == "app_model" and e[1]["kind"] == "hit_rate"
+    ]
+
+
 CHANGE = timedelta(hours=36)
 RECOVER = timedelta(hours=40)
 
@@ -106,11 +129,7 @@ def test_prefix_change_opens_once_with_cause_and_closes_stable_stays_quiet(engin
     assert checks == 138
     stable = [e for _, e in events if e[1]["app"] == "stable"]
     assert stable == []  # no false positive in 138 checks over 23 hours of noisy traffic
-    opened = [
-        (t, e[1])
-        for t, e in events
-        if e[0] == "opened" and e[1]["scope"] == "app_model" and e[1]["kind"] == "hit_rate"
-    ]
+    opened = _hit_rate_openings(events)
     assert len(opened) == 1
     at, regression = opened[0]
     assert T0 + CHANGE < at <= T0 + CHANGE + timedelta(minutes=CONFIG.window_minutes + 10)
@@ -164,8 +183,20 @@ def test_provider_wide_drop_without_a_client_side_cause(engine: Engine) -> None:
 def test_detector_rules() -> None:
     base = Window(requests=1000, hits=850)
     assert hit_rate_regressed(base, Window(requests=40, hits=10), CONFIG)
-    # A large drop on too little traffic is not credible.
-    assert not hit_rate_regressed(base, Window(requests=10, hits=0), CONFIG)
+    # Ten misses in a row where 85% hit: chance gives that 0.15^10 = 5.8e-9 of the time, far
+    # below the one-sided tail of z = 4.5 (3.4e-6). Nine requests are too few to judge at all.
+    assert hit_rate_regressed(base, Window(requests=10, hits=0), CONFIG)
+    assert not hit_rate_regressed(base, Window(requests=9, hits=0), CONFIG)
+    exact = chance_of_so_few_hits(Window(10**7, 8_500_000), Window(requests=10, hits=0))
+    assert exact == pytest.approx(0.15**10, rel=0.01)
+    # Hours at 90% and 70% (100 requests each): dispersion (0.01) over chance (0.0016) = 6.25,
+    # beyond 1 + 3 sqrt(2) = 5.24, so the spread is sqrt(0.01 - 0.0016) = 0.0917.
+    assert spread([(100, 90), (100, 70)]) == pytest.approx(0.0917, abs=0.0001)
+    assert spread([(100, 85), (100, 84)]) == 0.0
+    # Within the baseline's own hour-to-hour spread, a drop is no evidence.
+    drifting = Window(requests=1000, hits=850, spread=0.1)
+    assert not hit_rate_regressed(drifting, Window(requests=40, hits=20), CONFIG)
+    assert hit_rate_regressed(base, Window(requests=40, hits=20), CONFIG)
     # A credible but small drop is not a regression.
     assert not hit_rate_regressed(base, Window(requests=5000, hits=4000), CONFIG)
     # pooled p = 860/1040 = 0.826923; se = sqrt(0.826923 x 0.173077 x (1/1000 + 1/40)) = 0.061001;
@@ -210,7 +241,13 @@ def test_cli_check_and_list(cli_db: str, engine: Engine, capsys: Any) -> None:
         ("opened", "broken", "prefix_changed")
     }
     assert main(["regressions", "list", "--tenant", "acme", "--days", "400"]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 2  # the app/model and the cache-key scope
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == 2  # the app/model and the cache-key scope
+    assert main(["regressions", "acknowledge", "--tenant", "acme", str(listed[0]["id"])]) == 0
+    closed = json.loads(capsys.readouterr().out)
+    assert closed["closed_at"] is not None and closed["details"]["acknowledged_by"] == "cli"
+    # Acknowledged already: nothing open by that id.
+    assert main(["regressions", "acknowledge", "--tenant", "acme", str(listed[0]["id"])]) == 2
 
 
 def test_server_monitor_sets_the_gauge_from_open_regressions(engine: Engine) -> None:
@@ -271,3 +308,112 @@ def test_a_tenant_pass_runs_in_one_process_at_a_time(engine: Engine) -> None:
         other.commit()
     opened = [e for e in check_regressions(engine, now, CONFIG) if e[0] == "opened"]
     assert opened
+
+
+def _low_volume(
+    minutes: int, change: timedelta, outage: timedelta, seed: int, app: str
+) -> list[dict[str, Any]]:
+    """One request every two minutes at ~88%; from `change`, for `outage`, every request has a
+    new prefix and misses."""
+
+    def shape(minute: int, rng: random.Random) -> dict[str, Any]:
+        at = timedelta(minutes=minute)
+        if change <= at < change + outage:
+            return _steady(minute, rng, hit_p=0.0, prefix=f"v2-{minute}")
+        return _steady(minute, rng, hit_p=0.88)
+
+    return _stream(app, minutes, shape, seed, every=2)
+
+
+def test_a_low_volume_collapse_opens_one_regression_within_an_hour_beside_a_quiet_app(
+    engine: Engine,
+) -> None:
+    change = timedelta(hours=36)
+    _ingest(
+        engine,
+        _low_volume(44 * 60, change, timedelta(hours=6), seed=3, app="slow")
+        + _stream("steady", 44 * 60, lambda m, rng: _steady(m, rng, hit_p=0.88), 4, every=2),
+    )
+    events = _run(engine, timedelta(hours=25), timedelta(hours=43), every=timedelta(minutes=5))
+    assert [e for _, e in events if e[1]["app"] == "steady"] == []
+    opened = _hit_rate_openings(events)
+    assert len(opened) == 1
+    at, regression = opened[0]
+    assert T0 + change < at <= T0 + change + timedelta(hours=1)
+    assert regression["cause"] == "prefix_changed"
+    # The window widened to hold enough of a request every two minutes.
+    assert regression["details"]["window_minutes"] > 5
+
+
+def test_an_open_regression_keeps_its_baseline_through_a_day_long_outage(engine: Engine) -> None:
+    change, outage = timedelta(hours=30), timedelta(hours=26)
+    _ingest(engine, _low_volume(60 * 60, change, outage, seed=5, app="down"))
+    events = _run(engine, timedelta(hours=25), timedelta(hours=59), every=timedelta(minutes=15))
+    hit_rate = [e for _, e in events if e[1]["kind"] == "hit_rate" and e[1]["scope"] == "app_model"]
+    assert [action for action, _ in hit_rate] == ["opened", "closed"]
+    closed = next(t for t, e in events if e in hit_rate and e[0] == "closed")
+    # Not closed while the outage outlived the 24-hour baseline, but soon after it ended.
+    assert T0 + change + outage < closed <= T0 + change + outage + timedelta(hours=1)
+    with engine.connect() as conn:
+        [row] = conn.execute(
+            text(
+                "SELECT baseline, details, opened_at, closed_at FROM regressions"
+                " WHERE scope = 'app_model' AND kind = 'hit_rate'"
+            )
+        ).all()
+    assert 0.8 < row.baseline < 0.95  # the pre-regression rate, not the outage's 0
+    assert row.details["recovered_value"] > row.baseline - CONFIG.min_drop / 2
+    assert row.closed_at > row.opened_at
+
+
+def test_rerunning_detection_over_the_same_data_changes_nothing(engine: Engine) -> None:
+    change = timedelta(hours=30)
+    _ingest(engine, _low_volume(40 * 60, change, timedelta(hours=4), seed=6, app="again"))
+    first = _run(engine, timedelta(hours=25), timedelta(hours=39), every=timedelta(minutes=15))
+    assert any(action == "opened" for _, (action, _) in first)
+
+    def stored() -> list[Any]:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    text("SELECT id, opened_at, closed_at FROM regressions ORDER BY id")
+                ).all()
+            )
+
+    before = stored()
+    # The same passes again, and passes at times inside and before the regression.
+    again = _run(engine, timedelta(hours=25), timedelta(hours=39), every=timedelta(minutes=15))
+    assert again == []
+    assert stored() == before
+    assert all(r.closed_at is None or r.closed_at >= r.opened_at for r in before)
+
+
+def test_acknowledging_closes_a_regression_and_its_rate_becomes_the_baseline(
+    engine: Engine, client: TestClient, auth: dict[str, str]
+) -> None:
+    change = timedelta(hours=30)
+    _ingest(engine, _low_volume(40 * 60, change, timedelta(hours=10), seed=7, app="accepted"))
+    _run(engine, timedelta(hours=25), timedelta(hours=32), every=timedelta(minutes=15))
+    listed = client.get(
+        "/v1/regressions?status=open&start=2026-11-10&end=2026-11-13", headers=auth
+    ).json()["regressions"]
+    by_scope = {r["scope"]: r for r in listed if r["kind"] == "hit_rate"}
+    assert set(by_scope) == {"app_model", "cache_key"}
+    response = client.post(
+        f"/v1/regressions/{by_scope['app_model']['id']}/acknowledge", headers=auth
+    )
+    assert response.status_code == 200, response.text
+    acknowledged = response.json()
+    assert acknowledged["id"] == by_scope["app_model"]["id"]
+    assert acknowledged["closed_at"] is not None
+    assert acknowledged["details"]["acknowledged_by"].startswith("api key cm_")
+    again = client.post(f"/v1/regressions/{by_scope['app_model']['id']}/acknowledge", headers=auth)
+    assert again.status_code == 404
+    # The cache-key regression acknowledged at 32:00 of the replay: from then on the low rate
+    # is the key's normal, so no regression opens for it while the outage goes on.
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, "acme")
+        [open_id] = [r.id for r in regressions_since(conn, tenant.id, T0) if r.closed_at is None]
+        assert acknowledge_regression(conn, tenant.id, open_id, T0 + timedelta(hours=32), "test")
+    later = _run(engine, timedelta(hours=32, minutes=15), timedelta(hours=39))
+    assert [e for _, e in later if e[0] == "opened"] == []

@@ -36,6 +36,8 @@ KeyPrefix = Annotated[
     str,
     Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The key's prefix (its first characters)"),
 ]
+# cachemeter.api.opaque ids: kind_ and 24 base32 characters.
+OpaqueId = Annotated[str, Path(pattern=r"^[a-z]{1,16}_[a-z2-7]{24}$", description="an opaque id")]
 Name = Annotated[str, Path(min_length=1, max_length=128, pattern=NO_NUL)]
 
 

@@ -3,6 +3,8 @@ economics and regressions; each reads in one transaction that sees only the tena
 
 from __future__ import annotations
 
+import hmac
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -10,16 +12,23 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from cachemeter.api.deps import ReadTenant, TenantConn
+from cachemeter.api.deps import AdminTenant, ReadTenant, TenantConn
 from cachemeter.api.opaque import opaque_id
-from cachemeter.api.params import End, Month, Start, time_range
+from cachemeter.api.params import End, Month, OpaqueId, Start, time_range
 from cachemeter.api.strict import StrictRoute
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
-from reports.schemas import CacheEconomics, Reconciliation, Regressions, Statement, Summary
+from reports.schemas import (
+    CacheEconomics,
+    Reconciliation,
+    RegressionOut,
+    Regressions,
+    Statement,
+    Summary,
+)
 from reports.statement import StatementError, statement, statement_csv
 from reports.summary import summary_body, summary_csv
-from store.regressions import list_regressions
+from store.regressions import acknowledge_regression, list_regressions, open_regressions
 
 router = APIRouter(tags=["reports"], route_class=StrictRoute)
 
@@ -132,3 +141,25 @@ def get_regressions(
     key = request.app.state.id_key
     found = list_regressions(conn, tenant.id, start_at, end_at, status)
     return {"regressions": [{**r, "id": opaque_id("regression", r["id"], key)} for r in found]}
+
+
+@router.post("/v1/regressions/{regression_id}/acknowledge", response_model=RegressionOut)
+def post_acknowledge(
+    request: Request, tenant: AdminTenant, conn: TenantConn, regression_id: OpaqueId
+) -> Any:
+    """Close an open regression by hand: its rate is the new normal, so its key's baseline
+    starts now (no regression reopens against the rate before it). 404 if not open."""
+    key = request.app.state.id_key
+    for found in open_regressions(conn, tenant.id):
+        if hmac.compare_digest(opaque_id("regression", found.id, key), regression_id):
+            closed = acknowledge_regression(
+                conn, tenant.id, found.id, datetime.now(UTC), f"api key {tenant.key_prefix}"
+            )
+            if closed is not None:
+                return {
+                    **closed,
+                    "id": regression_id,
+                    "opened_at": closed["opened_at"].isoformat(),
+                    "closed_at": closed["closed_at"].isoformat(),
+                }
+    raise HTTPException(404, f"no open regression {regression_id[:40]!r}")

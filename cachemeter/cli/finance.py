@@ -187,7 +187,7 @@ def cmd_regressions(args: argparse.Namespace) -> int:
 
     from cache.regressions import DetectorConfig
     from cachemeter.workers.regressions import check_regressions
-    from store.regressions import list_regressions
+    from store.regressions import acknowledge_regression, list_regressions
     from store.tenants import find_tenant
 
     with database() as engine:
@@ -203,6 +203,16 @@ def cmd_regressions(args: argparse.Namespace) -> int:
                     default=str,
                 )
             )
+            return 0
+        if args.regressions_command == "acknowledge":
+            with engine.begin() as conn:
+                tenant = find_tenant(conn, args.tenant)
+                if tenant is None:
+                    raise CliError(f"no tenant named {args.tenant!r}")
+                closed = acknowledge_regression(conn, tenant.id, args.id, datetime.now(UTC), "cli")
+            if closed is None:
+                raise CliError(f"{args.tenant} has no open regression {args.id}")
+            print(json.dumps(closed, indent=2, default=str))
             return 0
         with engine.connect() as conn:
             tenant = find_tenant(conn, args.tenant)
@@ -317,8 +327,19 @@ def register(sub: Any) -> None:
     )
     check.add_argument("--at", help="the time the recent window ends (default: now)")
     check.add_argument(
-        "--window-minutes", type=int, default=30, choices=range(5, 24 * 60 + 1), metavar="M"
+        "--window-minutes",
+        type=int,
+        default=120,
+        choices=range(5, 24 * 60 + 1),
+        metavar="M",
+        help="the longest recent window (shorter ones are used when they hold enough requests)",
     )
+    ack = gsub.add_parser(
+        "acknowledge",
+        help="close an open regression by hand: its rate becomes the key's new baseline",
+    )
+    ack.add_argument("id", type=int, help="the regression's id (from `regressions list`)")
+    ack.add_argument("--tenant", default="default")
     listing = gsub.add_parser("list", help="regressions of a tenant")
     listing.add_argument("--tenant", default="default")
     listing.add_argument("--status", default="all", choices=("open", "closed", "all"))

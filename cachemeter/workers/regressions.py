@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -11,89 +12,233 @@ from sqlalchemy import Engine
 from cache.regressions import (
     DetectorConfig,
     Window,
-    hit_rate_recovered,
+    assess,
     hit_rate_regressed,
     likely_cause,
+    pick_span,
+    spread,
     ttft_recovered,
     ttft_regressed,
 )
 from cachemeter.workers.periodic import Periodic
 from store.regressions import (
+    CAUSE_COLUMNS,
     SCOPES,
     Key,
     active_tenants,
     all_open,
     claim_tenant_pass,
     close_regression,
+    hourly,
     new_prefixes,
     open_regression,
-    open_regressions,
+    regressions_since,
+    requests_by_minute,
     windows,
 )
 
 Event = tuple[str, dict[str, Any]]  # ("opened" | "closed", regression)
 
 
-def _window(row: dict[str, Any] | None, new: int = 0) -> Window | None:
+def _window(row: dict[str, Any] | None, new: int = 0, spread: float = 0.0) -> Window | None:
     if row is None:
         return None
     return Window(
         requests=int(row["requests"]),
         hits=int(row["hits"]),
-        causes={c: int(row[c]) for c in ("prefix_changed", "below_minimum_length", "ttl_expired")},
+        causes={c: int(row[c]) for c in CAUSE_COLUMNS},
         new_prefixes=new,
         ttft_cached_p50=row["ttft_p50"],
         ttft_cached_count=int(row["ttft_count"]),
+        spread=spread,
     )
 
 
+# (kind, scope, app, provider, model, cache key): one regression's identity.
+RegressionKey = tuple[str, str, str, str, str, str]
+
+
+def _requests_within(by_age: dict[int, int], span: int) -> int:
+    """Requests in the last `span` minutes, from counts per minute of age."""
+    return sum(n for age, n in by_age.items() if age < span)
+
+
+def _frozen(regression: Any) -> Window | None:
+    """The baseline an open hit-rate regression was opened against."""
+    requests = int((regression.details or {}).get("baseline_requests") or 0)
+    if not requests:
+        return None
+    return Window(requests=requests, hits=round(float(regression.baseline) * requests))
+
+
+def _leave_out(
+    conn: Any,
+    tenant_id: int,
+    base: dict[Key, dict[str, Any]],
+    span: tuple[datetime, datetime],
+    scope: str,
+    history: list[Any],
+) -> None:
+    """Take out of the baseline rows (in place) the traffic of each key's regression periods, so
+    a past outage never lowers the rate a key is judged against; an acknowledged regression's
+    rate is the new normal, so its key's baseline starts at the acknowledgement instead."""
+    for regression in history:
+        if regression.scope != scope or regression.kind != "hit_rate":
+            continue
+        key = (regression.app, regression.provider, regression.model, regression.cache_key)
+        row = base.get(key)
+        if row is None:
+            continue
+        start, end = _excluded(regression, span)
+        if start >= end:
+            continue
+        taken = windows(conn, tenant_id, start, end, scope).get(key)
+        if taken is not None:
+            for column in ("requests", "hits", *CAUSE_COLUMNS):
+                row[column] = max(0, int(row[column]) - int(taken[column]))
+
+
+def _excluded(regression: Any, span: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
+    """The part of a baseline span a hit-rate regression takes out: its period, or everything
+    before an acknowledgement (the rate acknowledged is the new normal)."""
+    acknowledged = (regression.details or {}).get("acknowledged_at")
+    start = span[0] if acknowledged else max(regression.opened_at, span[0])
+    return start, min(regression.closed_at or span[1], span[1])
+
+
+def _spreads(
+    conn: Any,
+    tenant_id: int,
+    span: tuple[datetime, datetime],
+    scope: str,
+    history: list[Any],
+) -> dict[Key, float]:
+    """Per key: the baseline's hour-to-hour spread of the hit rate (cache.regressions.spread),
+    hours inside the key's regression periods left out."""
+    periods: dict[Key, list[tuple[datetime, datetime]]] = {}
+    for regression in history:
+        if regression.scope == scope and regression.kind == "hit_rate":
+            key = (regression.app, regression.provider, regression.model, regression.cache_key)
+            periods.setdefault(key, []).append(_excluded(regression, span))
+    out = {}
+    for key, hours in hourly(conn, tenant_id, *span, scope).items():
+        kept = [
+            (n, h)
+            for at, n, h in hours
+            if not any(lo < at + timedelta(hours=1) and at < hi for lo, hi in periods.get(key, []))
+        ]
+        out[key] = spread(kept)
+    return out
+
+
 def check_tenant(conn: Any, tenant_id: int, now: datetime, config: DetectorConfig) -> list[Event]:
-    """Open and close this tenant's regressions for the window ending at `now`."""
-    recent_span = (now - timedelta(minutes=config.window_minutes), now)
-    base_span = (recent_span[0] - timedelta(hours=config.baseline_hours), recent_span[0])
-    opened = {
+    """Open and close this tenant's regressions for the windows ending at `now`.
+
+    Each key's recent window is the shortest span that holds enough requests (volume-adaptive);
+    its baseline is the `baseline_hours` before that window, regression periods left out.
+    Re-running over the same data changes nothing: a regression is opened at most once per key
+    and time, and one opened after `now` (a replay of earlier data) is left alone.
+    """
+    earliest = now - timedelta(hours=config.baseline_hours, minutes=config.window_minutes)
+    history = regressions_since(conn, tenant_id, earliest)
+    opened: dict[RegressionKey, Any] = {
         (r.kind, r.scope, r.app, r.provider, r.model, r.cache_key): r
-        for r in open_regressions(conn, tenant_id)
+        for r in history
+        if r.closed_at is None
+    }
+    covered: set[RegressionKey] = {
+        (r.kind, r.scope, r.app, r.provider, r.model, r.cache_key)
+        for r in history
+        if r.closed_at is not None and r.opened_at <= now < r.closed_at
     }
     events: list[Event] = []
     for scope in SCOPES:
-        base = windows(conn, tenant_id, *base_span, scope)
-        recent = windows(conn, tenant_id, *recent_span, scope)
-        fresh = new_prefixes(conn, tenant_id, base_span, recent_span, scope)
-        dropped_by_provider: dict[str, int] = {}
-        for key, row in recent.items():
-            b, r = _window(base.get(key)), _window(row)
-            if (
-                b
-                and r
-                and b.requests >= config.min_requests
-                and b.hit_rate - r.hit_rate >= config.min_drop
-            ):
-                dropped_by_provider[key[1]] = dropped_by_provider.get(key[1], 0) + 1
-        for key in set(recent) | {(k[2], k[3], k[4], k[5]) for k in opened if k[1] == scope}:
-            b, r = _window(base.get(key)), _window(recent.get(key), fresh.get(key, 0))
-            for kind, regressed, recovered in (
-                ("hit_rate", hit_rate_regressed, hit_rate_recovered),
-                ("ttft", ttft_regressed, ttft_recovered),
-            ):
-                existing = opened.get((kind, scope, *key))
-                if existing is not None:
-                    if b is not None and r is not None and recovered(b, r, config):
-                        close_regression(
-                            conn, existing.id, now, {"recovered_value": _value(kind, r)}
-                        )
-                        events.append(("closed", {**existing._mapping, "closed_at": now}))
-                    continue
-                if b is None or r is None or not regressed(b, r, config):
-                    continue
-                cause = (
-                    likely_cause(b, r, dropped_by_provider.get(key[1], 0) >= 2)
-                    if kind == "hit_rate"
-                    else "cached_prefill_slower"
+        ages = requests_by_minute(
+            conn, tenant_id, now - timedelta(minutes=config.window_minutes), now, scope
+        )
+        keys = set(ages) | {(k[2], k[3], k[4], k[5]) for k in opened if k[1] == scope}
+        by_span: dict[int, list[Key]] = {}
+        for key in keys:
+            span = pick_span(partial(_requests_within, ages.get(key, {})), config)
+            by_span.setdefault(span, []).append(key)
+        for span, span_keys in sorted(by_span.items()):
+            recent_span = (now - timedelta(minutes=span), now)
+            base_span = (recent_span[0] - timedelta(hours=config.baseline_hours), recent_span[0])
+            base = windows(conn, tenant_id, *base_span, scope)
+            _leave_out(conn, tenant_id, base, base_span, scope, history)
+            # The spread leaves out the baseline's last `window_minutes`: a change that began
+            # just before the recent window is no part of the key's normal variation.
+            spread_span = (base_span[0], base_span[1] - timedelta(minutes=config.window_minutes))
+            spreads = _spreads(conn, tenant_id, spread_span, scope, history)
+            recent = windows(conn, tenant_id, *recent_span, scope)
+            fresh = new_prefixes(conn, tenant_id, base_span, recent_span, scope)
+            dropped_by_provider: dict[str, int] = {}
+            for key, row in recent.items():
+                b, r = _window(base.get(key), spread=spreads.get(key, 0.0)), _window(row)
+                if b and r and hit_rate_regressed(b, r, config):
+                    dropped_by_provider[key[1]] = dropped_by_provider.get(key[1], 0) + 1
+            for key in span_keys:
+                b = _window(base.get(key), spread=spreads.get(key, 0.0))
+                r = _window(recent.get(key), fresh.get(key, 0))
+                events.extend(
+                    _assess_key(
+                        conn,
+                        tenant_id,
+                        scope,
+                        key,
+                        now,
+                        span,
+                        b,
+                        r,
+                        config,
+                        opened,
+                        covered,
+                        dropped_by_provider.get(key[1], 0) >= 2,
+                    )
                 )
-                values = _regression(tenant_id, kind, scope, key, now, b, r, cause)
-                if open_regression(conn, values) is not None:
-                    events.append(("opened", values))
+    return events
+
+
+def _assess_key(
+    conn: Any,
+    tenant_id: int,
+    scope: str,
+    key: Key,
+    now: datetime,
+    span: int,
+    b: Window | None,
+    r: Window | None,
+    config: DetectorConfig,
+    opened: dict[RegressionKey, Any],
+    covered: set[RegressionKey],
+    provider_wide: bool,
+) -> list[Event]:
+    events: list[Event] = []
+    for kind in ("hit_rate", "ttft"):
+        existing = opened.get((kind, scope, *key))
+        if existing is not None and existing.opened_at > now:
+            continue  # a replay of time before it opened: not this pass's to judge
+        if kind == "hit_rate":
+            frozen = _frozen(existing) if existing is not None else None
+            action = assess(frozen, b, r, config) if existing is None or frozen else None
+        elif existing is not None:
+            recovered = b is not None and r is not None and ttft_recovered(b, r, config)
+            action = "close" if recovered else None
+        else:
+            action = "open" if b and r and ttft_regressed(b, r, config) else None
+        if action == "close" and existing is not None and r is not None:
+            close_regression(conn, existing.id, now, {"recovered_value": _value(kind, r)})
+            events.append(("closed", {**existing._mapping, "closed_at": now}))
+        elif action == "open" and b is not None and r is not None:
+            if (kind, scope, *key) in covered:
+                continue  # already recorded for this time (detection re-run)
+            cause = (
+                likely_cause(b, r, provider_wide) if kind == "hit_rate" else "cached_prefill_slower"
+            )
+            values = _regression(tenant_id, kind, scope, key, now, b, r, cause)
+            values["details"]["window_minutes"] = span
+            if open_regression(conn, values) is not None:
+                events.append(("opened", values))
     return events
 
 
@@ -119,6 +264,7 @@ def _regression(
         "cause": cause,
         "details": {
             "baseline_requests": b.requests,
+            "baseline_spread": round(b.spread, 4),
             "recent_requests": r.requests,
             "recent_causes": dict(r.causes),
             "new_prefixes": r.new_prefixes,
