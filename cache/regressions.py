@@ -70,6 +70,8 @@ class Window:
     # A baseline's between-hour spread of the hit rate beyond binomial noise (`spread`): real
     # traffic drifts hour by hour, and a drop within that drift is no evidence.
     spread: float = 0.0
+    # Misses the provider diagnosed itself, by its reason (cache diagnostics).
+    diagnosed: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def hit_rate(self) -> float:
@@ -174,6 +176,20 @@ def ttft_recovered(baseline: Window, recent: Window, config: DetectorConfig) -> 
     if recent.ttft_cached_count < config.min_requests:
         return False
     return recent.ttft_cached_p50 < baseline.ttft_cached_p50 * (1 + (config.ttft_factor - 1) / 2)
+
+
+# Provider diagnoses that say no comparison was made: no cause.
+NOT_COMPARED = ("previous_message_not_found", "comparison_response_not_found", "unavailable")
+
+
+def provider_cause(recent: Window) -> str | None:
+    """The provider's own diagnosis of the window's misses (e.g. `system_changed`), when it
+    diagnosed at least a tenth of the window's requests; None otherwise."""
+    diagnosed = {r: n for r, n in recent.diagnosed.items() if r not in NOT_COMPARED}
+    if not diagnosed or not recent.requests:
+        return None
+    reason, misses = max(diagnosed.items(), key=lambda item: (item[1], item[0]))
+    return reason if misses / recent.requests >= 0.1 else None
 
 
 def likely_cause(baseline: Window, recent: Window, provider_wide: bool) -> str:

@@ -54,6 +54,9 @@ class UsageRecord:
     reported_model: str | None = None
     # Sampling steps priced apart (advisor iterations at their own model): see Normalised.
     steps: tuple[Step, ...] = ()
+    # The provider's own diagnosis of a cache miss: see Normalised.
+    cache_miss_reason: str | None = None
+    cache_missed_tokens: int | None = None
 
     @property
     def priced_as(self) -> str | None:
@@ -133,4 +136,6 @@ def build_record(
         speed=normalised.speed,
         steps=normalised.steps,
         tool_requests=normalised.tool_requests,
+        cache_miss_reason=normalised.cache_miss_reason,
+        cache_missed_tokens=normalised.cache_missed_tokens,
     )

@@ -111,6 +111,8 @@ def event_row(priced: PricedRecord) -> dict[str, Any]:
         "speed": record.speed,
         "tool_requests": dict(record.tool_requests) or None,
         "steps": steps_json(record.steps),
+        "provider_miss_reason": record.cache_miss_reason,
+        "provider_missed_tokens": record.cache_missed_tokens,
     }
 
 

@@ -208,6 +208,10 @@ class UsageEvent(Base):
     inference_geo: Mapped[str | None] = mapped_column(String(32))
     # Anthropic fast mode bills premium rates (0013).
     speed: Mapped[str | None] = mapped_column(String(32))
+    # The provider's own diagnosis of a cache miss (Anthropic cache diagnostics, OpenAI
+    # prompt_cache_diagnostics): the reason it names and the input tokens it says were missed.
+    provider_miss_reason: Mapped[str | None] = mapped_column(String(64))
+    provider_missed_tokens: Mapped[int | None] = mapped_column(BigInteger)
     # The sampling steps a request's counts sum, each with its model and counts, where the
     # payload lists them (advisor iterations are priced at their own model): re-pricing
     # needs them (0013).

@@ -133,6 +133,31 @@ def hourly(
     return out
 
 
+def diagnosed_misses(
+    conn: Connection, tenant_id: int, start: datetime, end: datetime, scope: str
+) -> dict[Key, dict[str, int]]:
+    """Per key over [start, end): misses the provider diagnosed itself, by the reason it gave."""
+    e = UsageEvent
+    keys = _key_columns(scope)
+    rows = conn.execute(
+        select(*keys, e.provider_miss_reason, func.count().label("n"))
+        .where(
+            e.tenant_id == tenant_id,
+            e.occurred_at >= start,
+            e.occurred_at < end,
+            e.cache_read_tokens == 0,
+            e.provider_miss_reason.is_not(None),
+            _scope_filter(scope),
+        )
+        .group_by(*keys, e.provider_miss_reason)
+    ).all()
+    out: dict[Key, dict[str, int]] = {}
+    for r in rows:
+        key = (r.app, r.provider, r.model, r.cache_key)
+        out.setdefault(key, {})[r.provider_miss_reason] = int(r.n)
+    return out
+
+
 def new_prefixes(
     conn: Connection,
     tenant_id: int,

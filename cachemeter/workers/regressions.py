@@ -16,6 +16,7 @@ from cache.regressions import (
     hit_rate_regressed,
     likely_cause,
     pick_span,
+    provider_cause,
     spread,
     ttft_recovered,
     ttft_regressed,
@@ -29,6 +30,7 @@ from store.regressions import (
     all_open,
     claim_tenant_pass,
     close_regression,
+    diagnosed_misses,
     hourly,
     new_prefixes,
     open_regression,
@@ -40,7 +42,12 @@ from store.regressions import (
 Event = tuple[str, dict[str, Any]]  # ("opened" | "closed", regression)
 
 
-def _window(row: dict[str, Any] | None, new: int = 0, spread: float = 0.0) -> Window | None:
+def _window(
+    row: dict[str, Any] | None,
+    new: int = 0,
+    spread: float = 0.0,
+    diagnosed: dict[str, int] | None = None,
+) -> Window | None:
     if row is None:
         return None
     return Window(
@@ -51,6 +58,7 @@ def _window(row: dict[str, Any] | None, new: int = 0, spread: float = 0.0) -> Wi
         ttft_cached_p50=row["ttft_p50"],
         ttft_cached_count=int(row["ttft_count"]),
         spread=spread,
+        diagnosed=diagnosed or {},
     )
 
 
@@ -172,6 +180,7 @@ def check_tenant(conn: Any, tenant_id: int, now: datetime, config: DetectorConfi
             spreads = _spreads(conn, tenant_id, spread_span, scope, history)
             recent = windows(conn, tenant_id, *recent_span, scope)
             fresh = new_prefixes(conn, tenant_id, base_span, recent_span, scope)
+            diagnosed = diagnosed_misses(conn, tenant_id, *recent_span, scope)
             dropped_by_provider: dict[str, int] = {}
             for key, row in recent.items():
                 b, r = _window(base.get(key), spread=spreads.get(key, 0.0)), _window(row)
@@ -179,7 +188,7 @@ def check_tenant(conn: Any, tenant_id: int, now: datetime, config: DetectorConfi
                     dropped_by_provider[key[1]] = dropped_by_provider.get(key[1], 0) + 1
             for key in span_keys:
                 b = _window(base.get(key), spread=spreads.get(key, 0.0))
-                r = _window(recent.get(key), fresh.get(key, 0))
+                r = _window(recent.get(key), fresh.get(key, 0), diagnosed=diagnosed.get(key))
                 events.extend(
                     _assess_key(
                         conn,
@@ -232,10 +241,16 @@ def _assess_key(
         elif action == "open" and b is not None and r is not None:
             if (kind, scope, *key) in covered:
                 continue  # already recorded for this time (detection re-run)
-            cause = (
-                likely_cause(b, r, provider_wide) if kind == "hit_rate" else "cached_prefill_slower"
-            )
+            diagnosis = provider_cause(r) if kind == "hit_rate" else None
+            if diagnosis is not None:
+                cause, source = diagnosis, "provider"  # the provider's word over inference
+            elif kind == "hit_rate":
+                cause, source = likely_cause(b, r, provider_wide), "inferred"
+            else:
+                cause, source = "cached_prefill_slower", "inferred"
             values = _regression(tenant_id, kind, scope, key, now, b, r, cause)
+            values["details"]["cause_source"] = source
+            values["details"]["diagnosed_misses"] = dict(r.diagnosed)
             values["details"]["window_minutes"] = span
             if open_regression(conn, values) is not None:
                 events.append(("opened", values))

@@ -142,7 +142,29 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
     if usage is None:
         raise PayloadError("usage", "missing: this Messages payload carries no usage object")
     result = read_usage(usage)
-    return replace(result, model=text(payload, ("model",)), response_id=text(payload, ("id",)))
+    reason, missed = _diagnosis(payload, "diagnostics")
+    return replace(
+        result,
+        model=text(payload, ("model",)),
+        response_id=text(payload, ("id",)),
+        cache_miss_reason=reason,
+        cache_missed_tokens=missed,
+    )
+
+
+def _diagnosis(message: Mapping[str, Any], label: str) -> tuple[str | None, int | None]:
+    """Cache diagnostics (beta): `diagnostics.cache_miss_reason` names where the request
+    diverged from `previous_message_id` (model, system, tools or messages changed; or no
+    comparison: previous_message_not_found, unavailable) and, for a divergence, about how
+    many input tokens came after it. Null while the comparison is still running."""
+    diagnostics = mapping(message, ("diagnostics",), label)
+    reason = mapping(diagnostics or {}, ("cache_miss_reason",), f"{label}.cache_miss_reason")
+    if reason is None:
+        return None, None
+    path = f"{label}.cache_miss_reason"
+    return text(reason, ("type",), 64), count(
+        reason, ("cache_missed_input_tokens",), f"{path}.cache_missed_input_tokens"
+    )
 
 
 def _merge(merged: dict[str, Any], later: Mapping[str, Any]) -> None:
@@ -184,6 +206,8 @@ def normalise_events(events: Sequence[Any]) -> Normalised:
     """A stream's events (message_start, message_delta, …): cumulative, last value wins."""
     merged: dict[str, Any] = {}
     model = response_id = None
+    reason: str | None = None
+    missed: int | None = None
     seen = False
     for index, event in enumerate(events):
         if not isinstance(event, Mapping):
@@ -203,6 +227,8 @@ def normalise_events(events: Sequence[Any]) -> Normalised:
             usage = mapping(message, ("usage",), f"[{index}].message.usage")
             model = text(message, ("model",)) or model
             response_id = text(message, ("id",)) or response_id
+            # A stream carries the diagnosis on message_start's message.
+            reason, missed = _diagnosis(message, f"[{index}].message.diagnostics")
         elif kind == "message_delta":
             usage = mapping(event, ("usage",), f"[{index}].usage")
         else:
@@ -215,4 +241,11 @@ def normalise_events(events: Sequence[Any]) -> Normalised:
         raise PayloadError("events", "no message_start or message_delta event carries usage")
     merged.setdefault("input_tokens", 0)
     result = read_usage(merged, "events.usage")
-    return replace(result, shape="anthropic.messages.events", model=model, response_id=response_id)
+    return replace(
+        result,
+        shape="anthropic.messages.events",
+        model=model,
+        response_id=response_id,
+        cache_miss_reason=reason,
+        cache_missed_tokens=missed,
+    )

@@ -32,6 +32,11 @@ class Normalised:
     # The sampling steps `usage` sums, where the payload lists them (Anthropic
     # `usage.iterations`): the model each ran on (None: the request's own) and its usage.
     steps: tuple[Step, ...] = ()
+    # The provider's own diagnosis of a cache miss (Anthropic `diagnostics`, OpenAI
+    # `prompt_cache_diagnostics`): what changed since the compared request, and about how many
+    # input tokens would otherwise have been read from cache.
+    cache_miss_reason: str | None = None
+    cache_missed_tokens: int | None = None
 
 
 def make_usage(

@@ -86,7 +86,24 @@ def normalise(payload: Mapping[str, Any], *, reasoning_inside: bool = True) -> N
         response_id=text(body, ("id",)),
         service_tier=text(body, ("service_tier",), 32),
         tool_requests=_tool_calls(body.get("output")),
+        **_diagnosis(body),
     )
+
+
+def _diagnosis(body: Mapping[str, Any]) -> dict[str, Any]:
+    """`prompt_cache_diagnostics` (GPT-5.6+, with `prompt_cache_options.comparison_response_id`):
+    a `cache_miss` names its `reason` (model, tools, input, prompt_cache_key, service tier …
+    changed; context compacted) and `cache_missed_tokens`; a hit or no comparison says nothing
+    of a miss."""
+    found = mapping(body, ("prompt_cache_diagnostics",), "prompt_cache_diagnostics")
+    if found is None or found.get("type") != "cache_miss":
+        return {}
+    return {
+        "cache_miss_reason": text(found, ("reason",), 64),
+        "cache_missed_tokens": count(
+            found, ("cache_missed_tokens",), "prompt_cache_diagnostics.cache_missed_tokens"
+        ),
+    }
 
 
 _TOOL_ITEMS = {"web_search_call": "web_search", "file_search_call": "file_search"}
