@@ -125,6 +125,11 @@ SEEDS = [
     Seed("POST", "/v1/keys", {"name": "ci", "scopes": ["ingest", "read"]}),
     Seed("POST", "/v1/keys/{prefix}/rotate", {"grace_hours": 1}, params={"prefix": "cm_unknown"}),
     Seed("DELETE", "/v1/keys/{prefix}", params={"prefix": "cm_unknown"}),
+    Seed(
+        "POST",
+        "/v1/regressions/{regression_id}/acknowledge",
+        params={"regression_id": "regression_" + "a" * 24},
+    ),
     Seed("GET", "/v1/prices"),
     Seed("POST", "/v1/prices", PRICE),
     Seed(
