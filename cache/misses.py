@@ -66,6 +66,24 @@ def miss_hint(provider: str, model: str | None, usage: Usage) -> str | None:
 
 PREFIX_CHANGED = "prefix_changed"
 TTL_EXPIRED = "ttl_expired"
+# Provider diagnoses that made no comparison (and so say nothing of a change).
+NOT_COMPARED = ("previous_message_not_found", "comparison_response_not_found", "unavailable")
+
+
+# The miss hint of a provider-diagnosed change: a prefix change (no history overrides it).
+DIAGNOSED = PREFIX_CHANGED
+
+
+def diagnosed_change(usage: Usage, provider_reason: str | None) -> bool:
+    """Whether the provider itself diagnosed this miss as a change since the compared request
+    (model, system, tools, messages, input … changed): the cached prefix could not be reused,
+    which the miss causes count as a prefix change, whatever the history suggests."""
+    return (
+        usage.cache_read_tokens == 0
+        and provider_reason is not None
+        and provider_reason not in NOT_COMPARED
+    )
+
 
 # How long a provider likely keeps an unused prefix (seconds); an idle gap longer than this
 # before a miss points at expiry. Documented defaults, not guarantees.
@@ -148,7 +166,8 @@ def explain_with_history(
             continue
         previous = latest.get(key)
         at, prefix_hash = row["occurred_at"], row.get("prefix_hash")
-        if row["cache_read_tokens"] == 0:
+        diagnosed = row.get("provider_miss_reason") not in (None, *NOT_COMPARED)
+        if row["cache_read_tokens"] == 0 and not diagnosed:
             history = history_hint(
                 row["provider"], prefix_hash, at, previous, row["cache_write_1h_tokens"] > 0
             )

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cache.misses import BELOW_MINIMUM, PREFIX_CHANGED, TTL_EXPIRED
+from cache.misses import BELOW_MINIMUM, NOT_COMPARED, PREFIX_CHANGED, TTL_EXPIRED
 
 PROVIDER_WIDE = "provider_eviction"
 UNKNOWN = "unknown"
@@ -176,10 +176,6 @@ def ttft_recovered(baseline: Window, recent: Window, config: DetectorConfig) -> 
     if recent.ttft_cached_count < config.min_requests:
         return False
     return recent.ttft_cached_p50 < baseline.ttft_cached_p50 * (1 + (config.ttft_factor - 1) / 2)
-
-
-# Provider diagnoses that say no comparison was made: no cause.
-NOT_COMPARED = ("previous_message_not_found", "comparison_response_not_found", "unavailable")
 
 
 def provider_cause(recent: Window) -> str | None:

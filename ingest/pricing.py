@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from billing import Charge, Price, PriceNotFound
 from billing.pricecache import PriceResolver
 from billing.tool_fees import charge_request
-from cache.misses import miss_hint
+from cache.misses import BELOW_MINIMUM, DIAGNOSED, diagnosed_change, miss_hint
 from ingest.record import UsageRecord
 
 
@@ -26,6 +26,8 @@ def price_record(record: UsageRecord, book: PriceResolver, tenant: str | None) -
     """Resolve the price at the request's time (and service terms) and compute its charge,
     server-tool fees included."""
     hint = miss_hint(record.provider, record.priced_as, record.usage)
+    if hint != BELOW_MINIMUM and diagnosed_change(record.usage, record.cache_miss_reason):
+        hint = DIAGNOSED  # the provider's own word over what one request can infer
     try:
         price, charge = charge_request(
             record.usage,

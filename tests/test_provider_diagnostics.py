@@ -105,6 +105,23 @@ def test_a_regression_prefers_the_providers_diagnosis_and_says_so(engine: Engine
             )
         ).all()
     assert [tuple(r) for r in stored] == [("system_changed", 4000, 120), (None, None, 1800)]
+    with engine.connect() as conn:
+        # The diagnosed misses count as prefix changes in the miss causes and their rollups
+        # (no prefix hash was sent: inference alone could not have told).
+        hints = conn.execute(
+            text(
+                "SELECT count(*) FROM usage_events WHERE provider_miss_reason IS NOT NULL"
+                " AND miss_hint = 'prefix_changed'"
+            )
+        ).scalar_one()
+        rolled = conn.execute(
+            text(
+                "SELECT sum(miss_prefix_changed) FROM usage_hourly"
+                " WHERE hour >= :at AND app = 'diagnosed'"
+            ),
+            {"at": T0 + CHANGE},
+        ).scalar_one()
+    assert hints == 120 and rolled == 120
     events = _run(engine, timedelta(hours=30), timedelta(hours=31), every=timedelta(minutes=5))
     [(at, regression)] = _hit_rate_openings(events)
     assert T0 + CHANGE < at <= T0 + CHANGE + timedelta(minutes=30)
