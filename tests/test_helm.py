@@ -127,6 +127,27 @@ def test_default_workloads_are_probed_non_root_and_secret_free() -> None:
     assert _containers(maintenance)[0]["args"] == ["retention"]
 
 
+def test_a_tls_ingress_makes_the_session_cookie_secure() -> None:
+    tls = {"ingress": {"enabled": True, "tls": [{"hosts": ["cm.example.com"], "secretName": "t"}]}}
+
+    def secure(values: dict[str, Any]) -> set[str | None]:
+        return {
+            next(
+                (
+                    e.get("value")
+                    for e in c.get("env", [])
+                    if e["name"] == "CACHEMETER_SESSION_COOKIE_SECURE"
+                ),
+                None,
+            )
+            for d in _by_kind(_render(values), "Deployment")
+            for c in _containers(d)
+        }
+
+    assert secure(tls) == {"true"}
+    assert secure({}) == {None}
+
+
 def test_everything_variant_wires_prometheus_grafana_and_the_database() -> None:
     objects = _render(VARIANTS["everything"])
     [rule] = _by_kind(objects, "PrometheusRule")

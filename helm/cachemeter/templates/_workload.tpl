@@ -29,6 +29,11 @@ spec:
       terminationGracePeriodSeconds: {{ $root.Values.terminationGracePeriodSeconds }}
       containers:
         {{- $extra := list (dict "name" "CACHEMETER_SHUTDOWN_TIMEOUT_SECONDS" "value" (sub $root.Values.terminationGracePeriodSeconds 5 | toString)) }}
+        {{- /* Behind a TLS ingress the pods see plain HTTP from the controller: the session
+        cookie must still be Secure. */}}
+        {{- if and $root.Values.ingress.enabled $root.Values.ingress.tls }}
+        {{- $extra = append $extra (dict "name" "CACHEMETER_SESSION_COOKIE_SECURE" "value" "true") }}
+        {{- end }}
         {{- include "cachemeter.container" (dict "root" $root "name" .component "args" .args "extraEnv" $extra) | nindent 8 }}
           ports:
             - name: http
