@@ -36,7 +36,7 @@ from cachemeter.api.middleware import (
     database_down,
     readiness,
 )
-from cachemeter.api.openapi import add_error_responses
+from cachemeter.api.openapi import add_error_responses, drop_null_from_parameters
 from cachemeter.api.schemas import Health, Ready
 from cachemeter.config import Settings, database_url, get_settings
 from cachemeter.workers.regressions import Event, Monitor
@@ -294,6 +294,7 @@ def create_app(
                 ingest_api.openapi_schemas()
             )
             add_error_responses(schema)
+            drop_null_from_parameters(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -87,3 +87,37 @@ def add_error_responses(schema: dict[str, Any]) -> None:
                     "description": responses.get(status, {}).get("description", REASONS[status]),
                     "content": {"application/json": {"schema": body}},
                 }
+
+
+# Where a parameter travels as text, a missing value is the only "null" a client can send.
+TEXT_LOCATIONS = ("query", "path", "header", "cookie")
+
+
+def drop_null_from_parameters(schema: dict[str, Any]) -> None:
+    """Describe an optional path, query, header or cookie parameter by the values it can carry
+    (in place): FastAPI writes `anyOf: [X, {type: null}]` for `X | None`, but no request can
+    send a JSON null there (leaving the parameter out is how a client says "none"), and the
+    null branch makes schema-driven clients and fuzzers treat any value as a changed null."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in TEXT_LOCATIONS:
+                    parameter["schema"] = _without_null(parameter.get("schema", {}))
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list):
+        return schema
+    values = [branch for branch in branches if branch != {"type": "null"}]
+    if len(values) == len(branches) or not values:
+        return schema
+    # A null default is the parameter left out, which the schema need not say.
+    rest = {
+        key: value
+        for key, value in schema.items()
+        if key != "anyOf" and not (key == "default" and value is None)
+    }
+    if len(values) == 1:
+        return {**values[0], **rest}
+    return {**rest, "anyOf": values}
