@@ -16,12 +16,12 @@ from dashboard.pages import hitrate, latency, overview, spend
 from reports.budgets import budget_status
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
+from reports.regressions import regressions
 from reports.statement import statement
 from reports.summary import summary
 from store.analytics import dimension_values
 from store.partitions import ensure_partitions, month_of
 from store.prices import list_prices, load_price_book
-from store.regressions import list_regressions
 from store.rollups import rebuild
 from store.tenants import TenantRef, ensure_tenant
 
@@ -177,7 +177,7 @@ def callbacks(
         "report: cache economics": run(
             lambda c, f: cache_economics(c, TenantRef(tenant_id, "dashboard-bench"), f.start, f.end)
         ),
-        "report: regressions": run(lambda c, f: list_regressions(c, tenant_id, f.start, f.end)),
+        "report: regressions": run(lambda c, f: regressions(c, tenant_id, f.start, f.end)),
         "report: budgets": run(lambda c, f: budget_status(c, tenant_id, datetime.now(UTC))),
         "prices": run(
             lambda c, f: (

@@ -111,3 +111,30 @@ def what_if_priced(counts: WhatIfCounts, rates: Rates) -> WhatIf:
 def what_if_one_hour(requests: Sequence[PrefixRequest], rates: Rates) -> WhatIf:
     """Re-price a prefix's requests (time order) as if its 5-minute writes were 1-hour writes."""
     return what_if_priced(what_if_counts(requests), rates)
+
+
+MINUTES_A_DAY = 1440
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSavings:
+    """What caching saved over a window's priced requests: nocache cost minus cost (reads
+    at their discount, less any write premium), and the input tokens those requests sent."""
+
+    input_tokens: int
+    savings: Decimal
+
+
+def regression_cost_per_day(
+    baseline: CacheSavings, recent: CacheSavings, recent_minutes: int
+) -> Decimal | None:
+    """The extra spend a day a cache regression causes: what the recent requests would have
+    saved at the baseline's savings per input token, less what they did save, at the recent
+    window's pace. Tokens no longer read are paid at the input rate instead of the read
+    rate, and their rewrites at the write premium, at the rates the requests were priced
+    at. None when either window has no priced input; never below 0."""
+    if baseline.input_tokens <= 0 or recent.input_tokens <= 0 or recent_minutes <= 0:
+        return None
+    expected = baseline.savings * recent.input_tokens / baseline.input_tokens
+    lost = max(Decimal(0), expected - recent.savings)
+    return (lost * MINUTES_A_DAY / recent_minutes).quantize(MONEY_QUANTUM)

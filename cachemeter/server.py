@@ -39,7 +39,7 @@ from cachemeter.api.middleware import (
 from cachemeter.api.openapi import add_error_responses, drop_null_from_parameters
 from cachemeter.api.schemas import Health, Ready
 from cachemeter.config import Settings, database_url, get_settings
-from cachemeter.workers.regressions import Event, Monitor
+from cachemeter.workers.regressions import Event, Monitor, open_costs
 from cachemeter.workers.retention import LifecycleWorker
 from cachemeter.workers.webhook import Webhook, message
 from dashboard.app import create_dashboard
@@ -105,12 +105,18 @@ def publish(events: list[Event], metrics: IngestMetrics, webhook: Webhook | None
 
 
 def open_gauges(rows: list[Any], metrics: IngestMetrics) -> None:
-    """Set cachemeter_regression_open to exactly the open regressions."""
+    """Set cachemeter_regression_open and cachemeter_regression_cost_per_day to exactly the
+    open regressions."""
     metrics.regression_open.clear()
+    metrics.regression_cost.clear()
     for row in rows:
         metrics.regression_open.labels(
             row.kind, metrics.bounds.value("app", row.app), metrics.bounds.value("model", row.model)
         ).set(1)
+    for (kind, app, model, currency), cost in open_costs(rows).items():
+        metrics.regression_cost.labels(
+            kind, metrics.bounds.value("app", app), metrics.bounds.value("model", model), currency
+        ).set(float(cost))
 
 
 def _preset_metrics(engine: Engine, metrics: IngestMetrics) -> None:

@@ -171,6 +171,13 @@ class IngestMetrics:
             ["kind", "app", "model"],
             registry=registry,
         )
+        self.regression_cost = Gauge(
+            "cachemeter_regression_cost_per_day",
+            "Extra spend a day the open hit-rate regressions cause, per app and model, in"
+            " currency (GET /v1/regressions: cost_per_day).",
+            ["kind", "app", "model", "currency"],
+            registry=registry,
+        )
         self.http_requests = Counter(
             "cachemeter_http_requests",
             "HTTP requests served, by route template.",

@@ -165,6 +165,12 @@ class RegressionOut(BaseModel):
     baseline: float
     recent: float
     cause: str
+    cost_per_day: Money | None = Field(
+        description="hit-rate regressions: the extra spend a day at the recent pace (tokens"
+        " no longer read, paid at the input rate, and rewrites at the write premium), at the"
+        " rates the requests were priced at; null when they are unpriced"
+    )
+    currency: str | None
     details: dict[str, Any]
 
 

@@ -54,11 +54,13 @@ def active_tenants(conn: Connection, start: datetime, end: datetime) -> list[int
 def windows(
     conn: Connection, tenant_id: int, start: datetime, end: datetime, scope: str
 ) -> dict[Key, dict[str, Any]]:
-    """Per key over [start, end): requests, hits, miss causes, cached TTFT median and count."""
+    """Per key over [start, end): requests, hits, miss causes, cached TTFT median and count,
+    and over its priced requests their input tokens, savings and currency."""
     e = UsageEvent
     keys = _key_columns(scope)
     hit = e.cache_read_tokens > 0
     cached_ttft = and_(hit, e.ttft_ms.is_not(None))
+    priced = e.cost.is_not(None)
     rows = conn.execute(
         select(
             *keys,
@@ -67,6 +69,12 @@ def windows(
             *(func.count().filter(and_(~hit, e.miss_hint == c)).label(c) for c in CAUSE_COLUMNS),
             func.percentile_cont(0.5).within_group(e.ttft_ms).filter(cached_ttft).label("ttft_p50"),
             func.count().filter(cached_ttft).label("ttft_count"),
+            # What caching saved on the priced requests, and the input they sent: what a
+            # regression's cost a day is figured from (billing.economics).
+            func.coalesce(func.sum(e.input_tokens).filter(priced), 0).label("priced_input"),
+            func.coalesce(func.sum(e.nocache_cost - e.cost).filter(priced), 0).label("savings"),
+            func.min(e.currency).filter(priced).label("currency"),
+            func.count(e.currency.distinct()).filter(priced).label("currencies"),
         )
         .where(
             e.tenant_id == tenant_id,
@@ -86,7 +94,10 @@ def requests_by_minute(
     `start`; what picks each key's recent window."""
     e = UsageEvent
     keys = _key_columns(scope)
-    age = func.floor(func.extract("epoch", literal(end) - e.occurred_at) / 60).label("age")
+    # Minute m holds (end - m - 1 min, end - m]: a request at exactly end - N minutes is in
+    # the N-minute window [end - N, end) and so must count within N.
+    seconds = func.extract("epoch", literal(end) - e.occurred_at)
+    age = (func.ceil(seconds / 60) - 1).label("age")
     rows = conn.execute(
         select(*keys, age, func.count().label("n"))
         .where(
@@ -239,12 +250,17 @@ def acknowledge_regression(
 
 
 def all_open(conn: Connection) -> list[Any]:
-    """Every tenant's open regressions (kind, app, model), for the gauge."""
+    """Every tenant's open regressions, for the gauges."""
     return list(
         conn.execute(
-            select(Regression.kind, Regression.app, Regression.model).where(
-                Regression.closed_at.is_(None)
-            )
+            select(
+                Regression.tenant_id,
+                Regression.kind,
+                Regression.scope,
+                Regression.app,
+                Regression.model,
+                Regression.details,
+            ).where(Regression.closed_at.is_(None))
         )
     )
 
@@ -283,14 +299,7 @@ def list_regressions(
     elif status == "closed":
         query = query.where(Regression.closed_at.is_not(None))
     rows = conn.execute(query.order_by(Regression.opened_at.desc()))
-    return [
-        {
-            **row._mapping,
-            "opened_at": row.opened_at.isoformat(),
-            "closed_at": row.closed_at.isoformat() if row.closed_at else None,
-        }
-        for row in rows
-    ]
+    return [dict(row._mapping) for row in rows]
 
 
 # Advisory lock namespace of regression passes (any constant unique to cachemeter).

@@ -9,13 +9,14 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from cachemeter.server import publish
+from cachemeter.server import open_gauges, publish
 from tests.factories import anthropic_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +41,16 @@ def _exposed(client: TestClient, auth: dict[str, str]) -> set[str]:
     client.post("/v1/usage", json={"records": records}, headers=auth)
     app: Any = client.app
     publish([("opened", {"kind": "hit_rate", "app": "a", "model": "m"})], app.state.metrics, None)
+    # What the monitor sets after each pass from the open regressions.
+    details = {"cost_per_day": "12.5", "currency": "USD"}
+    open_gauges(
+        [
+            SimpleNamespace(
+                tenant_id=1, kind="hit_rate", scope="app_model", app="a", model="m", details=details
+            )
+        ],
+        app.state.metrics,
+    )
     return {
         sample.name
         for family in text_string_to_metric_families(client.get("/metrics").text)
@@ -89,6 +100,7 @@ def test_alert_rules_use_only_exposed_metrics(client: TestClient, auth: dict[str
         "CachemeterIngestRejectionsSpiking",
         "CachemeterIngestRejections",
         "CachemeterCachedTTFTRegression",
+        "CachemeterRegressionCostly",
     ):
         assert f"alert: {alert}" in rules
 

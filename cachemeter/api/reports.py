@@ -18,6 +18,7 @@ from cachemeter.api.params import End, Month, OpaqueId, Start, time_range
 from cachemeter.api.strict import StrictRoute
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
+from reports.regressions import regression_view, regressions
 from reports.schemas import (
     CacheEconomics,
     Reconciliation,
@@ -28,7 +29,7 @@ from reports.schemas import (
 )
 from reports.statement import StatementError, statement, statement_csv
 from reports.summary import summary_body, summary_csv
-from store.regressions import acknowledge_regression, list_regressions, open_regressions
+from store.regressions import acknowledge_regression, open_regressions
 
 router = APIRouter(tags=["reports"], route_class=StrictRoute)
 
@@ -139,7 +140,7 @@ def get_regressions(
     start_at, end_at = time_range(start, end)
 
     key = request.app.state.id_key
-    found = list_regressions(conn, tenant.id, start_at, end_at, status)
+    found = regressions(conn, tenant.id, start_at, end_at, status)
     return {"regressions": [{**r, "id": opaque_id("regression", r["id"], key)} for r in found]}
 
 
@@ -156,10 +157,5 @@ def post_acknowledge(
                 conn, tenant.id, found.id, datetime.now(UTC), f"api key {tenant.key_prefix}"
             )
             if closed is not None:
-                return {
-                    **closed,
-                    "id": regression_id,
-                    "opened_at": closed["opened_at"].isoformat(),
-                    "closed_at": closed["closed_at"].isoformat(),
-                }
+                return {**regression_view(closed), "id": regression_id}
     raise HTTPException(404, f"no open regression {regression_id[:40]!r}")

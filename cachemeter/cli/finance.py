@@ -187,7 +187,8 @@ def cmd_regressions(args: argparse.Namespace) -> int:
 
     from cache.regressions import DetectorConfig
     from cachemeter.workers.regressions import check_regressions
-    from store.regressions import acknowledge_regression, list_regressions
+    from reports.regressions import regression_view, regressions
+    from store.regressions import acknowledge_regression
     from store.tenants import find_tenant
 
     with database() as engine:
@@ -212,16 +213,14 @@ def cmd_regressions(args: argparse.Namespace) -> int:
                 closed = acknowledge_regression(conn, tenant.id, args.id, datetime.now(UTC), "cli")
             if closed is None:
                 raise CliError(f"{args.tenant} has no open regression {args.id}")
-            print(json.dumps(closed, indent=2, default=str))
+            print(json.dumps(regression_view(closed), indent=2, default=str))
             return 0
         with engine.connect() as conn:
             tenant = find_tenant(conn, args.tenant)
             if tenant is None:
                 raise CliError(f"no tenant named {args.tenant!r}")
             now = datetime.now(UTC)
-            rows = list_regressions(
-                conn, tenant.id, now - timedelta(days=args.days), now, args.status
-            )
+            rows = regressions(conn, tenant.id, now - timedelta(days=args.days), now, args.status)
     print(json.dumps(rows, indent=2, default=str))
     return 0
 

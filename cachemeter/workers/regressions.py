@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
 
+from billing.economics import CacheSavings, regression_cost_per_day
 from cache.regressions import (
     DetectorConfig,
     Window,
@@ -102,8 +104,9 @@ def _leave_out(
             continue
         taken = windows(conn, tenant_id, start, end, scope).get(key)
         if taken is not None:
-            for column in ("requests", "hits", *CAUSE_COLUMNS):
+            for column in ("requests", "hits", "priced_input", *CAUSE_COLUMNS):
                 row[column] = max(0, int(row[column]) - int(taken[column]))
+            row["savings"] = row["savings"] - taken["savings"]
 
 
 def _excluded(regression: Any, span: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
@@ -203,6 +206,7 @@ def check_tenant(conn: Any, tenant_id: int, now: datetime, config: DetectorConfi
                         opened,
                         covered,
                         dropped_by_provider.get(key[1], 0) >= 2,
+                        _money_at_risk(base.get(key), recent.get(key), span),
                     )
                 )
     return events
@@ -221,6 +225,7 @@ def _assess_key(
     opened: dict[RegressionKey, Any],
     covered: set[RegressionKey],
     provider_wide: bool,
+    money: dict[str, str | None],
 ) -> list[Event]:
     events: list[Event] = []
     for kind in ("hit_rate", "ttft"):
@@ -252,9 +257,32 @@ def _assess_key(
             values["details"]["cause_source"] = source
             values["details"]["diagnosed_misses"] = dict(r.diagnosed)
             values["details"]["window_minutes"] = span
+            if kind == "hit_rate":
+                values["details"].update(money)
             if open_regression(conn, values) is not None:
                 events.append(("opened", values))
     return events
+
+
+def _money_at_risk(
+    base: dict[str, Any] | None, recent: dict[str, Any] | None, minutes: int
+) -> dict[str, str | None]:
+    """A hit-rate regression's cost a day and its currency, from the priced requests of its
+    baseline and recent window; None where they are unpriced or in different currencies."""
+    unknown: dict[str, str | None] = {"cost_per_day": None, "currency": None}
+    if base is None or recent is None:
+        return unknown
+    currency = recent["currency"]
+    if base["currency"] != currency or base["currencies"] != 1 or recent["currencies"] != 1:
+        return unknown
+    cost = regression_cost_per_day(
+        CacheSavings(int(base["priced_input"]), base["savings"]),
+        CacheSavings(int(recent["priced_input"]), recent["savings"]),
+        minutes,
+    )
+    if cost is None:
+        return unknown
+    return {"cost_per_day": str(cost), "currency": currency}
 
 
 def _value(kind: str, window: Window) -> float:
@@ -285,6 +313,25 @@ def _regression(
             "new_prefixes": r.new_prefixes,
         },
     }
+
+
+def open_costs(rows: list[Any]) -> dict[tuple[str, str, str, str], Decimal]:
+    """Cost a day of the open regressions per (kind, app, model, currency), summed over
+    tenants. A tenant's app-wide regression and its per-cache-key ones describe the same
+    lost reads, so each tenant counts the larger of the two, never both."""
+    per_tenant: dict[tuple[int, str, str, str, str], dict[str, Decimal]] = {}
+    for row in rows:
+        details = row.details or {}
+        if details.get("cost_per_day") is None:
+            continue
+        key = (row.tenant_id, row.kind, row.app, row.model, details["currency"])
+        scopes = per_tenant.setdefault(key, {})
+        scopes[row.scope] = scopes.get(row.scope, Decimal(0)) + Decimal(details["cost_per_day"])
+    out: dict[tuple[str, str, str, str], Decimal] = {}
+    for (_, *labels), scopes in per_tenant.items():
+        label_set = (labels[0], labels[1], labels[2], labels[3])
+        out[label_set] = out.get(label_set, Decimal(0)) + max(scopes.values())
+    return out
 
 
 def check_regressions(engine: Engine, now: datetime, config: DetectorConfig) -> list[Event]:

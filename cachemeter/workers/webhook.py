@@ -7,6 +7,7 @@ import logging
 import queue
 import threading
 import time
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -84,6 +85,10 @@ def message(action: str, regression: dict[str, Any]) -> dict[str, Any]:
             f"{regression['baseline']:.2f} -> "
             f"{regression['recent']:.2f}, likely cause: {regression['cause'].replace('_', ' ')}"
         )
+        details = regression.get("details") or {}
+        if details.get("cost_per_day") is not None:
+            cost = Decimal(details["cost_per_day"])
+            text += f"; costs about {cost:,.2f} {details['currency']} a day"
     else:
         text = f":white_check_mark: cachemeter: {what} recovered in {where}"
     return {"text": text, "event": action, "regression": regression}

@@ -4,6 +4,7 @@ hour x weekday heatmap per provider, and the busiest prefixes."""
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
@@ -13,10 +14,10 @@ from dashboard import theme
 from dashboard.context import Context
 from dashboard.errors import choice
 from dashboard.pages.common import table
+from reports.regressions import regressions
 from reports.totals import request_hit_rate, token_hit_rate
 from store.analytics import Filters, heatmap, misses, series, top_prefixes
 from store.models import DIMENSIONS
-from store.regressions import list_regressions
 
 PATH, TITLE, NAME = "/hit-rate", "Hit rate", "hitrate"
 GROUPS = DIMENSIONS
@@ -133,12 +134,13 @@ def by_group(conn: Any, tenant_id: int, f: Filters, group: str, measure: str) ->
     )
     figure.update_yaxes(title_text=label, tickformat=".0%", range=[0, 1.02])
     figure.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    _mark_regressions(conn, tenant_id, f, figure)
     return figure
 
 
 def _mark_regressions(conn: Any, tenant_id: int, f: Filters, figure: go.Figure) -> None:
     """A red line where the service opened a hit-rate regression, with its cause."""
-    for regression in list_regressions(conn, tenant_id, f.start, f.end):
+    for regression in regressions(conn, tenant_id, f.start, f.end):
         if regression["kind"] != "hit_rate" or regression["scope"] != "app_model":
             continue
         if any(getattr(f, d) not in (None, regression[d]) for d in ("provider", "model", "app")):
@@ -150,9 +152,17 @@ def _mark_regressions(conn: Any, tenant_id: int, f: Filters, figure: go.Figure) 
             yref="paper",
             showarrow=False,
             yanchor="bottom",
-            text=f"▼ {regression['app']}: {regression['cause'].replace('_', ' ')}",
+            text=_marker_text(regression),
             font={"color": "#b8455b", "size": 11},
         )
+
+
+def _marker_text(regression: dict[str, Any]) -> str:
+    text = f"▼ {regression['app'] or '(no app)'}: {regression['cause'].replace('_', ' ')}"
+    if regression["cost_per_day"] is not None:
+        cost = theme.money(Decimal(regression["cost_per_day"]), regression["currency"])
+        text += f", {cost}/day"
+    return text
 
 
 def miss_figure(conn: Any, tenant_id: int, f: Filters) -> go.Figure:
