@@ -39,13 +39,14 @@ from cachemeter.api.middleware import (
 from cachemeter.api.openapi import add_error_responses, drop_null_from_parameters
 from cachemeter.api.schemas import Health, Ready
 from cachemeter.config import Settings, database_url, get_settings
-from cachemeter.workers.regressions import Event, Monitor, open_costs
+from cachemeter.workers.regressions import Event, Monitor
 from cachemeter.workers.retention import LifecycleWorker
 from cachemeter.workers.webhook import Webhook, message
 from dashboard.app import create_dashboard
 from dashboard.auth import SessionPolicy
 from ingest.metrics import IngestMetrics, LabelBounds
 from ingest.service import Ingestor
+from reports.regressions import open_costs
 from store.analytics import recent_providers
 from store.db import DATABASE_DOWN, make_engine
 from store.prices import catalogue_changed_at
@@ -104,14 +105,16 @@ def publish(events: list[Event], metrics: IngestMetrics, webhook: Webhook | None
             webhook.send(message(action, {k: _plain(v) for k, v in regression.items()}))
 
 
-def open_gauges(rows: list[Any], metrics: IngestMetrics) -> None:
+def open_gauges(rows: list[dict[str, Any]], metrics: IngestMetrics) -> None:
     """Set cachemeter_regression_open and cachemeter_regression_cost_per_day to exactly the
-    open regressions."""
+    open regressions (store.regressions.all_open rows)."""
     metrics.regression_open.clear()
     metrics.regression_cost.clear()
     for row in rows:
         metrics.regression_open.labels(
-            row.kind, metrics.bounds.value("app", row.app), metrics.bounds.value("model", row.model)
+            row["kind"],
+            metrics.bounds.value("app", row["app"]),
+            metrics.bounds.value("model", row["model"]),
         ).set(1)
     for (kind, app, model, currency), cost in open_costs(rows).items():
         metrics.regression_cost.labels(

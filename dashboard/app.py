@@ -1,4 +1,4 @@
-"""The Dash app: seven pages behind an API-key login, filters kept in the URL.
+"""The Dash app: eight pages behind an API-key login, filters kept in the URL.
 
 Pages read the database only through `store` query functions, in callbacks (never at import).
 """
@@ -29,13 +29,14 @@ from dashboard.pages import (
     latency,
     overview,
     prices,
+    regressions,
     spend,
     statements,
 )
 from store.analytics import dimension_values
 from store.models import DIMENSIONS
 
-PAGES = (overview, hitrate, latency, spend, statements, prices, ingest_health)
+PAGES = (overview, hitrate, regressions, latency, spend, statements, prices, ingest_health)
 
 
 def create_dashboard(

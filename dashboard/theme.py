@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import plotly.graph_objects as go
+from dash import dcc
 
 COLORS = ["#1f5fa8", "#e07b39", "#3a9d5d", "#b8455b", "#7a5aa6", "#8c6d31", "#4aa3b5", "#c4a000"]
 PART_COLORS = {
@@ -66,3 +68,12 @@ def pct(value: float | None, digits: int = 1) -> str:
 def ms(value: float | None) -> str:
     """A duration in milliseconds."""
     return "n/a" if value is None else f"{value:,.0f} ms"
+
+
+# Plotly's tool bar comes with the pointer, not over every chart (and never over an empty one).
+GRAPH_CONFIG: Any = {"displayModeBar": "hover", "displaylogo": False}
+
+
+def graph(graph_id: str) -> dcc.Graph:
+    """A chart placeholder, filled by a page callback."""
+    return dcc.Graph(id=graph_id, config=GRAPH_CONFIG)

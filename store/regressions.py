@@ -249,20 +249,19 @@ def acknowledge_regression(
     return dict(row._mapping) if row is not None else None
 
 
-def all_open(conn: Connection) -> list[Any]:
+def all_open(conn: Connection) -> list[dict[str, Any]]:
     """Every tenant's open regressions, for the gauges."""
-    return list(
-        conn.execute(
-            select(
-                Regression.tenant_id,
-                Regression.kind,
-                Regression.scope,
-                Regression.app,
-                Regression.model,
-                Regression.details,
-            ).where(Regression.closed_at.is_(None))
-        )
+    rows = conn.execute(
+        select(
+            Regression.tenant_id,
+            Regression.kind,
+            Regression.scope,
+            Regression.app,
+            Regression.model,
+            Regression.details,
+        ).where(Regression.closed_at.is_(None))
     )
+    return [dict(row._mapping) for row in rows]
 
 
 def open_regression(conn: Connection, values: dict[str, Any]) -> int | None:

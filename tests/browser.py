@@ -40,6 +40,10 @@ def chromium() -> Iterator[Any]:
         "--disable-sync",
         "--no-first-run",
         "--window-size=1400,1000",
+        # A desktop with a mouse: headless Chromium otherwise answers (hover: none), and pages
+        # (Plotly's hover-only tool bar) behave as on a touch screen.
+        "--blink-settings=primaryHoverType=2,availableHoverTypes=2,"
+        "primaryPointerType=4,availablePointerTypes=4",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)

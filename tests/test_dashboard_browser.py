@@ -326,3 +326,67 @@ def test_ingest_health_lists_rejections_by_source(
     browser.get(f"{live_url}/dashboard/ingest-health")
     assert "No record was rejected" in _text(browser, "ih-rejection-table")
     assert _text(browser, "ih-rejected") == "0"
+
+
+def test_regressions_on_screen(
+    engine: Engine, live_server: str, browser: Any, seeded: dict[str, str]
+) -> None:
+    """The demo's code-reviewer collapse is called out on the overview, marked on its chart
+    with cause and cost, and listed on the Regressions page; each against the table."""
+    _login(browser, live_server, seeded["key"])
+    week = _week()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT app, model, kind, scope, cause, closed_at,"
+                " details->>'cost_per_day' AS cost, details->>'currency' AS currency"
+                " FROM regressions"
+                " WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'acme')"
+                " AND opened_at < :end AND (closed_at IS NULL OR closed_at >= :start)"
+                " ORDER BY closed_at IS NOT NULL, opened_at DESC"
+            ),
+            week,
+        ).all()
+    open_wide = [r for r in rows if r.closed_at is None and r.scope == "app_model"]
+    assert open_wide, "the demo leaves its code-reviewer regression open"
+    callout = _text(browser, "overview-open-regressions")
+    plural = "s" if len(open_wide) > 1 else ""
+    assert callout.startswith(f"{len(open_wide)} open regression{plural}")
+    for r in open_wide:
+        cost = f"{Decimal(r.cost):,.2f} {r.currency}/day"
+        assert f"{r.app} / {r.model}" in callout and r.cause.replace("_", " ") in callout
+        assert f"costs {cost}" in callout
+    marks = wait(
+        browser,
+        lambda d: d.execute_script(
+            "const g = document.querySelector('#overview-hit .js-plotly-plot');"
+            "return g && g.layout ? (g.layout.annotations || []).map(a => a.text) : null;"
+        ),
+    )
+    # The hit-rate chart marks hit-rate regressions (cached-TTFT ones are on the page below).
+    for r in (r for r in rows if r.scope == "app_model" and r.kind == "hit_rate"):
+        text_ = f"▼ {r.app}: {r.cause.replace('_', ' ')}"
+        if r.cost is not None:
+            text_ += f", {Decimal(r.cost):,.2f} {r.currency}/day"
+        assert text_ in marks
+    # Plotly's tool bar shows on hover only (it would sit over the markers' labels).
+    assert browser.execute_script(
+        "return document.querySelectorAll('#overview-hit .modebar.modebar--hover').length"
+    )
+    _shot(browser, "overview-regressions")
+
+    browser.find_element("id", "nav-regressions").click()
+    wait(browser, lambda d: d.find_elements("css selector", "#rg-regressions tbody tr"))
+    table_rows = browser.find_elements("css selector", "#rg-regressions tbody tr")
+    assert len(table_rows) == len(rows)
+    header = [th.text for th in browser.find_elements("css selector", "#rg-regressions thead th")]
+    first = [td.text for td in table_rows[0].find_elements("tag name", "td")]
+    assert first[header.index("status")] == "open"
+    assert first[header.index("app")] == rows[0].app
+    if rows[0].cost is not None:
+        cost = f"{Decimal(rows[0].cost):,.2f} {rows[0].currency}/day"
+        assert first[header.index("cost a day")] == cost
+    assert _text(browser, "rg-open") == str(sum(r.closed_at is None for r in rows))
+    _shot(browser, "regressions")
+    table_rows[0].find_element("link text", "hit rate").click()
+    wait(browser, lambda d: "/hit-rate" in d.current_url and f"app={rows[0].app}" in d.current_url)

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -43,14 +42,8 @@ def _exposed(client: TestClient, auth: dict[str, str]) -> set[str]:
     publish([("opened", {"kind": "hit_rate", "app": "a", "model": "m"})], app.state.metrics, None)
     # What the monitor sets after each pass from the open regressions.
     details = {"cost_per_day": "12.5", "currency": "USD"}
-    open_gauges(
-        [
-            SimpleNamespace(
-                tenant_id=1, kind="hit_rate", scope="app_model", app="a", model="m", details=details
-            )
-        ],
-        app.state.metrics,
-    )
+    row = {"tenant_id": 1, "kind": "hit_rate", "scope": "app_model", "app": "a", "model": "m"}
+    open_gauges([{**row, "details": details}], app.state.metrics)
     return {
         sample.name
         for family in text_string_to_metric_families(client.get("/metrics").text)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -29,11 +28,12 @@ from sqlalchemy import Engine
 from billing.economics import CacheSavings, regression_cost_per_day
 from cache.regressions import DetectorConfig
 from cachemeter.server import open_gauges
-from cachemeter.workers.regressions import check_regressions, open_costs
+from cachemeter.workers.regressions import check_regressions
 from cachemeter.workers.webhook import message
 from dashboard.pages.hitrate import by_group
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
+from reports.regressions import open_costs
 from store.analytics import Filters
 from store.regressions import all_open
 from store.tenants import ensure_tenant
@@ -132,9 +132,14 @@ def test_the_metric_counts_each_lost_read_once(opened: list[Any], engine: Engine
 def test_open_costs_sum_tenants_and_take_the_larger_scope() -> None:
     def row(tenant: int, scope: str, cost: str | None, currency: str = "USD") -> Any:
         details = {"cost_per_day": cost, "currency": currency} if cost else {}
-        return SimpleNamespace(
-            tenant_id=tenant, kind="hit_rate", scope=scope, app="a", model="m", details=details
-        )
+        return {
+            "tenant_id": tenant,
+            "kind": "hit_rate",
+            "scope": scope,
+            "app": "a",
+            "model": "m",
+            "details": details,
+        }
 
     rows = [
         row(1, "app_model", "10"),

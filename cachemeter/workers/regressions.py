@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -313,25 +312,6 @@ def _regression(
             "new_prefixes": r.new_prefixes,
         },
     }
-
-
-def open_costs(rows: list[Any]) -> dict[tuple[str, str, str, str], Decimal]:
-    """Cost a day of the open regressions per (kind, app, model, currency), summed over
-    tenants. A tenant's app-wide regression and its per-cache-key ones describe the same
-    lost reads, so each tenant counts the larger of the two, never both."""
-    per_tenant: dict[tuple[int, str, str, str, str], dict[str, Decimal]] = {}
-    for row in rows:
-        details = row.details or {}
-        if details.get("cost_per_day") is None:
-            continue
-        key = (row.tenant_id, row.kind, row.app, row.model, details["currency"])
-        scopes = per_tenant.setdefault(key, {})
-        scopes[row.scope] = scopes.get(row.scope, Decimal(0)) + Decimal(details["cost_per_day"])
-    out: dict[tuple[str, str, str, str], Decimal] = {}
-    for (_, *labels), scopes in per_tenant.items():
-        label_set = (labels[0], labels[1], labels[2], labels[3])
-        out[label_set] = out.get(label_set, Decimal(0)) + max(scopes.values())
-    return out
 
 
 def check_regressions(engine: Engine, now: datetime, config: DetectorConfig) -> list[Event]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from dash import html
+from dash import get_relative_path, html
 
 
 def card(card_id: str, label: str, value: str, delta: str = "") -> html.Div:
@@ -42,3 +42,8 @@ def change(now: float | Decimal | None, before: float | Decimal | None) -> str:
     if before == 0:
         return "previous period: 0"
     return f"{(float(now) - float(before)) / abs(float(before)) * 100:+.1f}% vs previous period"
+
+
+def page_href(path: str) -> str:
+    """A page's address under the dashboard's prefix ("/hit-rate?app=x" -> "/dashboard/…")."""
+    return str(get_relative_path(path))  # type: ignore[no-untyped-call]

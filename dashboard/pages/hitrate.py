@@ -4,7 +4,6 @@ hour x weekday heatmap per provider, and the busiest prefixes."""
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
@@ -14,6 +13,7 @@ from dashboard import theme
 from dashboard.context import Context
 from dashboard.errors import choice
 from dashboard.pages.common import table
+from dashboard.pages.regression_marks import mark
 from reports.regressions import regressions
 from reports.totals import request_hit_rate, token_hit_rate
 from store.analytics import Filters, heatmap, misses, series, top_prefixes
@@ -73,21 +73,21 @@ def layout(values: dict[str, str]) -> html.Div:
                     html.H3(
                         "Hit rate per day (▼ a regression the service detected, with its cause)"
                     ),
-                    dcc.Graph(id="hit-series"),
+                    theme.graph("hit-series"),
                 ],
                 className="panel",
             ),
             html.Div(
                 [
                     html.Div(
-                        [html.H3("Why requests missed the cache"), dcc.Graph(id="hit-misses")],
+                        [html.H3("Why requests missed the cache"), theme.graph("hit-misses")],
                         className="panel",
                     ),
                     html.Div(
                         [
                             html.H3("Token hit rate by hour of day and weekday (UTC)"),
                             dcc.Dropdown(id="hit-heat-provider", placeholder="provider"),
-                            dcc.Graph(id="hit-heatmap"),
+                            theme.graph("hit-heatmap"),
                         ],
                         className="panel",
                     ),
@@ -134,35 +134,8 @@ def by_group(conn: Any, tenant_id: int, f: Filters, group: str, measure: str) ->
     )
     figure.update_yaxes(title_text=label, tickformat=".0%", range=[0, 1.02])
     figure.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
-    _mark_regressions(conn, tenant_id, f, figure)
+    mark(figure, regressions(conn, tenant_id, f.start, f.end), f)
     return figure
-
-
-def _mark_regressions(conn: Any, tenant_id: int, f: Filters, figure: go.Figure) -> None:
-    """A red line where the service opened a hit-rate regression, with its cause."""
-    for regression in regressions(conn, tenant_id, f.start, f.end):
-        if regression["kind"] != "hit_rate" or regression["scope"] != "app_model":
-            continue
-        if any(getattr(f, d) not in (None, regression[d]) for d in ("provider", "model", "app")):
-            continue
-        figure.add_vline(x=regression["opened_at"], line={"color": "#b8455b", "dash": "dot"})
-        figure.add_annotation(
-            x=regression["opened_at"],
-            y=1.0,
-            yref="paper",
-            showarrow=False,
-            yanchor="bottom",
-            text=_marker_text(regression),
-            font={"color": "#b8455b", "size": 11},
-        )
-
-
-def _marker_text(regression: dict[str, Any]) -> str:
-    text = f"▼ {regression['app'] or '(no app)'}: {regression['cause'].replace('_', ' ')}"
-    if regression["cost_per_day"] is not None:
-        cost = theme.money(Decimal(regression["cost_per_day"]), regression["currency"])
-        text += f", {cost}/day"
-    return text
 
 
 def miss_figure(conn: Any, tenant_id: int, f: Filters) -> go.Figure:

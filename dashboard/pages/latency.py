@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, html
 
 from dashboard import theme
 from dashboard.context import Context
@@ -28,12 +28,12 @@ def layout(values: dict[str, str]) -> html.Div:
                     html.Div(
                         [
                             html.H3("Time to first token: cached vs uncached"),
-                            dcc.Graph(id="lat-dist"),
+                            theme.graph("lat-dist"),
                         ],
                         className="panel",
                     ),
                     html.Div(
-                        [html.H3("TTFT p50 and p95 per day by model"), dcc.Graph(id="lat-pct")],
+                        [html.H3("TTFT p50 and p95 per day by model"), theme.graph("lat-pct")],
                         className="panel",
                     ),
                 ],

@@ -1,5 +1,6 @@
-"""Overview: spend, no-cache cost, savings, hit rates and TTFT for the range vs the previous
-equal range, and daily token hit rate and savings."""
+"""Overview: open regressions called out, spend, no-cache cost, savings, hit rates and TTFT for
+the range vs the previous equal range, and daily token hit rate (regressions marked) and
+savings."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from dash import Dash, Input, Output, dcc, html
 from dashboard import theme
 from dashboard.context import Context
 from dashboard.filters import previous
-from dashboard.pages.common import card, change
+from dashboard.pages.common import card, change, page_href
+from dashboard.pages.regression_marks import cause_text, cost_text, hit_rate_query, in_view, mark
 from dashboard.stats import percentile
+from reports.regressions import regressions
 from reports.totals import main_currency
 from reports.views import by_bucket, view_totals
 from store.analytics import Filters, ttft_histogram
@@ -25,15 +28,16 @@ def layout(values: dict[str, str]) -> html.Div:
     """Cards and two charts, filled by the callback."""
     return html.Div(
         [
+            html.Div(id="overview-regressions"),
             html.Div(id="overview-cards", className="cards"),
             html.Div(
                 [
                     html.Div(
-                        [html.H3("Token hit rate per day"), dcc.Graph(id="overview-hit")],
+                        [html.H3("Token hit rate per day"), theme.graph("overview-hit")],
                         className="panel",
                     ),
                     html.Div(
-                        [html.H3("Savings per day"), dcc.Graph(id="overview-savings")],
+                        [html.H3("Savings per day"), theme.graph("overview-savings")],
                         className="panel",
                     ),
                 ],
@@ -111,7 +115,46 @@ def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
     ]
 
 
-def daily(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure]:
+def open_regressions(found: list[dict[str, Any]], f: Filters) -> Any:
+    """A call-out naming each open app-wide regression of the view, or nothing."""
+    open_now = [
+        r for r in found if r["closed_at"] is None and r["scope"] == "app_model" and in_view(r, f)
+    ]
+    if not open_now:
+        return None
+    items = [
+        html.Li(
+            [
+                html.B(f"{r['app'] or '(no app)'} / {r['model']}"),
+                f": {'hit rate' if r['kind'] == 'hit_rate' else 'cached TTFT'} regression since"
+                f" {r['opened_at'][:16].replace('T', ' ')} UTC, {cause_text(r)}",
+                f", costs {cost}" if (cost := cost_text(r)) else "",
+                " — ",
+                dcc.Link("details", href=page_href(f"/hit-rate{hit_rate_query(r)}")),
+            ]
+        )
+        for r in open_now
+    ]
+    title = f"{len(open_now)} open regression{'s' if len(open_now) > 1 else ''}"
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.B(title),
+                    " ",
+                    dcc.Link("all regressions", href=page_href("/regressions")),
+                ]
+            ),
+            html.Ul(items),
+        ],
+        id="overview-open-regressions",
+        className="callout",
+    )
+
+
+def daily(
+    conn: Any, tenant_id: int, f: Filters, found: list[dict[str, Any]] | None = None
+) -> tuple[go.Figure, go.Figure]:
     """Daily token hit rate and savings figures."""
     days_totals = by_bucket(conn, tenant_id, f, "day")
     if not any(t.counts["requests"] for t in days_totals):
@@ -132,6 +175,7 @@ def daily(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure]:
     )
     hit.update_yaxes(title_text="cache-read tokens / input tokens", tickformat=".0%", range=[0, 1])
     hit.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    mark(hit, found or [], f)
     bars = theme.base_figure()
     bars.add_trace(
         go.Bar(
@@ -150,12 +194,18 @@ def register(app: Dash, context: Context) -> None:
     """The page's one callback: everything follows the URL's filters."""
 
     @app.callback(
+        Output("overview-regressions", "children"),
         Output("overview-cards", "children"),
         Output("overview-hit", "figure"),
         Output("overview-savings", "figure"),
         Input("url", "search"),
     )
-    def update(search: str | None) -> tuple[Any, go.Figure, go.Figure]:
+    def update(search: str | None) -> tuple[Any, Any, go.Figure, go.Figure]:
         tenant_id, f = context.tenant_id(), context.filters(search)
         with context.connect() as conn:
-            return (cards(conn, tenant_id, f), *daily(conn, tenant_id, f))
+            found = regressions(conn, tenant_id, f.start, f.end)
+            return (
+                open_regressions(found, f),
+                cards(conn, tenant_id, f),
+                *daily(conn, tenant_id, f, found),
+            )

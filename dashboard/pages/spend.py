@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, html
 
 from dashboard import theme
 from dashboard.context import Context
@@ -35,10 +35,10 @@ def layout(values: dict[str, str]) -> html.Div:
     return html.Div(
         [
             html.Div(
-                [html.H3("Cost per day by part"), dcc.Graph(id="spend-parts")], className="panel"
+                [html.H3("Cost per day by part"), theme.graph("spend-parts")], className="panel"
             ),
             html.Div(
-                [html.H3("Savings and write premium per day"), dcc.Graph(id="spend-savings")],
+                [html.H3("Savings and write premium per day"), theme.graph("spend-savings")],
                 className="panel",
             ),
             html.Div(
