@@ -390,3 +390,47 @@ def test_regressions_on_screen(
     _shot(browser, "regressions")
     table_rows[0].find_element("link text", "hit rate").click()
     wait(browser, lambda d: "/hit-rate" in d.current_url and f"app={rows[0].app}" in d.current_url)
+
+
+def test_one_set_of_numbers_for_a_month(
+    engine: Engine, live_server: str, browser: Any, seeded: dict[str, str]
+) -> None:
+    """The overview's spend, the spend page's total and the statement's total for this month
+    agree to the cent, and with SQL: request costs plus explicit-cache storage."""
+    _login(browser, live_server, seeded["key"])
+    today = datetime.now(UTC).date()
+    first = today.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    query = f"?start={first}&end={last}"
+    tenant = "(SELECT id FROM tenants WHERE name = 'acme')"
+    span = {
+        "start": datetime.combine(first, datetime.min.time(), UTC),
+        "end": datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC),
+    }
+    total = _db(
+        engine,
+        f"SELECT coalesce(sum(cost), 0) FROM usage_events WHERE tenant_id = {tenant}"
+        " AND occurred_at >= :start AND occurred_at < :end",
+        **span,
+    ) + _db(
+        engine,
+        f"SELECT coalesce(sum(cost_storage), 0) FROM cache_objects WHERE tenant_id = {tenant}"
+        " AND created_at >= :start AND created_at < :end",
+        **span,
+    )
+    assert total > 0
+    cents = f"{total.quantize(Decimal('0.01')):,} USD"
+
+    browser.get(f"{live_server}/dashboard/{query}")
+    assert _text(browser, "card-spend", lambda t: t == cents) == cents
+    browser.get(f"{live_server}/dashboard/spend{query}")
+    assert _text(browser, "spend-total", lambda t: t == cents) == cents
+    browser.get(f"{live_server}/dashboard/statements")
+    wait(browser, lambda d: d.find_elements("css selector", "#st-data tbody tr"))
+    header = [th.text for th in browser.find_elements("css selector", "#st-data thead th")]
+    last_row = browser.find_elements("css selector", "#st-data tbody tr")[-1]
+    cells = last_row.find_elements("tag name", "td")
+    assert cells[0].text == "TOTAL"
+    assert Decimal(cells[header.index("cost")].text).quantize(Decimal("0.01")) == total.quantize(
+        Decimal("0.01")
+    )

@@ -1,4 +1,5 @@
-"""Spend and savings: cost stacked by part, savings and write premium, top groups, budgets."""
+"""Spend and savings: the range's totals, cost stacked by part, savings and write premium, top
+groups, budgets."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from dash import Dash, Input, Output, html
 
 from dashboard import theme
 from dashboard.context import Context
-from dashboard.pages.common import table
+from dashboard.pages.common import card, table
 from reports.budgets import budget_status
 from reports.statement import StatementError
 from reports.totals import main_currency
-from reports.views import by_bucket, top_groups
+from reports.views import by_bucket, top_groups, view_totals
 from store.analytics import Filters
 from store.models import COST_PARTS
 
@@ -34,6 +35,7 @@ def layout(values: dict[str, str]) -> html.Div:
     """Panels, filled by the callback."""
     return html.Div(
         [
+            html.Div(id="spend-cards", className="cards"),
             html.Div(
                 [html.H3("Cost per day by part"), theme.graph("spend-parts")], className="panel"
             ),
@@ -58,6 +60,28 @@ def layout(values: dict[str, str]) -> html.Div:
             ),
         ]
     )
+
+
+def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
+    """The range's totals, from the read model the overview and the statement use."""
+    totals = view_totals(conn, tenant_id, f)
+    currency = totals.currency
+    other = totals.other_currencies()
+    note = f" (+ charges in {', '.join(other)})" if other else ""
+    return [
+        card("spend-total", "Spend" + note, theme.money(totals.amount("cost"), currency)),
+        card(
+            "spend-storage",
+            "of which cache storage",
+            theme.money(totals.amount("storage"), currency),
+        ),
+        card("spend-saved", "Savings", theme.money(totals.amount("savings"), currency)),
+        card(
+            "spend-premium",
+            "Write premium paid",
+            theme.money(totals.amount("write_premium"), currency),
+        ),
+    ]
 
 
 def figures(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure]:
@@ -157,6 +181,7 @@ def register(app: Dash, context: Context) -> None:
     """One callback for the page."""
 
     @app.callback(
+        Output("spend-cards", "children"),
         Output("spend-parts", "figure"),
         Output("spend-savings", "figure"),
         Output("spend-top-app", "children"),
@@ -169,6 +194,7 @@ def register(app: Dash, context: Context) -> None:
         tenant_id, f = context.tenant_id(), context.filters(search)
         with context.connect() as conn:
             return (
+                cards(conn, tenant_id, f),
                 *figures(conn, tenant_id, f),
                 top(conn, tenant_id, f, "app"),
                 top(conn, tenant_id, f, "team"),
