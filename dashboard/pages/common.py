@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from dash import get_relative_path, html
+from dash.development.base_component import Component
 
 
-def card(card_id: str, label: str, value: str, delta: str = "") -> html.Div:
+def card(card_id: str, label: str, value: str, delta: Any = "") -> html.Div:
     """A headline number."""
     return html.Div(
         [
@@ -28,20 +29,42 @@ def table(table_id: str, header: Sequence[str], rows: Sequence[Sequence[Any]], e
     return html.Table(
         [
             html.Thead(html.Tr([html.Th(h) for h in header])),
-            html.Tbody([html.Tr([html.Td(str(c)) for c in row]) for row in rows]),
+            html.Tbody(
+                [
+                    html.Tr([html.Td(c if isinstance(c, Component) else str(c)) for c in row])
+                    for row in rows
+                ]
+            ),
         ],
         id=table_id,
         className="data",
     )
 
 
-def change(now: float | Decimal | None, before: float | Decimal | None) -> str:
-    """ "+12.3% vs previous period" (or why there is no comparison)."""
+def change(
+    now: float | Decimal | None,
+    before: float | Decimal | None,
+    *,
+    rate: bool = False,
+    better: str | None = "up",
+) -> html.Span:
+    """The change against the previous equal range: relative for amounts ("+12.3%"), in
+    percentage points for rates ("-4.2 pp"); green when it moved the `better` way ("up" or
+    "down"; None: neither), red when the other."""
     if now is None or before is None:
-        return "no previous data"
-    if before == 0:
-        return "previous period: 0"
-    return f"{(float(now) - float(before)) / abs(float(before)) * 100:+.1f}% vs previous period"
+        return html.Span("no previous data", className="delta-none")
+    if rate:
+        points = (float(now) - float(before)) * 100
+        text, moved = f"{points:+.1f} pp vs previous period", points
+    elif before == 0:
+        return html.Span("previous period: 0", className="delta-none")
+    else:
+        relative = (float(now) - float(before)) / abs(float(before)) * 100
+        text, moved = f"{relative:+.1f}% vs previous period", relative
+    if better is None or round(moved, 1) == 0:
+        return html.Span(text, className="delta-none")
+    good = (moved > 0) == (better == "up")
+    return html.Span(text, className="delta-good" if good else "delta-bad")
 
 
 def page_href(path: str) -> str:

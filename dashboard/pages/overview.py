@@ -67,18 +67,20 @@ def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
     other = now.other_currencies()
     note = f" (+ charges in {', '.join(other)})" if other else ""
     unpriced = now.counts["unpriced_requests"]
+    if not now.counts["requests"]:
+        return _no_usage(before.counts["requests"])
     return [
         card(
             "card-spend",
             "Spend" + note,
             theme.money(spend, currency),
-            change(spend, before.amount("cost")),
+            change(spend, before.amount("cost"), better="down"),
         ),
         card(
             "card-nocache",
             "Cost without caching",
             theme.money(nocache, currency),
-            change(nocache, before.amount("nocache_cost")),
+            change(nocache, before.amount("nocache_cost"), better=None),
         ),
         card(
             "card-savings",
@@ -90,19 +92,19 @@ def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
             "card-token-hit",
             "Token hit rate",
             theme.pct(now.token_hit_rate),
-            change(now.token_hit_rate, before.token_hit_rate),
+            change(now.token_hit_rate, before.token_hit_rate, rate=True),
         ),
         card(
             "card-request-hit",
             "Request hit rate",
             theme.pct(now.request_hit_rate),
-            change(now.request_hit_rate, before.request_hit_rate),
+            change(now.request_hit_rate, before.request_hit_rate, rate=True),
         ),
         card(
             "card-ttft",
-            "TTFT p50 cached / uncached",
+            "TTFT p50 cached / uncached (change: cached)",
             f"{theme.ms(lat_now[True])} / {theme.ms(lat_now[False])}",
-            change(lat_now[True], lat_before[True]) + " (cached)",
+            change(lat_now[True], lat_before[True], better="down"),
         ),
         card(
             "card-requests",
@@ -110,7 +112,7 @@ def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
             f"{now.counts['requests']:,}",
             f"{unpriced:,} unpriced"
             if unpriced
-            else change(now.counts["requests"], before.counts["requests"]),
+            else change(now.counts["requests"], before.counts["requests"], better=None),
         ),
     ]
 
@@ -150,6 +152,21 @@ def open_regressions(found: list[dict[str, Any]], f: Filters) -> Any:
         id="overview-open-regressions",
         className="callout",
     )
+
+
+def _no_usage(before: int) -> list[Any]:
+    """Zeros, saying why, instead of "n/a" on every card."""
+    note = f"previous period: {before:,} requests" if before else "no usage in this range"
+    zero = theme.money(Decimal(0), None)
+    return [
+        card("card-spend", "Spend", zero, note),
+        card("card-nocache", "Cost without caching", zero, note),
+        card("card-savings", "Savings", zero, note),
+        card("card-token-hit", "Token hit rate", "no data", "no usage in this range"),
+        card("card-request-hit", "Request hit rate", "no data", "no usage in this range"),
+        card("card-ttft", "TTFT p50 cached / uncached", "no data", "no usage in this range"),
+        card("card-requests", "Requests", "0", note),
+    ]
 
 
 def daily(

@@ -165,7 +165,7 @@ def budgets(conn: Any, tenant_id: int) -> Any:
             b["month_to_date"],
             b["projected_month_end"],
             f"{b['used_pct']}%",
-            b["status"],
+            html.Span(b["status"], className=f"budget-{b['status']}"),
         )
         for b in status["budgets"]
     ]
