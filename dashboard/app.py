@@ -110,11 +110,11 @@ def create_dashboard(
         if page is None:
             return html.Div(["No such page. ", dcc.Link("Back to the overview", href=prefix)]), None
         values = parse_query(search)
-        today = context.today()
-        view = filters_from(values, today)
+        now = context.now()
+        view = filters_from(values, now)
         with context.connect() as conn:
             options = dimension_values(conn, context.tenant_id(), view.start, view.end)
-        return page.layout(values), bar(values, options, today, ignored_filters(search))
+        return page.layout(values), bar(values, options, now, ignored_filters(search))
 
     @app.callback(
         Output("f-dates", "start_date"),
@@ -125,7 +125,7 @@ def create_dashboard(
     def preset(range_value: str | None) -> tuple[str, str]:
         if range_value not in PRESETS:
             raise PreventUpdate
-        first, last = date_range({"range": range_value}, context.today())
+        first, last = date_range({"range": range_value}, context.now())
         return first.isoformat(), last.isoformat()
 
     @app.callback(
@@ -141,7 +141,7 @@ def create_dashboard(
         *dims, range_value, search = rest
         values: dict[str, Any] = dict(zip(DIMENSIONS, dims, strict=True))
         preset_days = (
-            date_range({"range": range_value}, context.today()) if range_value in PRESETS else None
+            date_range({"range": range_value}, context.now()) if range_value in PRESETS else None
         )
         chosen = (start[:10], end[:10]) if start and end else None
         if preset_days and chosen == (preset_days[0].isoformat(), preset_days[1].isoformat()):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from dash.exceptions import PreventUpdate
 from sqlalchemy import Connection, Engine
@@ -36,10 +36,10 @@ class Context:
             yield conn
 
     @staticmethod
-    def today() -> date:
-        """Today in UTC (the views' default end)."""
-        return datetime.now(UTC).date()
+    def now() -> datetime:
+        """Now (presets end with the current hour)."""
+        return datetime.now(UTC)
 
     def filters(self, search: str | None) -> Filters:
         """The filters a URL query string describes."""
-        return filters_from(parse_query(search), self.today())
+        return filters_from(parse_query(search), self.now())

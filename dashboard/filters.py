@@ -12,8 +12,16 @@ from dash import dcc, html
 from store.analytics import Filters
 from store.models import DIMENSIONS
 
-PRESETS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
+# The last N hours or days, up to the end of the current hour (the hour under way included).
+PRESETS = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
 DEFAULT_PRESET = "7d"
+# Charts show hours up to a week (the rollups are hourly), days beyond.
+HOURLY_UP_TO = timedelta(days=7)
 
 
 # The days a view may start and end on: dates Python and Postgres both hold with room for the
@@ -62,23 +70,42 @@ def to_query(values: dict[str, Any]) -> str:
     return f"?{query}" if query else ""
 
 
-def date_range(values: dict[str, str], today: date) -> tuple[date, date]:
-    """The inclusive [first, last] days of a view: explicit dates, else the preset."""
+def preset_span(name: str | None, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of a preset: the last N hours or days to the end of the current hour."""
+    span = PRESETS.get(name or DEFAULT_PRESET, PRESETS[DEFAULT_PRESET])
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return end - span, end
+
+
+def date_range(values: dict[str, str], now: datetime) -> tuple[date, date]:
+    """The inclusive [first, last] days of a view: explicit dates, else the days the preset
+    touches (what the date picker shows)."""
     explicit = _explicit_days(values)
     if explicit is not None:
         return explicit
-    days = PRESETS.get(values.get("range", DEFAULT_PRESET), PRESETS[DEFAULT_PRESET])
-    return today - timedelta(days=days - 1), today
+    start, end = preset_span(values.get("range"), now)
+    return start.date(), (end - timedelta(microseconds=1)).date()
 
 
-def filters_from(values: dict[str, Any], today: date) -> Filters:
-    """Store filters for the values of the bar: [first day 00:00, day after last) in UTC."""
-    first, last = date_range({k: v for k, v in values.items() if isinstance(v, str)}, today)
+def filters_from(values: dict[str, Any], now: datetime) -> Filters:
+    """Store filters for the values of the bar: explicit dates are whole UTC days [first 00:00,
+    day after last); a preset is its last N hours or days."""
+    dims = {d: values.get(d) or None for d in DIMENSIONS}
+    explicit = _explicit_days({k: v for k, v in values.items() if isinstance(v, str)})
+    if explicit is None:
+        start, end = preset_span(values.get("range"), now)
+        return Filters(start=start, end=end, **dims)
+    first, last = explicit
     return Filters(
         start=datetime.combine(first, time(), UTC),
         end=datetime.combine(last + timedelta(days=1), time(), UTC),
-        **{d: values.get(d) or None for d in DIMENSIONS},
+        **dims,
     )
+
+
+def bucket_of(f: Filters) -> str:
+    """The time bucket charts of the view use: "hour" up to a week, "day" beyond."""
+    return "hour" if f.end - f.start <= HOURLY_UP_TO else "day"
 
 
 def previous(f: Filters) -> Filters:
@@ -90,11 +117,11 @@ def previous(f: Filters) -> Filters:
 def bar(
     values: dict[str, str],
     options: dict[str, list[str]],
-    today: date,
+    now: datetime,
     ignored: Sequence[str] = (),
 ) -> html.Div:
     """The filter bar, filled from the URL's values, with a note on the filters ignored."""
-    first, last = date_range(values, today)
+    first, last = date_range(values, now)
     dropdowns = [
         html.Div(
             [
@@ -118,7 +145,7 @@ def bar(
                     html.Label("Range", htmlFor="f-range"),
                     dcc.Dropdown(
                         id="f-range",
-                        options=[{"label": k, "value": k} for k in PRESETS],
+                        options=[{"label": f"last {k}", "value": k} for k in PRESETS],
                         value=values.get("range", DEFAULT_PRESET)
                         if "start" not in values
                         else None,

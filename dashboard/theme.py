@@ -77,3 +77,17 @@ GRAPH_CONFIG: Any = {"displayModeBar": "hover", "displaylogo": False}
 def graph(graph_id: str) -> dcc.Graph:
     """A chart placeholder, filled by a page callback."""
     return dcc.Graph(id=graph_id, config=GRAPH_CONFIG)
+
+
+def time_axis(figure: go.Figure, bucket: str) -> None:
+    """The x axis of a chart bucketed by hour or day (UTC)."""
+    if bucket == "hour":
+        figure.update_xaxes(title_text="hour (UTC)", tickformat="%b %d %H:%M")
+    else:
+        figure.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+
+
+def step_line(**trace: Any) -> go.Scatter:
+    """A line over bucketed values: flat across each bucket, a step at its edge (not a
+    diagonal from one bucket's start to the next)."""
+    return go.Scatter(mode="lines", line_shape="hv", **trace)

@@ -94,9 +94,9 @@ def _db(engine: Engine, sql: str, **params: Any) -> Any:
 
 
 def _week() -> dict[str, datetime]:
-    today = datetime.now(UTC).date()
-    start = datetime.combine(today - timedelta(days=6), datetime.min.time(), UTC)
-    return {"start": start, "end": start + timedelta(days=7)}
+    """The default view: the last 7 days to the end of the current hour."""
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return {"start": end - timedelta(days=7), "end": end}
 
 
 def _choose(driver: Any, dropdown_id: str, value: str) -> None:

@@ -118,7 +118,7 @@ def test_dashboard_queries_read_rollups_by_index(
     engine: Engine, plans: Callable[[Callable[[Connection], Any]], list[dict[str, Any]]]
 ) -> None:
     tenant = ensure_tenant_id(engine)
-    f = filters_from({"range": "7d"}, NOW.date())
+    f = filters_from({"range": "7d"}, NOW)
     explained = plans(
         lambda c: (
             overview.cards(c, tenant, f),

@@ -12,6 +12,7 @@ from dash import Dash, Input, Output, dcc, html
 from dashboard import theme
 from dashboard.context import Context
 from dashboard.errors import choice
+from dashboard.filters import bucket_of
 from dashboard.pages.common import table
 from dashboard.pages.regression_marks import mark
 from reports.regressions import regressions
@@ -71,7 +72,7 @@ def layout(values: dict[str, str]) -> html.Div:
             html.Div(
                 [
                     html.H3(
-                        "Hit rate per day (▼ a regression the service detected, with its cause)"
+                        "Hit rate (▼ a regression the service detected, with its cause and cost)"
                     ),
                     theme.graph("hit-series"),
                 ],
@@ -106,8 +107,10 @@ def layout(values: dict[str, str]) -> html.Div:
 
 
 def by_group(conn: Any, tenant_id: int, f: Filters, group: str, measure: str) -> go.Figure:
-    """Hit rate per day for the eight largest groups, with regression markers."""
-    rows = series(conn, tenant_id, f, "day", group)
+    """Hit rate per hour (up to a week) or day for the eight largest groups, with regression
+    markers."""
+    bucket = bucket_of(f)
+    rows = series(conn, tenant_id, f, bucket, group)
     if not rows:
         return theme.empty("No requests in this range and filter.")
     num: dict[Any, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
@@ -124,16 +127,14 @@ def by_group(conn: Any, tenant_id: int, f: Filters, group: str, measure: str) ->
         days = sorted(den[key])
         rate = token_hit_rate if measure == "token" else request_hit_rate
         points = [(d, rate(num[key][d], den[key][d])) for d in days]
-        figure.add_trace(
-            go.Scatter(x=days, y=[p[1] for p in points], mode="lines+markers", name=str(key))
-        )
+        figure.add_trace(theme.step_line(x=days, y=[p[1] for p in points], name=str(key)))
     label = (
         "cache-read tokens / input tokens"
         if measure == "token"
         else "requests with a cache read / requests"
     )
     figure.update_yaxes(title_text=label, tickformat=".0%", range=[0, 1.02])
-    figure.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    theme.time_axis(figure, bucket)
     mark(figure, regressions(conn, tenant_id, f.start, f.end), f)
     return figure
 

@@ -12,7 +12,7 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboard import theme
 from dashboard.context import Context
-from dashboard.filters import previous
+from dashboard.filters import bucket_of, previous
 from dashboard.pages.common import card, change, page_href
 from dashboard.pages.regression_marks import cause_text, cost_text, hit_rate_query, in_view, mark
 from dashboard.stats import percentile
@@ -33,11 +33,11 @@ def layout(values: dict[str, str]) -> html.Div:
             html.Div(
                 [
                     html.Div(
-                        [html.H3("Token hit rate per day"), theme.graph("overview-hit")],
+                        [html.H3("Token hit rate"), theme.graph("overview-hit")],
                         className="panel",
                     ),
                     html.Div(
-                        [html.H3("Savings per day"), theme.graph("overview-savings")],
+                        [html.H3("Savings"), theme.graph("overview-savings")],
                         className="panel",
                     ),
                 ],
@@ -172,8 +172,9 @@ def _no_usage(before: int) -> list[Any]:
 def daily(
     conn: Any, tenant_id: int, f: Filters, found: list[dict[str, Any]] | None = None
 ) -> tuple[go.Figure, go.Figure]:
-    """Daily token hit rate and savings figures."""
-    days_totals = by_bucket(conn, tenant_id, f, "day")
+    """Token hit rate and savings per hour (up to a week) or day."""
+    bucket = bucket_of(f)
+    days_totals = by_bucket(conn, tenant_id, f, bucket)
     if not any(t.counts["requests"] for t in days_totals):
         message = "No requests in this range and filter: widen the dates or clear a filter."
         return theme.empty(message), theme.empty(message)
@@ -182,16 +183,9 @@ def daily(
     rate = {t.key: t.token_hit_rate for t in days_totals}
     saved = {t.key: t.amount("savings", currency) or Decimal(0) for t in days_totals}
     hit = theme.base_figure()
-    hit.add_trace(
-        go.Scatter(
-            x=days,
-            y=[rate[d] for d in days],
-            mode="lines+markers",
-            name="token hit rate",
-        )
-    )
+    hit.add_trace(theme.step_line(x=days, y=[rate[d] for d in days], name="token hit rate"))
     hit.update_yaxes(title_text="cache-read tokens / input tokens", tickformat=".0%", range=[0, 1])
-    hit.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    theme.time_axis(hit, bucket)
     mark(hit, found or [], f)
     bars = theme.base_figure()
     bars.add_trace(
@@ -203,7 +197,7 @@ def daily(
         )
     )
     bars.update_yaxes(title_text=f"savings ({currency})")
-    bars.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    theme.time_axis(bars, bucket)
     return hit, bars
 
 

@@ -13,6 +13,7 @@ from dash import Dash, Input, Output, html
 
 from dashboard import theme
 from dashboard.context import Context
+from dashboard.filters import bucket_of
 from dashboard.pages.common import card, table
 from reports.budgets import budget_status
 from reports.statement import StatementError
@@ -36,11 +37,9 @@ def layout(values: dict[str, str]) -> html.Div:
     return html.Div(
         [
             html.Div(id="spend-cards", className="cards"),
+            html.Div([html.H3("Cost by part"), theme.graph("spend-parts")], className="panel"),
             html.Div(
-                [html.H3("Cost per day by part"), theme.graph("spend-parts")], className="panel"
-            ),
-            html.Div(
-                [html.H3("Savings and write premium per day"), theme.graph("spend-savings")],
+                [html.H3("Savings and write premium"), theme.graph("spend-savings")],
                 className="panel",
             ),
             html.Div(
@@ -85,8 +84,10 @@ def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
 
 
 def figures(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure]:
-    """Stacked cost parts (plus explicit-cache storage) and savings/premium per day."""
-    days_totals = by_bucket(conn, tenant_id, f, "day")
+    """Stacked cost parts (plus explicit-cache storage) and savings/premium per hour (up to a
+    week) or day."""
+    bucket = bucket_of(f)
+    days_totals = by_bucket(conn, tenant_id, f, bucket)
     currency = main_currency(days_totals)
     if currency is None:
         message = "No priced requests in this range and filter."
@@ -111,20 +112,19 @@ def figures(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure
         )
     stacked.update_layout(barmode="stack")
     stacked.update_yaxes(title_text=f"cost ({currency})")
-    stacked.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    theme.time_axis(stacked, bucket)
     lines = theme.base_figure()
     for label, color in (("savings", "#3a9d5d"), ("write premium", "#c46a2b")):
         lines.add_trace(
-            go.Scatter(
+            theme.step_line(
                 x=days,
                 y=[float(parts[label].get(d, 0)) for d in days],
                 name=label,
-                mode="lines+markers",
                 line={"color": color},
             )
         )
     lines.update_yaxes(title_text=f"{currency}")
-    lines.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    theme.time_axis(lines, bucket)
     return stacked, lines
 
 
