@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: up demo test lint audit bench regression-bench profile corpus-compare tools clean
+.PHONY: up demo test lint audit bench regression-bench profile corpus-compare screenshots tools clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -47,6 +47,10 @@ profile: $(STAMP)
 # cachemeter against genai-prices and LiteLLM on tests/corpus (LiteLLM is a dev dependency).
 corpus-compare: $(STAMP)
 	$(PY) bench/corpus_compare.py $(ARGS)
+
+# The README's dashboard screenshots, taken by the browser tests on the demo data.
+screenshots: $(STAMP) tools
+	CACHEMETER_TEST_OUTPUT=docs/screenshots $(VENV)/bin/pytest -q tests/test_dashboard_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -114,7 +114,8 @@ def create_dashboard(
         view = filters_from(values, now)
         with context.connect() as conn:
             options = dimension_values(conn, context.tenant_id(), view.start, view.end)
-        return page.layout(values), bar(values, options, now, ignored_filters(search))
+        uses = getattr(page, "FILTERS", "all")
+        return page.layout(values), bar(values, options, now, ignored_filters(search), uses)
 
     @app.callback(
         Output("f-dates", "start_date"),

@@ -114,14 +114,28 @@ def previous(f: Filters) -> Filters:
     return Filters(f.start - span, f.start, f.provider, f.model, f.app, f.team, f.environment)
 
 
+def unmatched(values: dict[str, str], options: dict[str, list[str]]) -> list[str]:
+    """The dimension filters no usage of the range has (the view shows nothing for them)."""
+    return [
+        f"{d} {values[d]!r} has no usage in this range"
+        for d in DIMENSIONS
+        if values.get(d) and values[d] not in options.get(d, [])
+    ]
+
+
 def bar(
     values: dict[str, str],
     options: dict[str, list[str]],
     now: datetime,
     ignored: Sequence[str] = (),
+    uses: str = "all",
 ) -> html.Div:
-    """The filter bar, filled from the URL's values, with a note on the filters ignored."""
+    """The filter bar, filled from the URL's values, with a note on the filters ignored and
+    a warning for filters that match nothing. `uses`: what of it the page applies ("all",
+    "dates" or "none"); the rest is hidden (kept in the page, so the URL keeps it)."""
     first, last = date_range(values, now)
+    hidden = {"display": "none"}
+    warnings = unmatched(values, options) if uses == "all" else []
     dropdowns = [
         html.Div(
             [
@@ -135,6 +149,7 @@ def bar(
                 ),
             ],
             className="filter",
+            style=hidden if uses != "all" else None,
         )
         for d in DIMENSIONS
     ]
@@ -173,6 +188,12 @@ def bar(
                 if ignored
                 else []
             ),
+            *(
+                [html.P(f"{'; '.join(warnings)}.", id="f-unmatched", className="warning")]
+                if warnings
+                else []
+            ),
         ],
         className="filter-bar",
+        style=hidden if uses == "none" else None,
     )

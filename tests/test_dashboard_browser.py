@@ -373,7 +373,6 @@ def test_regressions_on_screen(
     assert browser.execute_script(
         "return document.querySelectorAll('#overview-hit .modebar.modebar--hover').length"
     )
-    _shot(browser, "overview-regressions")
 
     browser.find_element("id", "nav-regressions").click()
     wait(browser, lambda d: d.find_elements("css selector", "#rg-regressions tbody tr"))

@@ -60,3 +60,58 @@ def test_table_cells_keep_components() -> None:
     [row] = rendered.children[1].children
     assert row.children[1].children is status
     assert row.children[0].children == "team a"
+
+
+def test_the_readme_shows_every_page() -> None:
+    """Each page has its screenshot in the README, and the image is in the repository."""
+    import re
+    from pathlib import Path
+
+    from dashboard.app import PAGES
+
+    root = Path(__file__).resolve().parents[1]
+    shown = dict(
+        re.findall(
+            r"!\[([^\]]+)\]\((docs/screenshots/[^)]+\.png)\)", (root / "README.md").read_text()
+        )
+    )
+    assert set(shown) == {page.TITLE for page in PAGES}
+    for image in shown.values():
+        assert (root / image).read_bytes().startswith(b"\x89PNG"), image
+
+
+def _find(component: Any, component_id: str) -> Any:
+    if getattr(component, "id", None) == component_id:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str):
+            found = _find(child, component_id)
+            if found is not None:
+                return found
+    return None
+
+
+def test_a_filter_that_matches_nothing_is_a_warning_and_unused_filters_are_hidden() -> None:
+    from dashboard.filters import bar
+
+    now = datetime(2026, 12, 2, 18, tzinfo=UTC)
+    options = {"provider": ["anthropic", "openai"], "app": ["review"]}
+    values = {"provider": "nosuch", "app": "review"}
+    shown = bar(values, options, now)
+    warning = _find(shown, "f-unmatched")
+    assert warning.children == "provider 'nosuch' has no usage in this range."
+    assert (
+        shown.style is None and _find(bar({"app": "review"}, options, now), "f-unmatched") is None
+    )
+    # A page that applies only the dates hides the dimension filters (kept, so the URL keeps
+    # them) and warns of nothing; one that applies none hides the bar.
+    dates_only = bar(values, options, now, uses="dates")
+    assert _find(dates_only, "f-unmatched") is None
+    assert _find(dates_only, "f-provider") is not None
+    assert all(
+        child.style == {"display": "none"}
+        for child in dates_only.children
+        if _find(child, "f-provider") or _find(child, "f-app")
+    )
+    assert bar(values, options, now, uses="none").style == {"display": "none"}

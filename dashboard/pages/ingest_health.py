@@ -15,6 +15,8 @@ from reports.views import view_totals
 from store.analytics import Filters
 
 PATH, TITLE, NAME = "/ingest-health", "Ingest health", "ingest-health"
+# Only the dates of the filter bar apply: refused records have no provider, model, app or team.
+FILTERS = "dates"
 
 
 def layout(values: dict[str, str]) -> html.Div:
@@ -25,7 +27,7 @@ def layout(values: dict[str, str]) -> html.Div:
             html.P(
                 "Rejections are counted when they arrive, per reason class since it was first"
                 " seen; a class is listed when it was seen in the range. Refused records have no"
-                " provider, model, app or team: those filters do not apply here. Stored requests"
+                " provider, model, app or team, so only the dates apply here. Stored requests"
                 " count every source, by the time each request happened.",
                 className="note",
             ),

@@ -18,6 +18,8 @@ from store.analytics import dimension_values
 from store.prices import list_prices, load_price_book
 
 PATH, TITLE, NAME = "/prices", "Prices", "prices"
+# The filter bar is hidden: prices are not a view of usage.
+FILTERS = "none"
 
 
 def layout(values: dict[str, str]) -> html.Div:

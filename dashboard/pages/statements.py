@@ -15,6 +15,8 @@ from reports.statement import SUMMARY_COLUMNS, StatementError, statement, statem
 from store.statement import STATEMENT_GROUPS
 
 PATH, TITLE, NAME = "/statements", "Statements", "statements"
+# The filter bar is hidden: the month control is the range, and the statement covers all usage.
+FILTERS = "none"
 
 
 def _months() -> list[str]:
@@ -75,9 +77,7 @@ def layout(values: dict[str, str]) -> html.Div:
                 className="filter-bar",
             ),
             html.P(
-                "The statement covers the whole month (UTC) for all of the tenant's usage;"
-                " the filters above "
-                "do not apply.",
+                "The statement covers the whole month (UTC) for all of the tenant's usage.",
                 className="note",
             ),
             html.Div(id="st-table", className="panel"),
