@@ -315,3 +315,26 @@ def test_serve_refuses_to_expose_metrics_without_a_token(tmp_path: Path) -> None
     )
     assert done.returncode == 2
     assert "CACHEMETER_METRICS_TOKEN" in done.stderr and "CACHEMETER_METRICS_PUBLIC" in done.stderr
+
+
+def test_output_into_a_reader_that_stops_early_ends_quietly(cli_db: str, tmp_path: Path) -> None:
+    # `cachemeter prices list | head -1`: more JSON than a pipe holds (64 KiB on Linux), so the
+    # command is still writing when the reader closes its end.
+    file = tmp_path / "p.json"
+    prices = [
+        {"provider": "venice", "model": f"model-{i}", "input_mtok": "1", "output_mtok": "2"}
+        for i in range(1000)
+    ]
+    file.write_text(json.dumps(prices))
+    assert main(["prices", "load", str(file)]) == 0
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "cachemeter", "prices", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.readline() == b"[\n"
+    reader.stdout.close()
+    stderr = reader.stderr.read().decode()
+    assert reader.wait(timeout=60) == 141  # 128 + SIGPIPE, as `yes | head` shows
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
