@@ -190,6 +190,28 @@ def test_ingest_reports_bad_records_and_exits_2(
     assert f"{path}:2" in captured.err and "output_tokens" in captured.err  # record 2 of the file
 
 
+def test_ingest_lists_rejected_lines_in_file_order(
+    cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Unreadable lines are found as the file is read, refused records when their batch is
+    # sent: with batches of 2, lines 2 and 5 are known before lines 1 and 4.
+    refused = json.dumps(anthropic_record(request_id="neg", output=-1))
+    lines = [refused, "{not json", json.dumps(anthropic_record(request_id="a"))] * 2
+    path = tmp_path / "usage.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    rejects = tmp_path / "rejects.jsonl"
+    args = ["ingest", "--quiet", "--batch", "2", "--rejects", str(rejects), str(path)]
+    assert main(args) == 2
+    listed = [
+        line.split()[1].rstrip(":")
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("rejected ")
+    ]
+    expected = [f"{path}:{n}" for n in (1, 2, 4, 5)]
+    assert listed == expected
+    assert [json.loads(line)["line"] for line in rejects.read_text().splitlines()] == expected
+
+
 def test_keys_create_prints_key_last(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["keys", "create", "--tenant", "acme"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("cm_")
