@@ -14,6 +14,7 @@ from dashboard import theme
 from dashboard.context import Context
 from dashboard.errors import choice
 from dashboard.pages.common import table
+from reports.formatting import money
 from reports.regressions import regressions
 from reports.totals import request_hit_rate, token_hit_rate
 from store.analytics import Filters, heatmap, misses, series, top_prefixes
@@ -160,7 +161,7 @@ def _mark_regressions(conn: Any, tenant_id: int, f: Filters, figure: go.Figure) 
 def _marker_text(regression: dict[str, Any]) -> str:
     text = f"▼ {regression['app'] or '(no app)'}: {regression['cause'].replace('_', ' ')}"
     if regression["cost_per_day"] is not None:
-        cost = theme.money(Decimal(regression["cost_per_day"]), regression["currency"])
+        cost = money(Decimal(regression["cost_per_day"]), regression["currency"])
         text += f", {cost}/day"
     return text
 

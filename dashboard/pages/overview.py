@@ -14,6 +14,7 @@ from dashboard.context import Context
 from dashboard.filters import previous
 from dashboard.pages.common import card, change
 from dashboard.stats import percentile
+from reports.formatting import money
 from reports.totals import main_currency
 from reports.views import by_bucket, view_totals
 from store.analytics import Filters, ttft_histogram
@@ -67,19 +68,19 @@ def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
         card(
             "card-spend",
             "Spend" + note,
-            theme.money(spend, currency),
+            money(spend, currency),
             change(spend, before.amount("cost")),
         ),
         card(
             "card-nocache",
             "Cost without caching",
-            theme.money(nocache, currency),
+            money(nocache, currency),
             change(nocache, before.amount("nocache_cost")),
         ),
         card(
             "card-savings",
             "Savings",
-            f"{theme.money(savings, currency)} ({theme.pct(share)})",
+            f"{money(savings, currency)} ({theme.pct(share)})",
             change(savings, before.amount("savings")),
         ),
         card(

@@ -14,6 +14,7 @@ from dashboard import theme
 from dashboard.context import Context
 from dashboard.pages.common import table
 from reports.budgets import budget_status
+from reports.formatting import money
 from reports.statement import StatementError
 from reports.totals import main_currency
 from reports.views import by_bucket, top_groups
@@ -115,8 +116,8 @@ def top(conn: Any, tenant_id: int, f: Filters, group: str) -> Any:
                 (
                     t.key or "(none)",
                     f"{t.counts['requests']:,}",
-                    theme.money(t.amount("cost", currency), currency),
-                    theme.money(savings, currency),
+                    money(t.amount("cost", currency), currency),
+                    money(savings, currency),
                     theme.pct(share),
                 )
             )
