@@ -1,8 +1,8 @@
-"""One light, consistent look: figure template, number formats, empty states."""
+"""One light, consistent look: figure template, number formats, empty states (money is
+reports.formatting's, shared with the CLI)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
@@ -49,15 +49,6 @@ def empty(message: str, height: int = 340) -> go.Figure:
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
     return figure
-
-
-def money(value: Decimal | float | None, currency: str | None) -> str:
-    """1234.5 USD -> "1,234.50 USD"; small amounts keep significant digits."""
-    if value is None:
-        return "n/a"
-    amount = float(value)
-    digits = 2 if abs(amount) >= 1 or amount == 0 else 4
-    return f"{amount:,.{digits}f} {currency or ''}".strip()
 
 
 def pct(value: float | None, digits: int = 1) -> str:

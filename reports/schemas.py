@@ -45,12 +45,14 @@ class SummaryGroup(BaseModel):
 
 
 class Summary(BaseModel):
-    """Totals per group over [start, end)."""
+    """Totals per group over [start, end), and their total."""
 
     start: Time
     end: Time
     group_by: str
     groups: list[SummaryGroup]
+    # The sums of every group (group "TOTAL"), summed from the same rows.
+    total: SummaryGroup
 
 
 class StatementLine(BaseModel):

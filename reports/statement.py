@@ -152,6 +152,8 @@ SUMMARY_COLUMNS = (
     "effective_discount_pct",
     "write_premium",
 )
+# The columns that are money (in the statement's currency): formatted for people in tables.
+MONEY_COLUMNS = (*(f"cost_{p}" for p in PARTS), "cost", "nocache_cost", "savings", "write_premium")
 COLUMNS = (
     "group",
     "requests",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -209,7 +211,78 @@ def test_summary_report(client: TestClient, auth: dict[str, str]) -> None:
         "/v1/reports/summary?start=2026-11-01&end=2026-12-01&group_by=app&format=csv", headers=auth
     ).text
     assert csv_text.splitlines()[0].startswith("group,requests,input_tokens")
-    assert len(csv_text.strip().splitlines()) == 3
+    assert len(csv_text.strip().splitlines()) == 4  # header, two groups, TOTAL
+
+
+def test_summary_csv_has_every_json_field_and_a_total_row(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    # Claude Sonnet 4.5 list: $3 in, $0.30 read, $3.75 5m write, $6 1h write, $15 out per MTok.
+    one_hour = anthropic_record(request_id="h", plain=1000, output=100, app="search")
+    one_hour["usage"] |= {
+        "cache_creation_input_tokens": 3000,
+        "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 2000},
+    }
+    records = [
+        one_hour,
+        anthropic_record(request_id="r", plain=1000, read=4000, output=100, app="search"),
+        anthropic_record(request_id="c", plain=2000, output=0, app="chat"),
+    ]
+    client.post("/v1/usage", json={"records": records}, headers=auth)
+    url = "/v1/reports/summary?start=2026-11-01&end=2026-12-01&group_by=app"
+    body = client.get(url, headers=auth).json()
+    rows = list(csv.DictReader(io.StringIO(client.get(f"{url}&format=csv", headers=auth).text)))
+    # Every field of the JSON is a column; by_currency's fields are among them.
+    [group, *_] = body["groups"]
+    assert set(rows[0]) == set(group) - {"by_currency"}
+    assert set(group["by_currency"][0]) <= set(rows[0])
+    # One row per group as in the JSON, then the total.
+    assert [r["group"] for r in rows] == [g["group"] for g in body["groups"]] + ["TOTAL"]
+    for row, expected in zip(rows, [*body["groups"], body["total"]], strict=True):
+        assert row == {k: "" if v is None else str(v) for k, v in expected.items() if k in row}
+    total = rows[-1]
+    # h: 1000x3 + 1000x3.75 + 2000x6 + 100x15 = 3000 + 3750 + 12000 + 1500 = 20250 -> $0.02025
+    # r: 1000x3 + 4000x0.30 + 100x15 = 3000 + 1200 + 1500 = 5700 -> $0.0057
+    # c: 2000x3 = 6000 -> $0.006; cost 0.02025 + 0.0057 + 0.006 = 0.03195
+    # no cache: input (4000 + 5000 + 2000) x3 + 200x15 = 33000 + 3000 = 36000 -> $0.036
+    assert {k: total[k] for k in ("requests", "input_tokens", "cache_read_tokens")} == {
+        "requests": "3",
+        "input_tokens": "11000",
+        "cache_read_tokens": "4000",
+    }
+    assert (total["cache_write_tokens"], total["cache_write_1h_tokens"]) == ("3000", "2000")
+    assert (total["output_tokens"], total["unpriced_requests"]) == ("200", "0")
+    assert total["currency"] == "USD"
+    assert Decimal(total["cost"]) == Decimal("0.03195")
+    assert Decimal(total["nocache_cost"]) == Decimal("0.036")
+    assert Decimal(total["savings"]) == Decimal("0.00405")  # 0.036 - 0.03195
+    # Rates of the whole range: 4000 of 11000 input tokens, 1 of 3 requests read the cache.
+    assert float(total["token_hit_rate"]) == pytest.approx(4000 / 11000)
+    assert float(total["request_hit_rate"]) == pytest.approx(1 / 3)
+    for name in ("requests", "input_tokens", "cache_write_1h_tokens", "output_tokens"):
+        assert int(total[name]) == sum(int(r[name]) for r in rows[:-1])
+    assert Decimal(total["cost"]) == sum(Decimal(r["cost"]) for r in rows[:-1])
+
+
+def test_summary_csv_gives_a_group_in_several_currencies_a_row_per_currency() -> None:
+    from reports.summary import CSV_FIELDS, summary_csv
+
+    counts: dict[str, Any] = dict.fromkeys(CSV_FIELDS, 0)
+    counts |= {"token_hit_rate": None, "request_hit_rate": None}
+    usd = {"currency": "USD", "cost": "1.50", "nocache_cost": "2", "savings": "0.50"}
+    eur = {"currency": "EUR", "cost": "3", "nocache_cost": "3", "savings": "0"}
+    mixed = counts | {"group": "chat", "currency": None, "cost": None, "nocache_cost": None}
+    mixed |= {"savings": None, "by_currency": [eur, usd]}
+    total = mixed | {"group": "TOTAL"}
+    rows = list(csv.DictReader(io.StringIO(summary_csv({"groups": [mixed], "total": total}))))
+    assert [(r["group"], r["currency"], r["cost"], r["requests"]) for r in rows] == [
+        ("chat", "", "", "0"),
+        ("chat", "EUR", "3", ""),
+        ("chat", "USD", "1.50", ""),
+        ("TOTAL", "", "", "0"),
+        ("TOTAL", "EUR", "3", ""),
+        ("TOTAL", "USD", "1.50", ""),
+    ]
 
 
 def test_summary_is_tenant_scoped(client: TestClient, engine: Engine, auth: dict[str, str]) -> None:

@@ -190,6 +190,28 @@ def test_ingest_reports_bad_records_and_exits_2(
     assert f"{path}:2" in captured.err and "output_tokens" in captured.err  # record 2 of the file
 
 
+def test_ingest_lists_rejected_lines_in_file_order(
+    cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Unreadable lines are found as the file is read, refused records when their batch is
+    # sent: with batches of 2, lines 2 and 5 are known before lines 1 and 4.
+    refused = json.dumps(anthropic_record(request_id="neg", output=-1))
+    lines = [refused, "{not json", json.dumps(anthropic_record(request_id="a"))] * 2
+    path = tmp_path / "usage.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    rejects = tmp_path / "rejects.jsonl"
+    args = ["ingest", "--quiet", "--batch", "2", "--rejects", str(rejects), str(path)]
+    assert main(args) == 2
+    listed = [
+        line.split()[1].rstrip(":")
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("rejected ")
+    ]
+    expected = [f"{path}:{n}" for n in (1, 2, 4, 5)]
+    assert listed == expected
+    assert [json.loads(line)["line"] for line in rejects.read_text().splitlines()] == expected
+
+
 def test_keys_create_prints_key_last(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["keys", "create", "--tenant", "acme"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("cm_")
@@ -315,3 +337,26 @@ def test_serve_refuses_to_expose_metrics_without_a_token(tmp_path: Path) -> None
     )
     assert done.returncode == 2
     assert "CACHEMETER_METRICS_TOKEN" in done.stderr and "CACHEMETER_METRICS_PUBLIC" in done.stderr
+
+
+def test_output_into_a_reader_that_stops_early_ends_quietly(cli_db: str, tmp_path: Path) -> None:
+    # `cachemeter prices list | head -1`: more JSON than a pipe holds (64 KiB on Linux), so the
+    # command is still writing when the reader closes its end.
+    file = tmp_path / "p.json"
+    prices = [
+        {"provider": "venice", "model": f"model-{i}", "input_mtok": "1", "output_mtok": "2"}
+        for i in range(1000)
+    ]
+    file.write_text(json.dumps(prices))
+    assert main(["prices", "load", str(file)]) == 0
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "cachemeter", "prices", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.readline() == b"[\n"
+    reader.stdout.close()
+    stderr = reader.stderr.read().decode()
+    assert reader.wait(timeout=60) == 141  # 128 + SIGPIPE, as `yes | head` shows
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr

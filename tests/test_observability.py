@@ -83,6 +83,55 @@ def test_grafana_dashboard_uses_only_exposed_metrics(
     }
 
 
+# Money metrics carry a `currency` label; their names say cost.
+MONEY_METRIC = re.compile(r"\bcachemeter_[a-z0-9_]*cost[a-z0-9_]*")
+GROUPED_BY = re.compile(r"\bby \(([^)]*)\)")
+
+
+def _units(panel: dict[str, Any]) -> list[str]:
+    config = panel["fieldConfig"]
+    units = [config["defaults"]["unit"]]
+    units += [
+        p["value"]
+        for o in config.get("overrides", [])
+        for p in o["properties"]
+        if p["id"] == "unit"
+    ]
+    return units
+
+
+def test_grafana_panels_have_unique_ids_and_money_shows_in_its_currency() -> None:
+    dashboard = json.loads((FILES / "grafana-dashboard.json").read_text())
+    panels = dashboard["panels"]
+    ids = [p.get("id") for p in panels]
+    assert all(type(i) is int for i in ids), ids
+    assert len(set(ids)) == len(ids), ids
+    money = [p for p in panels if any(MONEY_METRIC.search(t["expr"]) for t in p["targets"])]
+    assert {p["title"] for p in money} >= {
+        "Spend per hour",
+        "Savings per hour (no-cache cost - cost)",
+    }
+    for panel in panels:
+        if panel not in money:
+            assert not any(u.startswith("currency") for u in _units(panel)), panel["title"]
+            continue
+        # Money of different currencies is never added: each series is one currency, named in
+        # its legend, which the per-currency unit overrides match.
+        for target in panel["targets"]:
+            groups = GROUPED_BY.findall(target["expr"])
+            assert groups and all("currency" in g for g in groups), (panel["title"], target)
+            assert target["legendFormat"].endswith("{{currency}}"), panel["title"]
+        assert all(u.startswith("currency") for u in _units(panel)), panel["title"]
+        assert panel["fieldConfig"]["defaults"]["unit"] == "currencyUSD"  # the catalogue's
+    # The money at risk of open regressions sits beside them, by app, model and currency.
+    [at_risk] = [
+        p for p in money if "cachemeter_regression_cost_per_day" in p["targets"][0]["expr"]
+    ]
+    [opened] = [p for p in panels if "cachemeter_regression_open" in p["targets"][0]["expr"]]
+    assert at_risk["gridPos"]["y"] == opened["gridPos"]["y"]
+    assert GROUPED_BY.findall(at_risk["targets"][0]["expr"]) == ["app, model, currency"]
+
+
 def test_alert_rules_use_only_exposed_metrics(client: TestClient, auth: dict[str, str]) -> None:
     rules = (FILES / "prometheus-rules.yml").read_text()
     used = set(METRIC.findall(rules))

@@ -88,7 +88,8 @@ def test_summary_equals_the_statement_per_group_and_in_total(
     groups = {g["group"]: _money(g) for g in summary["groups"]}
     assert lines == groups == {team: _hand(figures) for team, figures in EXPECTED.items()}
     total = {k: sum((g[k] for g in groups.values()), Decimal(0)) for k in TOTAL}
-    assert _money(statement["total"]) == total == _hand(TOTAL)
+    assert _money(statement["total"]) == total == _money(summary["total"]) == _hand(TOTAL)
+    assert summary["total"]["requests"] == statement["total"]["requests"]
     # The storage-only group counts no request; its caches are all its cost.
     archive = next(g for g in summary["groups"] if g["group"] == "archive")
     assert (archive["requests"], archive["currency"]) == (0, "USD")

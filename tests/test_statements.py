@@ -3,7 +3,10 @@ currency, with totals equal to the sum of the events."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -221,11 +224,24 @@ def test_cli_statement_formats(
 ) -> None:
     args = ["report", "statement", "--month", "2026-11", "--tenant", "acme", "--currency", "USD"]
     assert main([*args, "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out)["total"]["requests"] == 4
+    total = json.loads(capsys.readouterr().out)["total"]
+    assert total["requests"] == 4
+    # JSON and CSV keep every digit: 1.35 of storage + 0.026878566503 of requests.
+    assert (total["cost"], total["savings"]) == ("1.376878566503", "-1.343874945813")
+    assert main([*args, "--format", "csv"]) == 0
+    csv_total = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))[-1]
+    assert (csv_total["group"], csv_total["cost"]) == ("TOTAL", "1.376878566503")
     assert main([*args, "--format", "table"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0] == "statement 2026-11 by team, in USD"
-    assert table[-1].startswith("TOTAL")
+    # The table reads as the dashboard: money rounded (2 decimals from 1 up, 4 under) with its
+    # currency, counts with thousands separators; columns are two spaces apart.
+    header, cells = re.split(r"\s{2,}", table[1]), re.split(r"\s{2,}", table[-1])
+    row = dict(zip(header, cells, strict=True))
+    assert (row["group"], row["requests"]) == ("TOTAL", "4")
+    assert (row["cost"], row["savings"]) == ("1.38 USD", "-1.34 USD")
+    assert (row["nocache_cost"], row["write_premium"]) == ("0.0330 USD", "0.0053 USD")
+    assert (row["cost_tool_fees"], row["effective_discount_pct"]) == ("0.00 USD", "-4071.9")
     assert main(["report", "statement", "--month", "2026-11", "--tenant", "acme"]) == 2
     assert "choose a reporting currency" in capsys.readouterr().err
 

@@ -7,11 +7,13 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cachemeter.cli.inputs import CliError
 from cachemeter.cli.runtime import database, parse_time
+from reports.formatting import money
 
 
 def _actor() -> str:
@@ -60,9 +62,25 @@ def cmd_reprice(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """Rows as an aligned text table (numbers right-aligned)."""
-    cells = [[str(row.get(c) if row.get(c) is not None else "") for c in columns] for row in rows]
+def _cell(value: Any, is_money: bool, currency: str | None) -> str:
+    if value is None:
+        return ""
+    if is_money:
+        return money(Decimal(value), currency)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _table(
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    money_columns: Collection[str] = (),
+    currency: str | None = None,
+) -> str:
+    """Rows as an aligned text table (numbers right-aligned), money and counts formatted as on
+    the dashboard's pages."""
+    cells = [[_cell(row.get(c), c in money_columns, currency) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
 
     def fmt(values: list[str], header: bool = False) -> str:
@@ -79,7 +97,13 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from reports.economics import cache_economics
-    from reports.statement import SUMMARY_COLUMNS, StatementError, statement, statement_csv
+    from reports.statement import (
+        MONEY_COLUMNS,
+        SUMMARY_COLUMNS,
+        StatementError,
+        statement,
+        statement_csv,
+    )
     from store.tenants import find_tenant
 
     with database() as engine, engine.connect() as conn:
@@ -103,7 +127,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         columns = list(SUMMARY_COLUMNS)
         print(f"statement {body['month']} by {body['group_by']}, in {body['currency']}")
-        print(_table([*body["lines"], body["total"]], columns))
+        lines = [*body["lines"], body["total"]]
+        print(_table(lines, columns, MONEY_COLUMNS, body["currency"]))
     return 0
 
 

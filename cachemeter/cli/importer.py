@@ -56,6 +56,7 @@ class ImportReport:
     conflicts: int = 0
     unpriced: int = 0
     resumed_after: int = 0
+    # ("file:line", error) in file order.
     rejected_lines: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -189,6 +190,9 @@ def import_file(
     report.resumed_after = done
     handle, counting = _open(path)
     pending: list[tuple[int, Any]] = []
+    # (line number, error): an unreadable line is known at once, a refused record only when
+    # its batch is sent, so they are put back in file order at the end.
+    rejected: list[tuple[int, str]] = []
 
     def flush() -> None:
         result = ingestor.ingest(
@@ -199,9 +203,8 @@ def import_file(
         report.unpriced += result.unpriced
         report.rejected += len(result.rejected)
         report.conflicts += len(result.conflicts)
-        report.rejected_lines.extend(
-            (f"{path}:{pending[r.index][0]}", r.error)
-            for r in sorted([*result.rejected, *result.conflicts], key=lambda r: r.index)
+        rejected.extend(
+            (pending[r.index][0], r.error) for r in [*result.rejected, *result.conflicts]
         )
         checkpoints.mkdir(parents=True, exist_ok=True)
         temporary = checkpoint_file.with_suffix(".tmp")
@@ -216,7 +219,7 @@ def import_file(
                 continue
             if isinstance(item, Exception):
                 report.rejected += 1
-                report.rejected_lines.append((f"{path}:{number}", f"unreadable line: {item}"))
+                rejected.append((number, f"unreadable line: {item}"))
                 continue
             pending.append((number, item))
             if len(pending) >= batch:
@@ -225,6 +228,9 @@ def import_file(
                     progress(counting.read_bytes, fingerprint["size"])
         if pending:
             flush()
+    report.rejected_lines = [
+        (f"{path}:{n}", error) for n, error in sorted(rejected, key=lambda r: r[0])
+    ]
     if progress:
         progress(fingerprint["size"], fingerprint["size"])
     return report

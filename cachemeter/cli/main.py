@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -534,8 +535,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+# The status of a command whose reader went away, as a shell shows one killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE is signal 13
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
@@ -545,6 +549,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script. Output piped into a reader that stops early
+    (`| head`) ends the command quietly with status 141, as Unix tools do."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # Flushed here, not at interpreter exit, so a closed pipe is caught below.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's "Note on SIGPIPE": point stdout at devnull so the flush at exit does not
+        # fail again and print a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

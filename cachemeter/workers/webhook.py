@@ -7,10 +7,11 @@ import logging
 import queue
 import threading
 import time
-from decimal import Decimal
 from typing import Any
 
 import httpx
+
+from reports.formatting import money_total
 
 log = logging.getLogger("cachemeter.workers.webhook")
 
@@ -87,8 +88,8 @@ def message(action: str, regression: dict[str, Any]) -> dict[str, Any]:
         )
         details = regression.get("details") or {}
         if details.get("cost_per_day") is not None:
-            cost = Decimal(details["cost_per_day"])
-            text += f"; costs about {cost:,.2f} {details['currency']} a day"
+            cost = money_total(details["cost_per_day"], details["currency"])
+            text += f"; costs about {cost} a day"
     else:
         text = f":white_check_mark: cachemeter: {what} recovered in {where}"
     return {"text": text, "event": action, "regression": regression}

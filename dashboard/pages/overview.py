@@ -16,6 +16,7 @@ from dashboard.filters import bucket_of, previous
 from dashboard.pages.common import card, change, page_href
 from dashboard.pages.regression_marks import cause_text, cost_text, hit_rate_query, in_view, mark
 from dashboard.stats import percentile
+from reports.formatting import money
 from reports.regressions import regressions
 from reports.totals import main_currency
 from reports.views import by_bucket, view_totals
@@ -73,19 +74,19 @@ def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
         card(
             "card-spend",
             "Spend" + note,
-            theme.money(spend, currency),
+            money(spend, currency),
             change(spend, before.amount("cost"), better="down"),
         ),
         card(
             "card-nocache",
             "Cost without caching",
-            theme.money(nocache, currency),
+            money(nocache, currency),
             change(nocache, before.amount("nocache_cost"), better=None),
         ),
         card(
             "card-savings",
             "Savings",
-            f"{theme.money(savings, currency)} ({theme.pct(share)})",
+            f"{money(savings, currency)} ({theme.pct(share)})",
             change(savings, before.amount("savings")),
         ),
         card(
@@ -157,7 +158,7 @@ def open_regressions(found: list[dict[str, Any]], f: Filters) -> Any:
 def _no_usage(before: int) -> list[Any]:
     """Zeros, saying why, instead of "n/a" on every card."""
     note = f"previous period: {before:,} requests" if before else "no usage in this range"
-    zero = theme.money(Decimal(0), None)
+    zero = money(Decimal(0), None)
     return [
         card("card-spend", "Spend", zero, note),
         card("card-nocache", "Cost without caching", zero, note),

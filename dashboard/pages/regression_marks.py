@@ -4,12 +4,12 @@ link to the hit-rate view of a regression's app and model."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
 
 from dashboard.filters import to_query
+from reports.formatting import money_total
 from store.analytics import Filters
 
 RED = "#b8455b"
@@ -26,8 +26,8 @@ def cost_text(regression: dict[str, Any]) -> str:
     """ "17.88 USD/day", or "" when the regression has no known cost."""
     if regression.get("cost_per_day") is None:
         return ""
-    # A total: 2 decimals, as the webhook and finance read it (the API keeps full precision).
-    return f"{Decimal(regression['cost_per_day']):,.2f} {regression['currency']}/day"
+    # A total: 2 decimals, as the webhook says it (the API keeps full precision).
+    return f"{money_total(regression['cost_per_day'], regression['currency'])}/day"
 
 
 def cause_text(regression: dict[str, Any]) -> str:

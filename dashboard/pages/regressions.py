@@ -14,6 +14,7 @@ from dashboard import theme
 from dashboard.context import Context
 from dashboard.pages.common import card, page_href
 from dashboard.pages.regression_marks import cause_text, cost_text, hit_rate_query, in_view
+from reports.formatting import money_total
 from reports.regressions import open_costs, regressions
 from store.analytics import Filters
 
@@ -103,7 +104,7 @@ def view(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any]:
     rows = [{**r, "tenant_id": tenant_id} for r in open_now]
     for (_, _, _, currency), amount in open_costs(rows).items():
         costs[currency] = costs.get(currency, Decimal(0)) + amount
-    cost = " + ".join(f"{v:,.2f} {c}/day" for c, v in sorted(costs.items())) or "n/a"
+    cost = " + ".join(f"{money_total(v, c)}/day" for c, v in sorted(costs.items())) or "n/a"
     cards = [
         card("rg-open", "Open regressions", f"{len(open_now):,}"),
         card("rg-cost", "Open: cost a day", cost),

@@ -16,6 +16,7 @@ from dashboard.context import Context
 from dashboard.filters import bucket_of
 from dashboard.pages.common import card, table
 from reports.budgets import budget_status
+from reports.formatting import money
 from reports.statement import StatementError
 from reports.totals import main_currency
 from reports.views import by_bucket, top_groups, view_totals
@@ -68,17 +69,17 @@ def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
     other = totals.other_currencies()
     note = f" (+ charges in {', '.join(other)})" if other else ""
     return [
-        card("spend-total", "Spend" + note, theme.money(totals.amount("cost"), currency)),
+        card("spend-total", "Spend" + note, money(totals.amount("cost"), currency)),
         card(
             "spend-storage",
             "of which cache storage",
-            theme.money(totals.amount("storage"), currency),
+            money(totals.amount("storage"), currency),
         ),
-        card("spend-saved", "Savings", theme.money(totals.amount("savings"), currency)),
+        card("spend-saved", "Savings", money(totals.amount("savings"), currency)),
         card(
             "spend-premium",
             "Write premium paid",
-            theme.money(totals.amount("write_premium"), currency),
+            money(totals.amount("write_premium"), currency),
         ),
     ]
 
@@ -139,8 +140,8 @@ def top(conn: Any, tenant_id: int, f: Filters, group: str) -> Any:
                 (
                     t.key or "(none)",
                     f"{t.counts['requests']:,}",
-                    theme.money(t.amount("cost", currency), currency),
-                    theme.money(savings, currency),
+                    money(t.amount("cost", currency), currency),
+                    money(savings, currency),
                     theme.pct(share),
                 )
             )
