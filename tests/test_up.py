@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def _free_port() -> int:
@@ -61,6 +62,16 @@ def test_up_serves_api_and_dashboard_with_demo_data(tmp_path: Path) -> None:
         ).json()
         apps = {g["group"] for g in report["groups"]}
         assert {"support-bot", "code-review", "search-summaries", "analytics-agent"} <= apps
+        # The demo went through the server's counters: a scrape counts every stored request.
+        scraped = text_string_to_metric_families(httpx.get(f"{base}/metrics", timeout=10).text)
+        counted = sum(
+            sample.value
+            for family in scraped
+            if family.name == "cachemeter_requests"
+            for sample in family.samples
+            if sample.name == "cachemeter_requests_total"
+        )
+        assert counted == sum(g["requests"] for g in report["groups"]) > 0
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)

@@ -67,7 +67,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ingestor(engine: Any) -> Any:
+def _ingestor(engine: Any, metrics: Any = None) -> Any:
+    """An Ingestor as the server's; `metrics`: the counters to move (default: this process's
+    own, which no scrape sees)."""
     from prometheus_client import CollectorRegistry
 
     from cachemeter.config import get_settings
@@ -79,7 +81,10 @@ def _ingestor(engine: Any) -> Any:
     # End users are hashed under the server's secret: the same as the API's.
     key = session_secret(settings).encode()
     return Ingestor(
-        engine, IngestMetrics(CollectorRegistry()), settings.retention_months, end_user_key=key
+        engine,
+        metrics or IngestMetrics(CollectorRegistry()),
+        settings.retention_months,
+        end_user_key=key,
     )
 
 
@@ -326,11 +331,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_demo(engine: Any, tenant: str, days: int) -> dict[str, int]:
+def _load_demo(engine: Any, tenant: str, days: int, metrics: Any = None) -> dict[str, int]:
     from cachemeter.cli.demo import load_demo
 
     return load_demo(
-        _ingestor(engine), engine, tenant_name=tenant, days=days, now=datetime.now(UTC)
+        _ingestor(engine, metrics), engine, tenant_name=tenant, days=days, now=datetime.now(UTC)
     )
 
 
@@ -358,15 +363,17 @@ def cmd_up(args: argparse.Namespace) -> int:
                 f"\nAPI key for tenant {tenant.name!r} (shown once, store it now):\n{new_key}\n",
                 file=sys.stderr,
             )
+        app = create_app(settings, engine=engine)
         if args.demo:
             print("loading demo data …", file=sys.stderr)
-            result = _load_demo(engine, settings.demo_tenant, 4)
+            # Through the server's counters, so /metrics (and Grafana) show the demo too.
+            result = _load_demo(engine, settings.demo_tenant, 4, app.state.metrics)
             print(json.dumps(result), file=sys.stderr)
         print(
             f"cachemeter: API http://{host}:{port}/docs  dashboard http://{host}:{port}/dashboard/",
             file=sys.stderr,
         )
-        run_server(create_app(settings, engine=engine), host, port, settings)
+        run_server(app, host, port, settings)
     return 0
 
 
