@@ -3,12 +3,13 @@ the API and the dashboard read this one body."""
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from store.rejections import list_rejections
+from store.rejections import list_rejections, unpriced_models
 
 
 def _time(moment: datetime) -> str:
@@ -50,4 +51,28 @@ def ingest_rejections(
             }
             for row in rows
         ],
+        "unpriced": [
+            {
+                "provider": row.provider,
+                "model": row.model,
+                "reason": row.reason,
+                "requests": row.requests,
+                "last_seen": _time(row.last_seen),
+                "fix": price_fix(row.provider, row.model, start, end),
+            }
+            for row in unpriced_models(conn, tenant_id, start, end)
+        ],
     }
+
+
+def price_fix(provider: str, model: str, start: datetime, end: datetime) -> str:
+    """The CLI commands that price a model's requests of [start, end): its published rates
+    per million tokens go in the angle brackets."""
+    return (
+        f"cachemeter prices add --provider {shlex.quote(provider)} --model {shlex.quote(model)}"
+        " --input <input per MTok> --output <output per MTok>"
+        " --cache-read <cache read per MTok> --cache-write <cache write per MTok>"
+        f" && cachemeter reprice --start {_time(start)} --end {_time(end)}"
+        f" --provider {shlex.quote(provider)} --model {shlex.quote(model)}"
+        " --reason 'price added'"
+    )

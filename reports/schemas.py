@@ -248,11 +248,24 @@ class SourceRejections(BaseModel):
     last_seen: Time
 
 
+class UnpricedModel(BaseModel):
+    """Stored requests of one provider and model left unpriced, and how to price them."""
+
+    provider: str
+    model: str = Field(description="as the provider reported it (what a price is matched on)")
+    reason: str = Field(description="why no price applied")
+    requests: int
+    last_seen: Time
+    fix: str = Field(description="the commands that price them: add a price, then re-price")
+
+
 class IngestRejections(BaseModel):
-    """Reason classes of refused records seen in [start, end), most recently seen first."""
+    """Reason classes of refused records seen in [start, end), most recently seen first; and
+    the stored requests of the range left unpriced, by model."""
 
     start: Time
     end: Time
     source: str | None
     by_source: list[SourceRejections]
     rejections: list[RejectionClass]
+    unpriced: list[UnpricedModel]

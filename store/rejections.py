@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, text
 
-from store.models import IngestRejection
+from store.models import IngestRejection, UsageEvent
 
 # Reason classes kept per (tenant, source); a sender inventing new ones (field names of its
 # own) adds to "other" beyond that, so the table stays small whatever it sends.
@@ -125,3 +125,31 @@ def forget_rejections_before(conn: Connection, horizon: datetime, dry_run: bool 
         counted = select(func.count()).select_from(r).where(r.last_seen < horizon)
         return int(conn.execute(counted).scalar_one())
     return int(conn.execute(delete(r).where(r.last_seen < horizon)).rowcount)
+
+
+def unpriced_models(
+    conn: Connection, tenant_id: int, start: datetime, end: datetime, limit: int = 50
+) -> Sequence[Any]:
+    """Stored requests of [start, end) left unpriced, per (provider, model as reported,
+    reason): how many and when last; most first."""
+    e = UsageEvent
+    model = func.coalesce(e.reported_model, e.model, "").label("model")
+    reason = func.coalesce(e.unpriced_reason, "").label("reason")
+    return conn.execute(
+        select(
+            e.provider,
+            model,
+            reason,
+            func.count().label("requests"),
+            func.max(e.occurred_at).label("last_seen"),
+        )
+        .where(
+            e.tenant_id == tenant_id,
+            e.occurred_at >= start,
+            e.occurred_at < end,
+            e.cost.is_(None),
+        )
+        .group_by(e.provider, model, reason)
+        .order_by(func.count().desc(), e.provider, model)
+        .limit(limit)
+    ).all()

@@ -288,6 +288,23 @@ def test_ingest_health_lists_rejections_by_source(
         f"{live_url}/v1/traces", json=export, headers={**auth, "Content-Type": "application/json"}
     )
     assert traced.json()["partialSuccess"]["rejectedSpans"] == "1"
+    # Stored, but no price is known for it: listed with the commands that price it.
+    unknown = {
+        "request_id": "unpriced",
+        "provider": "stepfun",
+        "model": "step-nope-1",
+        "occurred_at": now.isoformat(),
+        "usage": {"prompt_tokens": 5, "completion_tokens": 1},
+    }
+    assert httpx.post(f"{live_url}/v1/usage", json=unknown, headers=auth).json()["accepted"] == 1
+    listed = httpx.get(f"{live_url}/v1/ingest/rejections", headers=auth).json()["unpriced"]
+    assert [(u["provider"], u["model"], u["requests"]) for u in listed] == [
+        ("stepfun", "step-nope-1", 1)
+    ]
+    assert listed[0]["fix"].startswith(
+        "cachemeter prices add --provider stepfun --model step-nope-1 --input <input per MTok>"
+    )
+    assert " && cachemeter reprice --start " in listed[0]["fix"]
 
     _login(browser, live_url, key)
     browser.find_element("id", "nav-ingest-health").click()
@@ -317,7 +334,11 @@ def test_ingest_health_lists_rejections_by_source(
     }
     assert sources == {("push", "1"), ("otlp", "1")}
     assert _text(browser, "ih-rejected") == "2"
-    assert _text(browser, "ih-stored") == "1"
+    assert _text(browser, "ih-stored") == "2"
+    assert _text(browser, "ih-unpriced-count") == "1"
+    unpriced = browser.find_element("id", "ih-unpriced-table").text
+    # The same commands (over the page's range: the last 7 days).
+    assert listed[0]["fix"].split(" && ")[0] in unpriced and "cachemeter reprice" in unpriced
     _shot(browser, "ingest-health")
 
     # Another tenant's view has none of them.
@@ -326,6 +347,7 @@ def test_ingest_health_lists_rejections_by_source(
     browser.get(f"{live_url}/dashboard/ingest-health")
     assert "No record was rejected" in _text(browser, "ih-rejection-table")
     assert _text(browser, "ih-rejected") == "0"
+    assert "Every stored request in this range is priced" in _text(browser, "ih-unpriced-table")
 
 
 def test_regressions_on_screen(

@@ -1,5 +1,6 @@
 """Ingest health: records refused at ingest, by source and by reason class with a sample error
-each (the body of GET /v1/ingest/rejections), beside the requests stored in the range."""
+each, and the stored requests left unpriced with the commands that price them (the body of GET
+/v1/ingest/rejections), beside the requests stored in the range."""
 
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ def layout(values: dict[str, str]) -> html.Div:
             html.Div(
                 [html.H3("Recent rejections"), html.Div(id="ih-rejections")], className="panel"
             ),
+            html.Div(
+                [
+                    html.H3("Unpriced requests (stored, without a cost)"),
+                    html.Div(id="ih-unpriced"),
+                ],
+                className="panel",
+            ),
         ]
     )
 
@@ -44,8 +52,8 @@ def _when(moment: str) -> str:
     return moment[:19].replace("T", " ")
 
 
-def health(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any, Any]:
-    """The cards, the per-source table and the rejections table of the range."""
+def health(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any, Any, Any]:
+    """The cards, the per-source table, the rejections table and the unpriced table."""
     body = ingest_rejections(conn, tenant_id, f.start, f.end)
     stored = view_totals(conn, tenant_id, Filters(f.start, f.end)).counts["requests"]
     rejected = sum(s["rejected"] for s in body["by_source"])
@@ -53,6 +61,11 @@ def health(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any
         card("ih-stored", "Stored requests (all sources)", f"{stored:,}"),
         card("ih-rejected", "Rejected records", f"{rejected:,}"),
         card("ih-reasons", "Reason classes", f"{len(body['rejections']):,}"),
+        card(
+            "ih-unpriced-count",
+            "Unpriced requests",
+            f"{sum(u['requests'] for u in body['unpriced']):,}",
+        ),
     ]
     sources = table(
         "ih-source-table",
@@ -80,7 +93,23 @@ def health(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any
         ],
         "No record was rejected in this range.",
     )
-    return cards, sources, rejections
+    unpriced = table(
+        "ih-unpriced-table",
+        ["provider", "model", "reason", "requests", "last seen", "to price them"],
+        [
+            [
+                u["provider"],
+                u["model"],
+                u["reason"],
+                f"{u['requests']:,}",
+                _when(u["last_seen"]),
+                html.Code(u["fix"]),
+            ]
+            for u in body["unpriced"]
+        ],
+        "Every stored request in this range is priced.",
+    )
+    return cards, sources, rejections, unpriced
 
 
 def register(app: Dash, context: Context) -> None:
@@ -90,9 +119,10 @@ def register(app: Dash, context: Context) -> None:
         Output("ih-cards", "children"),
         Output("ih-sources", "children"),
         Output("ih-rejections", "children"),
+        Output("ih-unpriced", "children"),
         Input("url", "search"),
     )
-    def update(search: str | None) -> tuple[list[Any], Any, Any]:
+    def update(search: str | None) -> tuple[list[Any], Any, Any, Any]:
         tenant_id, f = context.tenant_id(), context.filters(search)
         with context.connect() as conn:
             return health(conn, tenant_id, f)
