@@ -114,3 +114,38 @@ def test_a_filter_that_matches_nothing_is_a_warning_and_unused_filters_are_hidde
         if _find(child, "f-provider") or _find(child, "f-app")
     )
     assert getattr(bar(values, options, now, uses="none"), "style", None) == {"display": "none"}
+
+
+def test_the_percentile_chart_draws_the_busiest_models_and_merges_the_rest(
+    engine: Engine,
+) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from dashboard.pages.latency import OTHER, TOP_MODELS, distribution, percentiles_by_day
+    from ingest.metrics import IngestMetrics
+    from ingest.service import Ingestor
+    from tests.factories import anthropic_record
+
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, "acme")
+    # Eight models; model i sends i + 1 requests, so the five busiest are m7 … m3.
+    records = [
+        anthropic_record(
+            request_id=f"m{i}-{n}", model=f"m{i}", ttft_ms=100 + 10 * n, read=1024 * (n % 2)
+        )
+        for i in range(8)
+        for n in range(i + 1)
+    ]
+    result = Ingestor(engine, IngestMetrics(CollectorRegistry())).ingest(
+        tenant, records, source="push", received_at=datetime(2026, 11, 21, tzinfo=UTC)
+    )
+    assert not result.rejected
+    f = Filters(datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC))
+    with engine.connect() as conn:
+        figure = percentiles_by_day(conn, tenant.id, f)
+        spread = distribution(conn, tenant.id, f)
+    names = [trace.name for trace in figure.data]
+    assert TOP_MODELS == 5
+    assert names == [f"{m} p{q}" for m in ("m7", "m6", "m5", "m4", "m3", OTHER) for q in (50, 95)]
+    # The log axis of the distribution is labelled in ms and s where it has ticks.
+    assert "100 ms" in spread.layout.xaxis.ticktext and "1 s" in spread.layout.xaxis.ticktext

@@ -33,7 +33,10 @@ def layout(values: dict[str, str]) -> html.Div:
                         className="panel",
                     ),
                     html.Div(
-                        [html.H3("TTFT p50 and p95 per day by model"), theme.graph("lat-pct")],
+                        [
+                            html.H3("TTFT p50 and p95 per day, busiest models"),
+                            theme.graph("lat-pct"),
+                        ],
                         className="panel",
                     ),
                 ],
@@ -54,6 +57,17 @@ def layout(values: dict[str, str]) -> html.Div:
             ),
         ]
     )
+
+
+# Models drawn one by one on the percentile chart; the rest are merged into "other".
+TOP_MODELS = 5
+OTHER = "other models"
+# Where a log axis of milliseconds gets a labelled tick.
+LOG_TICKS_MS = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
+
+
+def _tick(ms: int) -> str:
+    return f"{ms // 1000} s" if ms >= 1000 else f"{ms} ms"
 
 
 def _center(bucket: int) -> float:
@@ -86,22 +100,37 @@ def distribution(conn: Any, tenant_id: int, f: Filters) -> go.Figure:
                 line={"color": color},
             )
         )
-    figure.update_xaxes(type="log", title_text="time to first token (ms, log scale)")
+    ticks = [t for t in LOG_TICKS_MS if TTFT_EDGES_MS[0] / 2 <= t <= TTFT_EDGES_MS[-1] * 2]
+    figure.update_xaxes(
+        type="log",
+        title_text="time to first token (log scale)",
+        tickvals=ticks,
+        ticktext=[_tick(t) for t in ticks],
+    )
+    figure.update_layout(legend={"orientation": "h", "y": -0.3})
     figure.update_yaxes(title_text="share of requests", tickformat=".0%")
     return figure
 
 
 def percentiles_by_day(conn: Any, tenant_id: int, f: Filters) -> go.Figure:
-    """p50 and p95 TTFT per day for each model."""
+    """p50 and p95 TTFT per day for the busiest models, the rest as "other"."""
+    rows = ttft_histogram(conn, tenant_id, f, by_model=True, bucket="day")
+    volume: dict[str, int] = defaultdict(int)
+    for row in rows:
+        volume[row.model or "(none)"] += int(row.requests)
+    busiest = set(sorted(volume, key=lambda m: (-volume[m], m))[:TOP_MODELS])
     counts: dict[str, dict[Any, dict[int, int]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(int))
     )
-    for row in ttft_histogram(conn, tenant_id, f, by_model=True, bucket="day"):
-        counts[row.model or "(none)"][row.time][row.bucket] += int(row.requests)
+    for row in rows:
+        model = row.model or "(none)"
+        # Percentiles of "other" are over the merged histograms of the rest.
+        counts[model if model in busiest else OTHER][row.time][row.bucket] += int(row.requests)
     if not counts:
         return theme.empty("No request in this range reported a time to first token (ttft_ms).")
     figure = theme.base_figure()
-    for index, model in enumerate(sorted(counts)):
+    order = sorted(counts, key=lambda m: (m == OTHER, -volume.get(m, 0), m))
+    for index, model in enumerate(order):
         days = sorted(counts[model])
         color = theme.COLORS[index % len(theme.COLORS)]
         for q, dash in ((0.5, "solid"), (0.95, "dot")):
