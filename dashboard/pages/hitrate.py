@@ -200,6 +200,7 @@ def prefix_table(conn: Any, tenant_id: int, f: Filters) -> Any:
             r.prefix,
             r.app or "",
             r.model or "",
+            f"{int(r.input_tokens):,}",
             f"{int(r.requests):,}",
             theme.pct(request_hit_rate(r.hit_requests, r.requests)),
             theme.pct(token_hit_rate(r.cache_read_tokens, r.input_tokens)),
@@ -208,7 +209,16 @@ def prefix_table(conn: Any, tenant_id: int, f: Filters) -> Any:
     ]
     return table(
         "hit-prefix-table",
-        ["prefix", "app", "model", "requests", "request hit rate", "token hit rate"],
+        # Ranked by input tokens, which it shows first.
+        [
+            "prefix",
+            "app",
+            "model",
+            "input tokens",
+            "requests",
+            "request hit rate",
+            "token hit rate",
+        ],
         rows,
         "No requests carried a prefix_hash or prompt_cache_key in this range.",
     )
