@@ -90,6 +90,14 @@ class GenaiPrices:
         )
         self._converted: dict[tuple[str, str, int], Price] = {}
 
+    def models(self) -> dict[str, list[str]]:
+        """Per provider id: the ids of the models its data lists."""
+        return {
+            provider.id: sorted(info.id for info in provider.models)
+            for provider in self._providers
+            if provider.models
+        }
+
     def _find(self, provider: str, model: str) -> tuple[Provider, ModelInfo]:
         snapshot = self._snapshot
         try:

@@ -77,6 +77,15 @@ class PriceBook:
             group.sort(key=lambda e: (e.effective_from is not None, e.effective_from), reverse=True)
         self._genai = GenaiPrices(genai_data) if use_genai_prices else None
 
+    def models(self, tenant: str | None = None) -> dict[str, list[str]]:
+        """Per provider: the models a price is known for, from genai-prices and the stored
+        catalogue (the tenant's negotiated entries too; a "*" discount names no model)."""
+        known = {p: set(ms) for p, ms in (self._genai.models() if self._genai else {}).items()}
+        for entry_tenant, provider, model in self._entries:
+            if entry_tenant in (None, tenant) and model != "*":
+                known.setdefault(provider, set()).add(model)
+        return {provider: sorted(known[provider]) for provider in sorted(known)}
+
     def _from_entries(
         self, tenant: str | None, provider: str, model: str, at: datetime
     ) -> CatalogueEntry | None:

@@ -256,3 +256,31 @@ def test_unknown_model_is_not_priced_at_zero() -> None:
     assert "step-1o-turbo-vision" in info.value.reason
     with pytest.raises(PriceNotFound, match="no model"):
         PriceBook().resolve("openai", None, AT)
+
+
+def test_the_price_book_lists_the_models_it_can_price() -> None:
+    """Per provider, genai-prices' models and the stored catalogue's (a tenant's negotiated
+    models for that tenant only; a "*" discount names no model)."""
+    ours = CatalogueEntry(
+        provider="stepfun",
+        model="step-1o-turbo-vision",
+        currency="CNY",
+        rates=Rates.build(input=D("5"), output=D("20")),
+    )
+    negotiated = CatalogueEntry(
+        provider="anthropic",
+        model="claude-internal-x",
+        currency="USD",
+        rates=Rates.build(input=D("1"), output=D("2")),
+        tenant="acme",
+    )
+    discount = CatalogueEntry(
+        provider="openai", model="*", currency="USD", rates=None, tenant="acme", discount_pct=D(10)
+    )
+    book = PriceBook([ours, negotiated, discount])
+    models = book.models("acme")
+    assert "claude-sonnet-4-5" in models["anthropic"] and "claude-internal-x" in models["anthropic"]
+    assert "step-1o-turbo-vision" in models["stepfun"]
+    assert "*" not in models["openai"] and "gpt-5.1" in models["openai"]
+    assert "claude-internal-x" not in book.models("globex")["anthropic"]
+    assert models["anthropic"] == sorted(models["anthropic"])

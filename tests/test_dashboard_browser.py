@@ -18,6 +18,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
+from billing.pricebook import PriceBook
 from cachemeter.cli.demo import load_demo
 from cachemeter.config import Settings
 from cachemeter.server import create_app
@@ -242,6 +243,30 @@ def test_every_page_with_numbers_from_the_database(
     assert _text(browser, "pr-break-even") == "0.28 reads"
     assert _text(browser, "pr-break-even-1h") == "1.11 reads"  # (2 - 1) / 0.9
     _shot(browser, "prices")
+    # The provider picks from the catalogue, and the models offered are that provider's only;
+    # Gemini 2.5 Pro's long-context tier is shown.
+    _choose(browser, "pr-provider", "google")
+    catalogue = PriceBook().models()
+    browser.find_element("id", "pr-model").click()
+    # Opened, the dropdown's search box has the focus.
+    wait(browser, lambda d: d.switch_to.active_element.tag_name == "input")
+    browser.switch_to.active_element.send_keys("gemini-2.5-p")
+    option = wait(
+        browser,
+        lambda d: next(
+            (
+                o
+                for o in d.find_elements("css selector", "[role=option]")
+                if o.text == "gemini-2.5-pro"
+            ),
+            None,
+        ),
+    )
+    offered = [o.text for o in browser.find_elements("css selector", "[role=option]")]
+    assert set(offered) <= set(catalogue["google"]) and "gemini-2.5-pro" in offered
+    option.click()
+    tiers = _text(browser, "pr-tiers")
+    assert "above 200,000 input tokens" in tiers and "2.5 USD/MTok" in tiers
 
 
 def test_login_required_and_tenant_scoped(

@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from billing import PriceNotFound, Rates
 from billing.charge import money_text
 from billing.economics import break_even_reads
+from billing.price import Tier
 from dashboard.auth import current_tenant
 from dashboard.context import Context
 from dashboard.pages.common import table
-from store.analytics import dimension_values
 from store.prices import list_prices, load_price_book
 
 PATH, TITLE, NAME = "/prices", "Prices", "prices"
@@ -34,7 +34,9 @@ def layout(values: dict[str, str]) -> html.Div:
                             html.Div(
                                 [
                                     html.Label("Provider", htmlFor="pr-provider"),
-                                    dcc.Input(id="pr-provider", value="anthropic", debounce=True),
+                                    dcc.Dropdown(
+                                        id="pr-provider", value="anthropic", clearable=False
+                                    ),
                                 ],
                                 className="filter",
                             ),
@@ -116,6 +118,7 @@ def calculator(context: Context, provider: str | None, model: str | None) -> Any
                 id="pr-source",
             ),
             table("pr-rates", ["", "price", "multiple"], rows, ""),
+            *_tiers(price.tiers, price.currency),
             html.P(
                 [
                     html.B("Break-even: "),
@@ -131,6 +134,31 @@ def calculator(context: Context, provider: str | None, model: str | None) -> Any
     )
 
 
+def _tiers(tiers: tuple[Tier, ...], currency: str) -> list[Any]:
+    """The long-context tiers of a price: from which total input each applies, its rates."""
+    if not tiers:
+        return []
+    rows = [
+        (
+            f"above {tier.above:,} input tokens",
+            *(
+                f"{money_text(value)} {currency}/MTok"
+                for value in (
+                    tier.rates.input,
+                    tier.rates.cache_read,
+                    tier.rates.cache_write,
+                    tier.rates.output,
+                )
+            ),
+        )
+        for tier in sorted(tiers, key=lambda t: t.above)
+    ]
+    return [
+        html.P("A request's total input picks the tier for all its tokens:", className="note"),
+        table("pr-tiers", ["tier", "input", "cache read", "cache write 5m", "output"], rows, ""),
+    ]
+
+
 def _num(value: Decimal | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
@@ -142,6 +170,15 @@ def _reads(value: Decimal | None) -> str:
         return f"{value:.2f} reads"
     except InvalidOperation:
         return "n/a"
+
+
+def _catalogue_models(context: Context) -> dict[str, list[str]]:
+    """Per provider, the models the price book knows (genai-prices and the stored catalogue,
+    this tenant's negotiated prices included)."""
+    tenant = current_tenant()
+    with context.connect() as conn:
+        book = load_price_book(conn)
+    return book.models(tenant[1] if tenant else None)
 
 
 def catalogue(context: Context) -> Any:
@@ -178,16 +215,20 @@ def catalogue(context: Context) -> Any:
 def register(app: Dash, context: Context) -> None:
     """Calculator and catalogue callbacks."""
 
-    @app.callback(Output("pr-model", "options"), Input("pr-provider", "value"))
-    def models(provider: str | None) -> list[str]:
-        now = datetime.now(UTC)
-        with context.connect() as conn:
-            seen = dimension_values(
-                conn, context.tenant_id(), datetime(2000, 1, 1, tzinfo=UTC), now
-            )["model"]
-        return sorted(
-            set(seen) | {"claude-sonnet-4-5", "claude-opus-4-5", "gpt-5.1", "gemini-2.5-pro"}
-        )
+    @app.callback(Output("pr-provider", "options"), Input("url", "pathname"))
+    def providers(pathname: str | None) -> list[str]:
+        return sorted(_catalogue_models(context))
+
+    @app.callback(
+        Output("pr-model", "options"),
+        Output("pr-model", "value"),
+        Input("pr-provider", "value"),
+        State("pr-model", "value"),
+    )
+    def models(provider: str | None, current: str | None) -> tuple[list[str], str | None]:
+        # The chosen provider's models only: a model of another provider has no price there.
+        options = _catalogue_models(context).get(provider or "", [])
+        return options, current if current in options else (options[0] if options else None)
 
     @app.callback(
         Output("pr-result", "children"), Input("pr-provider", "value"), Input("pr-model", "value")
