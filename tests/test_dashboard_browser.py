@@ -3,6 +3,7 @@ filters change what is shown, and the numbers equal what the database says."""
 
 from __future__ import annotations
 
+import csv
 import os
 import socket
 import threading
@@ -231,12 +232,16 @@ def test_every_page_with_numbers_from_the_database(
     )
     header = [th.text for th in browser.find_elements("css selector", "#st-data thead th")]
     assert last_row[0].text == "TOTAL"
-    assert Decimal(last_row[header.index("cost")].text) == total
+    # To the cent with the currency; the CSV below keeps every digit.
+    assert last_row[header.index("cost")].text == f"{total.quantize(Decimal('0.01')):,} USD"
+    assert "cost without caching" in header and "nocache cost" not in header
     _shot(browser, "statements")
     browser.find_element("id", "st-download-button").click()
     csv_file = wait(browser, lambda d: next(iter(DOWNLOADS.glob("statement-*.csv")), None))
     rows = csv_file.read_text().splitlines()
     assert rows[0].startswith("group,requests") and rows[-1].startswith("TOTAL,")
+    [csv_total] = [r for r in csv.DictReader(rows) if r["group"] == "TOTAL"]
+    assert Decimal(csv_total["cost"]) == total  # every digit
 
     browser.get(f"{live_server}/dashboard/prices")
     # Claude Sonnet 4.5: write 1.25x, read 0.1x input: (1.25 - 1) / (1 - 0.1) = 0.28 reads.
@@ -477,6 +482,4 @@ def test_one_set_of_numbers_for_a_month(
     last_row = browser.find_elements("css selector", "#st-data tbody tr")[-1]
     cells = last_row.find_elements("tag name", "td")
     assert cells[0].text == "TOTAL"
-    assert Decimal(cells[header.index("cost")].text).quantize(Decimal("0.01")) == total.quantize(
-        Decimal("0.01")
-    )
+    assert cells[header.index("cost")].text == cents

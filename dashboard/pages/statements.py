@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html
@@ -11,7 +12,14 @@ from dash.exceptions import PreventUpdate
 from dashboard.context import Context
 from dashboard.errors import choice
 from dashboard.pages.common import table
-from reports.statement import SUMMARY_COLUMNS, StatementError, statement, statement_csv
+from reports.formatting import money_total
+from reports.statement import (
+    MONEY_COLUMNS,
+    SUMMARY_COLUMNS,
+    StatementError,
+    statement,
+    statement_csv,
+)
 from store.statement import STATEMENT_GROUPS
 
 PATH, TITLE, NAME = "/statements", "Statements", "statements"
@@ -85,6 +93,39 @@ def layout(values: dict[str, str]) -> html.Div:
     )
 
 
+# Headers people read (the CSV keeps the field names).
+HEADERS = {
+    "group": "group",
+    "requests": "requests",
+    "cost_uncached_input": "uncached input",
+    "cost_cache_read": "cache reads",
+    "cost_cache_write_5m": "cache writes 5m",
+    "cost_cache_write_1h": "cache writes 1h",
+    "cost_output": "output",
+    "cost_tool_fees": "tool fees",
+    "cost_storage": "cache storage",
+    "cost": "cost",
+    "nocache_cost": "cost without caching",
+    "savings": "savings",
+    "effective_discount_pct": "saved",
+    "write_premium": "write premium",
+}
+
+
+def _cell(column: str, value: Any, currency: str) -> str:
+    """A statement value as people read it: money to the cent with its currency (the CSV
+    download keeps every digit), counts with separators, the discount as a per cent."""
+    if value is None:
+        return ""
+    if column in MONEY_COLUMNS:
+        return money_total(value, currency)
+    if column == "effective_discount_pct":
+        return f"{Decimal(value):.1f}%"
+    if column == "requests":
+        return f"{int(value):,}"
+    return str(value)
+
+
 def _statement(
     context: Context, month: str | None, group: str, currency: str | None
 ) -> dict[str, Any]:
@@ -110,10 +151,12 @@ def register(app: Dash, context: Context) -> None:
         except StatementError as exc:
             return html.Div(str(exc), className="note", id="st-error")
         rows = [
-            [line[c] if line[c] is not None else "" for c in SUMMARY_COLUMNS]
+            [_cell(c, line[c], body["currency"]) for c in SUMMARY_COLUMNS]
             for line in [*body["lines"], body["total"]]
         ]
-        header = [c.removeprefix("cost_").replace("_", " ") for c in SUMMARY_COLUMNS]
+        header = [
+            HEADERS.get(c, c.removeprefix("cost_").replace("_", " ")) for c in SUMMARY_COLUMNS
+        ]
         return html.Div(
             [
                 html.P(
