@@ -34,8 +34,14 @@ def layout(values: dict[str, str]) -> html.Div:
                             html.Div(
                                 [
                                     html.Label("Provider", htmlFor="pr-provider"),
+                                    # The value's option is there from the start (the
+                                    # rest come from the catalogue): a dropdown may drop a
+                                    # value its options do not hold yet.
                                     dcc.Dropdown(
-                                        id="pr-provider", value="anthropic", clearable=False
+                                        id="pr-provider",
+                                        value="anthropic",
+                                        options=["anthropic"],
+                                        clearable=False,
                                     ),
                                 ],
                                 className="filter",
