@@ -67,6 +67,13 @@ def change(
     return html.Span(text, className="delta-good" if good else "delta-bad")
 
 
+def moment_text(moment: str | None, seconds: bool = False) -> str:
+    """An ISO time as "YYYY-MM-DD HH:MM" (with ":SS" if asked), "" for none."""
+    if moment is None:
+        return ""
+    return moment[: 19 if seconds else 16].replace("T", " ")
+
+
 def page_href(path: str) -> str:
     """A page's address under the dashboard's prefix ("/hit-rate?app=x" -> "/dashboard/…")."""
     return str(get_relative_path(path))  # type: ignore[no-untyped-call]

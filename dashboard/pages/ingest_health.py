@@ -10,7 +10,7 @@ from dash import Dash, Input, Output, html
 from sqlalchemy import Connection
 
 from dashboard.context import Context
-from dashboard.pages.common import card, table
+from dashboard.pages.common import card, moment_text, table
 from reports.rejections import ingest_rejections
 from reports.views import view_totals
 from store.analytics import Filters
@@ -47,11 +47,6 @@ def layout(values: dict[str, str]) -> html.Div:
     )
 
 
-def _when(moment: str) -> str:
-    """An ISO time as "YYYY-MM-DD HH:MM:SS" (UTC)."""
-    return moment[:19].replace("T", " ")
-
-
 def health(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any, Any, Any]:
     """The cards, the per-source table, the rejections table and the unpriced table."""
     body = ingest_rejections(conn, tenant_id, f.start, f.end)
@@ -71,7 +66,12 @@ def health(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any
         "ih-source-table",
         ["source", "rejected", "reason classes", "last seen (UTC)"],
         [
-            [s["source"], f"{s['rejected']:,}", s["reasons"], _when(s["last_seen"])]
+            [
+                s["source"],
+                f"{s['rejected']:,}",
+                s["reasons"],
+                moment_text(s["last_seen"], seconds=True),
+            ]
             for s in body["by_source"]
         ],
         "No record was rejected in this range.",
@@ -84,8 +84,8 @@ def health(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any
                 r["source"],
                 r["reason"],
                 f"{r['count']:,}",
-                _when(r["first_seen"]),
-                _when(r["last_seen"]),
+                moment_text(r["first_seen"], seconds=True),
+                moment_text(r["last_seen"], seconds=True),
                 r["sample_field"],
                 r["sample_error"],
             ]
@@ -102,7 +102,7 @@ def health(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any
                 u["model"],
                 u["reason"],
                 f"{u['requests']:,}",
-                _when(u["last_seen"]),
+                moment_text(u["last_seen"], seconds=True),
                 html.Code(u["fix"]),
             ]
             for u in body["unpriced"]

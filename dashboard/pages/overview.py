@@ -13,8 +13,15 @@ from dash import Dash, Input, Output, dcc, html
 from dashboard import theme
 from dashboard.context import Context
 from dashboard.filters import bucket_of, previous
-from dashboard.pages.common import card, change, page_href
-from dashboard.pages.regression_marks import cause_text, cost_text, hit_rate_query, in_view, mark
+from dashboard.pages.common import card, change, moment_text, page_href
+from dashboard.pages.regression_marks import (
+    cause_text,
+    cost_text,
+    hit_rate_query,
+    in_view,
+    kind_text,
+    mark,
+)
 from dashboard.stats import percentile
 from reports.formatting import money
 from reports.regressions import regressions
@@ -129,8 +136,8 @@ def open_regressions(found: list[dict[str, Any]], f: Filters) -> Any:
         html.Li(
             [
                 html.B(f"{r['app'] or '(no app)'} / {r['model']}"),
-                f": {'hit rate' if r['kind'] == 'hit_rate' else 'cached TTFT'} regression since"
-                f" {r['opened_at'][:16].replace('T', ' ')} UTC, {cause_text(r)}",
+                f": {kind_text(r)} regression since {moment_text(r['opened_at'])} UTC,"
+                f" {cause_text(r)}",
                 f", costs {cost}" if (cost := cost_text(r)) else "",
                 " — ",
                 dcc.Link("details", href=page_href(f"/hit-rate{hit_rate_query(r)}")),

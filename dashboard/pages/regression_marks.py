@@ -30,16 +30,25 @@ def cost_text(regression: dict[str, Any]) -> str:
     return f"{money_total(regression['cost_per_day'], regression['currency'])}/day"
 
 
+def kind_text(regression: dict[str, Any]) -> str:
+    """What regressed, in words."""
+    return "hit rate" if regression["kind"] == "hit_rate" else "cached TTFT"
+
+
+def _cause(regression: dict[str, Any]) -> str:
+    return str(regression["cause"]).replace("_", " ")
+
+
 def cause_text(regression: dict[str, Any]) -> str:
     """The likely cause in words, and whose word it is."""
-    cause = str(regression["cause"]).replace("_", " ")
+    cause = _cause(regression)
     source = (regression.get("details") or {}).get("cause_source")
     return f"{cause} (provider's diagnosis)" if source == "provider" else cause
 
 
 def marker_text(regression: dict[str, Any]) -> str:
     """ "▼ code-review: prefix changed, 17.88 USD/day"."""
-    text = f"▼ {regression['app'] or '(no app)'}: {str(regression['cause']).replace('_', ' ')}"
+    text = f"▼ {regression['app'] or '(no app)'}: {_cause(regression)}"
     cost = cost_text(regression)
     return f"{text}, {cost}" if cost else text
 

@@ -12,8 +12,14 @@ from sqlalchemy import Connection
 
 from dashboard import theme
 from dashboard.context import Context
-from dashboard.pages.common import card, page_href
-from dashboard.pages.regression_marks import cause_text, cost_text, hit_rate_query, in_view
+from dashboard.pages.common import card, moment_text, page_href
+from dashboard.pages.regression_marks import (
+    cause_text,
+    cost_text,
+    hit_rate_query,
+    in_view,
+    kind_text,
+)
 from reports.formatting import money_total
 from reports.regressions import open_costs, regressions
 from store.analytics import Filters
@@ -51,10 +57,6 @@ def layout(values: dict[str, str]) -> html.Div:
     )
 
 
-def _when(moment: str | None) -> str:
-    return "" if moment is None else moment[:16].replace("T", " ")
-
-
 def _values(regression: dict[str, Any]) -> str:
     if regression["kind"] == "hit_rate":
         return f"{theme.pct(regression['baseline'])} → {theme.pct(regression['recent'])}"
@@ -82,13 +84,13 @@ def _row(regression: dict[str, Any]) -> html.Tr:
     status = _status(regression)
     cells: list[Any] = [
         html.Span(status, className=f"status status-{status}"),
-        "hit rate" if regression["kind"] == "hit_rate" else "cached TTFT",
+        kind_text(regression),
         regression["app"] or "(no app)",
         f"{regression['provider']} / {regression['model']}",
         regression["cache_key"] or "(app-wide)",
         cause_text(regression),
-        _when(regression["opened_at"]),
-        _when(regression["closed_at"]),
+        moment_text(regression["opened_at"]),
+        moment_text(regression["closed_at"]),
         _values(regression),
         cost_text(regression) or "n/a",
         dcc.Link("hit rate", href=page_href(f"/hit-rate{hit_rate_query(regression)}")),

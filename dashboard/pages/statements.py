@@ -154,9 +154,7 @@ def register(app: Dash, context: Context) -> None:
             [_cell(c, line[c], body["currency"]) for c in SUMMARY_COLUMNS]
             for line in [*body["lines"], body["total"]]
         ]
-        header = [
-            HEADERS.get(c, c.removeprefix("cost_").replace("_", " ")) for c in SUMMARY_COLUMNS
-        ]
+        header = [HEADERS[c] for c in SUMMARY_COLUMNS]
         return html.Div(
             [
                 html.P(
