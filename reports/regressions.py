@@ -18,8 +18,8 @@ def regression_view(row: Mapping[str, Any]) -> dict[str, Any]:
     details = row.get("details") or {}
     return {
         **row,
-        "opened_at": _iso(row["opened_at"]),
-        "closed_at": _iso(row["closed_at"]),
+        "opened_at": row["opened_at"].isoformat(),
+        "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
         "cost_per_day": details.get("cost_per_day"),
         "currency": details.get("currency"),
     }
@@ -30,10 +30,6 @@ def regressions(
 ) -> list[dict[str, Any]]:
     """The tenant's regressions overlapping [start, end), newest first."""
     return [regression_view(row) for row in list_regressions(conn, tenant_id, start, end, status)]
-
-
-def _iso(moment: datetime | str | None) -> str | None:
-    return moment.isoformat() if isinstance(moment, datetime) else moment
 
 
 def open_costs(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str, str], Decimal]:
