@@ -111,7 +111,10 @@ def _check_ttft(events: list[Any], served: list[dict[str, Any]]) -> None:
         if call["stream"]:
             # The provider waited before the first content token: nothing can report less.
             assert event.ttft_ms is not None and event.ttft_ms >= FIRST_TOKEN_DELAY * 1000
-            assert event.latency_ms is not None and event.latency_ms >= event.ttft_ms
+            # ttft comes from the SDK's clock and latency from the span's start and end, which
+            # the instrumentor takes from another clock: they agree to within a millisecond,
+            # not exactly (0.17 ms apart once).
+            assert event.latency_ms is not None and event.latency_ms >= event.ttft_ms - 1
 
 
 def test_anthropic_sdk_native_tracing(
