@@ -16,11 +16,13 @@ from dashboard import auth, errors
 from dashboard.context import Context
 from dashboard.filters import (
     PRESETS,
+    UTC_ZONE,
     bar,
     date_range,
     filters_from,
     ignored_filters,
     parse_query,
+    range_values,
     to_query,
 )
 from dashboard.pages import (
@@ -117,38 +119,72 @@ def create_dashboard(
         uses = getattr(page, "FILTERS", "all")
         return page.layout(values), bar(values, options, now, ignored_filters(search), uses)
 
+    # The browser's time zone, which only the browser knows, joins the switch's choices.
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        """function(_, current) {
+            const local = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+            const zones = ["UTC", local, current].filter((z, i, all) => z && all.indexOf(z) === i);
+            const label = z => (z === local && z !== "UTC" ? `local (${z})` : z);
+            return zones.map(z => ({label: label(z), value: z}));
+        }""",
+        Output("f-tz", "options"),
+        Input("f-tz", "id"),
+        State("f-tz", "value"),
+    )
+
     @app.callback(
         Output("f-dates", "start_date"),
         Output("f-dates", "end_date"),
+        Output("f-start-time", "value"),
+        Output("f-end-time", "value"),
         Input("f-range", "value"),
+        Input("f-tz", "value"),
+        State("url", "search"),
         prevent_initial_call=True,
     )
-    def preset(range_value: str | None) -> tuple[str, str]:
-        if range_value not in PRESETS:
+    def preset(range_value: str | None, zone: str | None, search: str | None) -> tuple[str, ...]:
+        # A preset chosen shows its days in the zone; a zone chosen, the days of the preset in
+        # effect (a custom range keeps its dates and times, read in the new zone).
+        custom = "start" in parse_query(search)
+        if range_value not in PRESETS or (ctx.triggered_id == "f-tz" and custom):
             raise PreventUpdate
-        first, last = date_range({"range": range_value}, context.now())
-        return first.isoformat(), last.isoformat()
+        first, last = date_range({"range": range_value, "tz": zone}, context.now())
+        return first.isoformat(), last.isoformat(), "", ""
 
     @app.callback(
         Output("url", "search"),
         Input("f-dates", "start_date"),
         Input("f-dates", "end_date"),
+        Input("f-start-time", "value"),
+        Input("f-end-time", "value"),
+        Input("f-tz", "value"),
         *[Input(f"f-{d}", "value") for d in DIMENSIONS],
         State("f-range", "value"),
         State("url", "search"),
         prevent_initial_call=True,
     )
-    def remember(start: str | None, end: str | None, *rest: Any) -> str:
-        *dims, range_value, search = rest
+    def remember(*inputs: Any) -> str:
+        start, end, start_time, end_time, zone, *dims, range_value, search = inputs
         values: dict[str, Any] = dict(zip(DIMENSIONS, dims, strict=True))
+        if zone and zone != UTC_ZONE:
+            values["tz"] = zone
+        chosen = range_values(start, end, start_time, end_time)
+        current = parse_query(search)
         preset_days = (
-            date_range({"range": range_value}, context.now()) if range_value in PRESETS else None
+            date_range({"range": range_value, **values}, context.now())
+            if range_value in PRESETS
+            else None
         )
-        chosen = (start[:10], end[:10]) if start and end else None
-        if preset_days and chosen == (preset_days[0].isoformat(), preset_days[1].isoformat()):
+        if ctx.triggered_id == "f-tz":
+            # The range stays what it was; only the zone it is read in changes.
+            values.update({k: current[k] for k in ("range", "start", "end") if k in current})
+        elif preset_days and chosen == {
+            "start": preset_days[0].isoformat(),
+            "end": preset_days[1].isoformat(),
+        }:
             values["range"] = range_value
-        elif chosen:
-            values.update(start=chosen[0], end=chosen[1])
+        else:
+            values.update(chosen)
         query = to_query(values)
         if query == (search or "") or ctx.triggered_id is None:
             raise PreventUpdate

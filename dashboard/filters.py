@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlencode
+from zoneinfo import ZoneInfo, available_timezones
 
 from dash import dcc, html
 
@@ -27,6 +30,7 @@ HOURLY_UP_TO = timedelta(days=7)
 # The days a view may start and end on: dates Python and Postgres both hold with room for the
 # previous equal range (the comparison cards), well beyond any usage.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+UTC_ZONE = "UTC"
 
 
 def _query(search: str | None) -> dict[str, str]:
@@ -39,13 +43,46 @@ def parse_query(search: str | None) -> dict[str, str]:
     return {k: v for k, v in _query(search).items() if "\x00" not in v}
 
 
-def _explicit_days(values: dict[str, str]) -> tuple[date, date] | None:
-    """The view's start and end days when both are dates in bounds, in order."""
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone_of(values: dict[str, Any]) -> str:
+    """The view's time zone: the IANA name in `tz` (the browser's, when its user chose local
+    time), else UTC. Only names of the IANA database are taken: the name goes to Postgres."""
+    name = values.get("tz")
+    return name if isinstance(name, str) and name in _zones() else UTC_ZONE
+
+
+def _moment(text: str, zone: ZoneInfo, is_end: bool) -> datetime | None:
+    """A bound of a custom range, read in `zone`: "2026-11-30" is the start of that day (an end
+    date includes its day: the start of the next), "2026-11-30T14:30" that minute."""
     try:
-        first, last = date.fromisoformat(values["start"]), date.fromisoformat(values["end"])
-    except (KeyError, ValueError):
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            day = day + timedelta(days=1) if is_end else day
+            return datetime.combine(day, time(), zone)
+        moment = datetime.fromisoformat(text)
+    except (ValueError, OverflowError):
         return None
-    return (first, last) if FIRST_DAY <= first <= last <= LAST_DAY else None
+    # A wall time of the chosen zone; one with its own offset is another zone's.
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else None
+
+
+def explicit_span(values: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    """[start, end) of a custom range (start and end dates, or dates and times of day, in the
+    view's zone), in UTC; None when either is missing, malformed, out of bounds or reversed."""
+    start_text, end_text = values.get("start"), values.get("end")
+    if not (isinstance(start_text, str) and isinstance(end_text, str)):
+        return None
+    zone = ZoneInfo(zone_of(values))
+    start, end = _moment(start_text, zone, False), _moment(end_text, zone, True)
+    if start is None or end is None or not start < end:
+        return None
+    if not (start.date() >= FIRST_DAY and end.date() <= LAST_DAY):
+        return None
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def ignored_filters(search: str | None) -> list[str]:
@@ -56,12 +93,42 @@ def ignored_filters(search: str | None) -> list[str]:
         if "\x00" in value
     ]
     values = parse_query(search)
-    if ("start" in values or "end" in values) and _explicit_days(values) is None:
+    if ("start" in values or "end" in values) and explicit_span(values) is None:
         notes.append(
-            f"start and end: two dates from {FIRST_DAY} to {LAST_DAY}, the first not after"
-            " the last (the range preset applies)"
+            f"start and end: two dates (YYYY-MM-DD) or dates and times (YYYY-MM-DDTHH:MM) from"
+            f" {FIRST_DAY} to {LAST_DAY}, the start before the end (the range preset applies)"
         )
+    if "tz" in values and zone_of(values) != values["tz"]:
+        notes.append("tz: not a time zone of the IANA database (times are in UTC)")
     return notes
+
+
+def zone_options(current: str) -> list[dict[str, str]]:
+    """The time zone switch's choices before the browser adds its own: UTC, and the view's."""
+    zones = dict.fromkeys((UTC_ZONE, current))
+    return [{"label": z, "value": z} for z in zones]
+
+
+def range_values(
+    start_date: str | None, end_date: str | None, start_time: str | None, end_time: str | None
+) -> dict[str, str]:
+    """The URL's start and end for the picker's days and the times of day (none: whole days)."""
+    if not (start_date and end_date):
+        return {}
+    start, end = start_date[:10], end_date[:10]
+    return {
+        "start": f"{start}T{_clock(start_time)}" if start_time else start,
+        "end": f"{end}T{_clock(end_time)}" if end_time else end,
+    }
+
+
+def _clock(text: str) -> str:
+    """ "9:05" -> "09:05"; what is not a time of day is kept as typed, and the view says why it
+    ignores it."""
+    try:
+        return time.fromisoformat(text.strip().zfill(5)).strftime("%H:%M")
+    except ValueError:
+        return text
 
 
 def to_query(values: dict[str, Any]) -> str:
@@ -77,30 +144,30 @@ def preset_span(name: str | None, now: datetime) -> tuple[datetime, datetime]:
     return end - span, end
 
 
-def date_range(values: dict[str, str], now: datetime) -> tuple[date, date]:
-    """The inclusive [first, last] days of a view: explicit dates, else the days the preset
-    touches (what the date picker shows)."""
-    explicit = _explicit_days(values)
-    if explicit is not None:
-        return explicit
-    start, end = preset_span(values.get("range"), now)
-    return start.date(), (end - timedelta(microseconds=1)).date()
+def date_range(values: dict[str, Any], now: datetime) -> tuple[date, date]:
+    """The inclusive [first, last] days of a view in its zone (what the date picker shows): the
+    days a custom range or the preset touches."""
+    zone = ZoneInfo(zone_of(values))
+    start, end = explicit_span(values) or preset_span(values.get("range"), now)
+    last = end - timedelta(microseconds=1)
+    return start.astimezone(zone).date(), last.astimezone(zone).date()
+
+
+def times_of_day(values: dict[str, Any]) -> tuple[str, str]:
+    """The "HH:MM" a custom range starts and ends at, "" where it is a whole day."""
+    if explicit_span(values) is None:
+        return "", ""
+    return tuple(  # type: ignore[return-value]
+        values[k][11:16] if len(values[k]) > 10 else "" for k in ("start", "end")
+    )
 
 
 def filters_from(values: dict[str, Any], now: datetime) -> Filters:
-    """Store filters for the values of the bar: explicit dates are whole UTC days [first 00:00,
-    day after last); a preset is its last N hours or days."""
+    """Store filters for the values of the bar: a custom range (dates are whole days of the
+    view's zone), else the preset's last N hours or days."""
     dims = {d: values.get(d) or None for d in DIMENSIONS}
-    explicit = _explicit_days({k: v for k, v in values.items() if isinstance(v, str)})
-    if explicit is None:
-        start, end = preset_span(values.get("range"), now)
-        return Filters(start=start, end=end, **dims)
-    first, last = explicit
-    return Filters(
-        start=datetime.combine(first, time(), UTC),
-        end=datetime.combine(last + timedelta(days=1), time(), UTC),
-        **dims,
-    )
+    start, end = explicit_span(values) or preset_span(values.get("range"), now)
+    return Filters(start=start, end=end, zone=zone_of(values), **dims)
 
 
 def bucket_of(f: Filters) -> str:
@@ -111,7 +178,7 @@ def bucket_of(f: Filters) -> str:
 def previous(f: Filters) -> Filters:
     """The equal range just before `f`."""
     span = f.end - f.start
-    return Filters(f.start - span, f.start, f.provider, f.model, f.app, f.team, f.environment)
+    return replace(f, start=f.start - span, end=f.start)
 
 
 def unmatched(values: dict[str, str], options: dict[str, list[str]]) -> list[str]:
@@ -121,6 +188,21 @@ def unmatched(values: dict[str, str], options: dict[str, list[str]]) -> list[str
         for d in DIMENSIONS
         if values.get(d) and values[d] not in options.get(d, [])
     ]
+
+
+def _clock_input(input_id: str, value: str) -> dcc.Input:
+    # Text, not type="time": dcc.Input has no time type, and "HH:MM" reads the same everywhere
+    # (a browser's time field follows its locale: 2:30 PM). Sent on Enter or leaving the field.
+    return dcc.Input(
+        id=input_id,
+        type="text",
+        placeholder="HH:MM",
+        maxLength=5,
+        size="5",
+        value=value,
+        debounce=True,
+        pattern="[0-2]?[0-9]:[0-5][0-9]",
+    )
 
 
 def bar(
@@ -134,6 +216,7 @@ def bar(
     a warning for filters that match nothing. `uses`: what of it the page applies ("all",
     "dates" or "none"); the rest is hidden (kept in the page, so the URL keeps it)."""
     first, last = date_range(values, now)
+    start_time, end_time = times_of_day(values)
     hidden = {"display": "none"}
     warnings = unmatched(values, options) if uses == "all" else []
     dropdowns = [
@@ -172,15 +255,36 @@ def bar(
             ),
             html.Div(
                 [
-                    html.Label("Dates (UTC)"),
-                    dcc.DatePickerRange(
-                        id="f-dates",
-                        start_date=first.isoformat(),
-                        end_date=last.isoformat(),
-                        display_format="YYYY-MM-DD",
+                    html.Label("Dates, times of day (empty: the whole day)"),
+                    html.Div(
+                        [
+                            dcc.DatePickerRange(
+                                id="f-dates",
+                                start_date=first.isoformat(),
+                                end_date=last.isoformat(),
+                                display_format="YYYY-MM-DD",
+                            ),
+                            _clock_input("f-start-time", start_time),
+                            html.Span("to"),
+                            _clock_input("f-end-time", end_time),
+                        ],
+                        className="range",
                     ),
                 ],
                 className="filter dates",
+            ),
+            html.Div(
+                [
+                    html.Label("Time zone", htmlFor="f-tz"),
+                    # The browser's own zone is added by the page (clientside): only it knows.
+                    dcc.RadioItems(
+                        id="f-tz",
+                        options=zone_options(zone_of(values)),
+                        value=zone_of(values),
+                        inline=True,
+                    ),
+                ],
+                className="filter",
             ),
             *dropdowns,
             *(

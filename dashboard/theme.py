@@ -3,7 +3,9 @@ reports.formatting's, shared with the CLI)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 from dash import dcc
@@ -70,12 +72,36 @@ def graph(graph_id: str) -> dcc.Graph:
     return dcc.Graph(id=graph_id, config=GRAPH_CONFIG)
 
 
-def time_axis(figure: go.Figure, bucket: str) -> None:
-    """The x axis of a chart bucketed by hour or day (UTC)."""
+def wall_clock(value: Any, zone: str) -> Any:
+    """A moment (an aware datetime, or its ISO text) as the wall clock of `zone` reads it; any
+    other value as it is. Plotly draws a time as written and drops an offset, so a chart in a
+    zone is given that zone's wall-clock times."""
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        return value
+    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+
+
+def time_axis(figure: go.Figure, bucket: str, zone: str = "UTC") -> None:
+    """The x axis of a chart bucketed by hour or day, read in `zone`: every trace's times and
+    every marker's (so call it once the chart is drawn)."""
+    for trace in figure.data:
+        if trace.x is not None:
+            trace.x = [wall_clock(x, zone) for x in trace.x]
+    for shape in figure.layout.shapes:
+        shape.x0, shape.x1 = wall_clock(shape.x0, zone), wall_clock(shape.x1, zone)
+    for annotation in figure.layout.annotations:
+        annotation.x = wall_clock(annotation.x, zone)
     if bucket == "hour":
-        figure.update_xaxes(title_text="hour (UTC)", tickformat="%b %d %H:%M")
+        figure.update_xaxes(title_text=f"hour ({zone})", tickformat="%b %d %H:%M")
     else:
-        figure.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+        # No dtick: a day is not always 24 hours where clocks change.
+        figure.update_xaxes(title_text=f"day ({zone})", tickformat="%b %d")
 
 
 def step_line(**trace: Any) -> go.Scatter:

@@ -3,6 +3,7 @@ never usage_events, so a page costs the same at ten million events as at ten tho
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,8 @@ class Filters:
     app: str | None = None
     team: str | None = None
     environment: str | None = None
+    # The IANA time zone whose days (weeks, months) day buckets are; hours are the rollups'.
+    zone: str = "UTC"
 
 
 def _where(table: Any, tenant_id: int, f: Filters, time_column: Any) -> Any:
@@ -52,15 +55,28 @@ def _sums(columns: Sequence[str]) -> list[Any]:
     return [func.coalesce(func.sum(getattr(UsageHourly, c)), 0).label(c) for c in columns]
 
 
-def _trunc(bucket: str, column: Any) -> Any:
-    # Literal units (not bind parameters) so GROUP BY matches the selected expression.
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
+
+
+def _zone(name: str) -> str:
+    # Zones are written into the statement as literals (so GROUP BY matches the selected
+    # expression; bind parameters would differ): only IANA-shaped names get there.
+    if not _ZONE_NAME.fullmatch(name):
+        raise ValueError(f"not a time zone name: {name!r}")
+    return name
+
+
+def _trunc(bucket: str, column: Any, zone: str = "UTC") -> Any:
+    # Literal units for the same reason. An hour stays the rollup's UTC hour: in a zone half an
+    # hour off UTC, truncating to its hours would label each rollup hour half an hour early.
     if bucket not in ("hour", "day", "week", "month"):
         raise ValueError(f"bucket must be hour, day, week or month, not {bucket!r}")
-    return func.date_trunc(literal_column(f"'{bucket}'"), column, literal_column("'UTC'"))
+    zone = "UTC" if bucket == "hour" else _zone(zone)
+    return func.date_trunc(literal_column(f"'{bucket}'"), column, literal_column(f"'{zone}'"))
 
 
-def _bucket(bucket: str) -> Any:
-    return _trunc(bucket, UsageHourly.hour).label("bucket")
+def _bucket(bucket: str, zone: str) -> Any:
+    return _trunc(bucket, UsageHourly.hour, zone).label("bucket")
 
 
 def totals(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
@@ -77,7 +93,7 @@ def series(
     conn: Connection, tenant_id: int, f: Filters, bucket: str = "day", group_by: str | None = None
 ) -> Sequence[Any]:
     """Sums per time bucket (hour or day), optionally per dimension, and per currency."""
-    time = _bucket(bucket)
+    time = _bucket(bucket, f.zone)
     keys = [time, UsageHourly.currency]
     if group_by:
         keys.append(getattr(UsageHourly, group_by).label("group"))
@@ -117,8 +133,11 @@ def misses(conn: Connection, tenant_id: int, f: Filters) -> dict[str, int]:
 
 def heatmap(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
     """Cache reads and input per (provider, ISO weekday, UTC hour of day)."""
-    dow = func.extract("isodow", func.timezone("UTC", UsageHourly.hour)).label("dow")
-    hour = func.extract("hour", func.timezone("UTC", UsageHourly.hour)).label("hour_of_day")
+    # The zone's weekday and hour of day (a half-hour zone puts each rollup hour in the hour it
+    # starts in).
+    local = func.timezone(literal_column(f"'{_zone(f.zone)}'"), UsageHourly.hour)
+    dow = func.extract("isodow", local).label("dow")
+    hour = func.extract("hour", local).label("hour_of_day")
     return conn.execute(
         select(
             UsageHourly.provider,
@@ -153,6 +172,7 @@ def ttft_histogram(
     if by_model:
         columns.append(TtftDaily.model)
     if bucket:
+        # Its rows are UTC days: they cannot be cut at another zone's midnight.
         columns.append(_trunc(bucket, TtftDaily.day).label("time"))
     return conn.execute(
         select(*columns, func.sum(TtftDaily.requests).label("requests"))
@@ -191,7 +211,7 @@ def storage(conn: Connection, tenant_id: int, f: Filters, by: str | None = "day"
     if by in DIMENSIONS:
         keys.append(getattr(CacheObject, by).label("group"))
     elif by is not None:
-        keys.append(_trunc(by, CacheObject.created_at).label("bucket"))
+        keys.append(_trunc(by, CacheObject.created_at, f.zone).label("bucket"))
     return conn.execute(
         select(*keys, func.sum(CacheObject.cost_storage).label("storage"))
         .where(

@@ -25,11 +25,10 @@ DEFAULTS: dict[tuple[str, str], Any] = {
 
 
 def _callbacks() -> dict[str, Any]:
-    """Every callback the dashboard registers, by output (declarations only: the engine is
-    never connected)."""
-    return dict(
-        create_dashboard(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/x")).callback_map
-    )
+    """Every server callback the dashboard registers, by output (declarations only: the engine
+    is never connected). Clientside callbacks run in the browser and are never posted."""
+    app = create_dashboard(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/x"))
+    return {output: spec for output, spec in app.callback_map.items() if "callback" in spec}
 
 
 CALLBACKS = _callbacks()

@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import uvicorn
 from prometheus_client import CollectorRegistry
+from selenium.webdriver.common.keys import Keys
 from sqlalchemy import Engine, text
 
 from billing.pricebook import PriceBook
@@ -33,6 +35,10 @@ pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(
     os.environ.get("CACHEMETER_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output")
 )
+
+
+# A dropdown's options, not the time zone switch's radio buttons (also role=option).
+OPTIONS = "[role=option]:not(#f-tz [role=option])"
 
 
 def _free_port() -> int:
@@ -107,11 +113,7 @@ def _choose(driver: Any, dropdown_id: str, value: str) -> None:
     option = wait(
         driver,
         lambda d: next(
-            (
-                o
-                for o in d.find_elements("css selector", "[role=option]")
-                if o.text.strip() == value
-            ),
+            (o for o in d.find_elements("css selector", OPTIONS) if o.text.strip() == value),
             None,
         ),
     )
@@ -259,15 +261,11 @@ def test_every_page_with_numbers_from_the_database(
     option = wait(
         browser,
         lambda d: next(
-            (
-                o
-                for o in d.find_elements("css selector", "[role=option]")
-                if o.text == "gemini-2.5-pro"
-            ),
+            (o for o in d.find_elements("css selector", OPTIONS) if o.text == "gemini-2.5-pro"),
             None,
         ),
     )
-    offered = [o.text for o in browser.find_elements("css selector", "[role=option]")]
+    offered = [o.text for o in browser.find_elements("css selector", OPTIONS)]
     assert set(offered) <= set(catalogue["google"]) and "gemini-2.5-pro" in offered
     option.click()
     tiers = _text(browser, "pr-tiers")
@@ -483,3 +481,81 @@ def test_one_set_of_numbers_for_a_month(
     cells = last_row.find_elements("tag name", "td")
     assert cells[0].text == "TOTAL"
     assert cells[header.index("cost")].text == cents
+
+
+def test_times_of_day_and_the_browsers_time_zone(
+    engine: Engine, live_server: str, browser: Any, seeded: dict[str, str]
+) -> None:
+    """In a browser in Kolkata (UTC+5:30), the zone switch offers local time; chosen, charts
+    read on Kolkata's clock; times of day typed under the dates narrow the range to them."""
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Kolkata"})
+    _login(browser, live_server, seeded["key"])
+    local = wait(
+        browser,
+        lambda d: next(
+            (
+                label
+                for label in d.find_elements("css selector", "#f-tz label")
+                if label.text.startswith("local (")
+            ),
+            None,
+        ),
+    )
+    # Chromium names the zone by its older IANA name, Asia/Calcutta: the same rules.
+    zone = local.text.removeprefix("local (").removesuffix(")")
+    assert zone in ("Asia/Kolkata", "Asia/Calcutta")
+    kolkata = ZoneInfo(zone)
+    local.click()
+    wait(browser, lambda d: f"tz={zone.replace('/', '%2F')}" in d.current_url)
+    week = _week()
+    first_hour = _db(
+        engine,
+        "SELECT min(date_trunc('hour', occurred_at, 'UTC')) FROM usage_events"
+        " WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'acme')"
+        " AND occurred_at >= :start AND occurred_at < :end",
+        **week,
+    )
+    # The chart's first hour is the first hour of traffic on Kolkata's clock (a :30 time).
+    expected = first_hour.astimezone(kolkata).strftime("%Y-%m-%d %H:%M")
+    axis = wait(
+        browser,
+        lambda d: d.execute_script(
+            "const g = document.querySelector('#overview-hit .js-plotly-plot');"
+            "return g && g.data && g.data.length && g.layout.xaxis.title.text === "
+            f"'hour ({zone})' ? String(g.data[0].x[0]) : null;"
+        ),
+    )
+    assert axis.replace("T", " ").startswith(expected)
+
+    # 06:00 on the picker's first day to 18:00 on its last, Kolkata time.
+    # The picker shows the days the last 7 days touch on Kolkata's clock.
+    first_day = week["start"].astimezone(kolkata).date().isoformat()
+    last_day = (week["end"] - timedelta(microseconds=1)).astimezone(kolkata).date().isoformat()
+    picked = (
+        lambda d: d.find_element("id", "f-dates").get_attribute("value"),
+        lambda d: d.find_element("css selector", ".dash-datepicker-end-date").get_attribute(
+            "value"
+        ),
+    )
+    wait(browser, lambda d: (picked[0](d), picked[1](d)) == (first_day, last_day))
+    browser.find_element("id", "f-start-time").send_keys("06:00", Keys.ENTER)
+    browser.find_element("id", "f-end-time").send_keys("18:00", Keys.ENTER)
+    wait(browser, lambda d: f"start={first_day}T06%3A00" in d.current_url)
+    wait(browser, lambda d: f"end={last_day}T18%3A00" in d.current_url)
+    span = {
+        "start": datetime.fromisoformat(f"{first_day}T06:00").replace(tzinfo=kolkata),
+        "end": datetime.fromisoformat(f"{last_day}T18:00").replace(tzinfo=kolkata),
+    }
+    requests = _db(
+        engine,
+        "SELECT count(*) FROM usage_events"
+        " WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'acme')"
+        " AND occurred_at >= :start AND occurred_at < :end",
+        **span,
+    )
+    assert _text(browser, "card-requests", lambda t: t == f"{requests:,}") == f"{requests:,}"
+    # The link keeps the range and the zone: reopened, it shows the same times.
+    browser.get(browser.current_url)
+    wait(browser, lambda d: d.find_element("id", "f-start-time").get_attribute("value") == "06:00")
+    assert browser.find_element("id", "f-end-time").get_attribute("value") == "18:00"
+    _shot(browser, "time-zone")

@@ -1,11 +1,23 @@
 """Time in the dashboard as in Grafana: presets are the last N hours or days (to the end of the
-current hour), explicit dates are whole UTC days, charts are hourly up to a week."""
+current hour), a custom range is whole days or dates with times of day, read in UTC or in the
+browser's zone, and charts are hourly up to a week."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from dashboard.filters import bucket_of, date_range, filters_from, preset_span, previous
+from dashboard.filters import (
+    bucket_of,
+    date_range,
+    filters_from,
+    ignored_filters,
+    preset_span,
+    previous,
+    range_values,
+    times_of_day,
+    to_query,
+)
+from dashboard.pages.common import moment_text
 from dashboard.theme import base_figure, step_line, time_axis
 
 NOW = datetime(2026, 12, 2, 18, 37, 12, tzinfo=UTC)
@@ -50,3 +62,82 @@ def test_charts_are_hourly_up_to_a_week_then_daily() -> None:
     assert figure.layout.xaxis.title.text == "hour (UTC)"
     # A bucketed value is drawn flat across its bucket, stepping at the edge.
     assert step_line(x=[1, 2], y=[0.9, 0.1]).line.shape == "hv"
+
+
+def test_a_custom_range_may_start_and_end_at_a_time_of_day() -> None:
+    values = {"start": "2026-11-30T14:30", "end": "2026-12-01T02:00"}
+    f = filters_from(values, NOW)
+    assert (f.start, f.end, f.zone) == (
+        datetime(2026, 11, 30, 14, 30, tzinfo=UTC),
+        datetime(2026, 12, 1, 2, tzinfo=UTC),
+        "UTC",
+    )
+    assert bucket_of(f) == "hour"
+    assert times_of_day(values) == ("14:30", "02:00")
+    # A date alone is the whole day, whichever bound it is.
+    assert times_of_day({"start": "2026-11-30", "end": "2026-12-01T02:00"}) == ("", "02:00")
+    assert filters_from({"start": "2026-11-30", "end": "2026-12-01T02:00"}, NOW).start == (
+        datetime(2026, 11, 30, tzinfo=UTC)
+    )
+    # The picker's days and the typed times make the URL's values; "9:05" is 09:05.
+    assert range_values("2026-11-30", "2026-12-01", "9:05", "") == {
+        "start": "2026-11-30T09:05",
+        "end": "2026-12-01",
+    }
+
+
+def test_a_range_is_read_in_the_chosen_zone() -> None:
+    # Berlin in November is UTC+1: its 1 November starts at 23:00 UTC on 31 October.
+    f = filters_from({"start": "2026-11-01", "end": "2026-11-30", "tz": "Europe/Berlin"}, NOW)
+    assert (f.start, f.end, f.zone) == (
+        datetime(2026, 10, 31, 23, tzinfo=UTC),
+        datetime(2026, 11, 30, 23, tzinfo=UTC),
+        "Europe/Berlin",
+    )
+    # Clocks went back on 25 October 2026: 24 October 00:00 CEST (UTC+2) to 26 October
+    # 00:00 CET (UTC+1) is two days of 49 hours.
+    dst = filters_from({"start": "2026-10-24", "end": "2026-10-25", "tz": "Europe/Berlin"}, NOW)
+    assert (dst.start, dst.end) == (
+        datetime(2026, 10, 23, 22, tzinfo=UTC),
+        datetime(2026, 10, 25, 23, tzinfo=UTC),
+    )
+    # A preset is the same hours anywhere; the picker shows its days in the zone: 19:00 UTC to
+    # 19:00 UTC is 00:30 to 00:30 in Kolkata (UTC+5:30).
+    kolkata = {"range": "24h", "tz": "Asia/Kolkata"}
+    assert (filters_from(kolkata, NOW).start, filters_from(kolkata, NOW).end) == preset_span(
+        "24h", NOW
+    )
+    assert date_range(kolkata, NOW) == (date(2026, 12, 2), date(2026, 12, 3))
+    # The compared range keeps the zone.
+    assert previous(f).zone == "Europe/Berlin"
+
+
+def test_ranges_and_zones_the_view_cannot_take_are_named_and_ignored() -> None:
+    for values, ignored in (
+        ({"start": "2026-11-30T14:30", "end": "2026-11-30T14:30"}, "start and end"),
+        ({"start": "2026-12-01", "end": "2026-11-30"}, "start and end"),
+        ({"start": "2026-11-30Tabc", "end": "2026-12-01"}, "start and end"),
+        # A time with its own offset is another zone's wall clock.
+        ({"start": "2026-11-30T10:00+05:00", "end": "2026-12-01"}, "start and end"),
+        ({"tz": "Mars/Olympus_Mons"}, "tz"),
+        ({"tz": "../../etc/passwd"}, "tz"),
+    ):
+        f = filters_from(values, NOW)
+        assert (f.start, f.end) == preset_span(None, NOW), values
+        assert f.zone == ("UTC" if "tz" in values else f.zone)
+        assert [n for n in ignored_filters(to_query(values)) if n.startswith(ignored)], values
+
+
+def test_charts_and_times_read_on_the_clock_of_the_zone() -> None:
+    figure = base_figure()
+    figure.add_trace(step_line(x=[datetime(2026, 12, 1, 19, tzinfo=UTC)], y=[0.5]))
+    figure.add_vline(x="2026-12-01T20:00:00+00:00")
+    figure.add_annotation(x="2026-12-01T20:00:00+00:00", y=1, text="regression")
+    time_axis(figure, "hour", "Asia/Kolkata")
+    # Wall-clock times, without an offset (Plotly would drop one).
+    assert [x.isoformat() for x in figure.data[0].x] == ["2026-12-02T00:30:00"]
+    assert figure.layout.shapes[0].x0.isoformat() == "2026-12-02T01:30:00"
+    assert figure.layout.annotations[0].x.isoformat() == "2026-12-02T01:30:00"
+    assert figure.layout.xaxis.title.text == "hour (Asia/Kolkata)"
+    assert moment_text("2026-12-01T20:00:00+00:00", zone="Asia/Kolkata") == "2026-12-02 01:30"
+    assert moment_text("2026-12-01T20:00:05+00:00", seconds=True) == "2026-12-01 20:00:05"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dash import get_relative_path, html
 from dash.development.base_component import Component
@@ -67,11 +69,15 @@ def change(
     return html.Span(text, className="delta-good" if good else "delta-bad")
 
 
-def moment_text(moment: str | None, seconds: bool = False) -> str:
-    """An ISO time as "YYYY-MM-DD HH:MM" (with ":SS" if asked), "" for none."""
+def moment_text(moment: str | None, seconds: bool = False, zone: str = "UTC") -> str:
+    """An ISO time as "YYYY-MM-DD HH:MM" (with ":SS" if asked) on the clock of `zone`, "" for
+    none."""
     if moment is None:
         return ""
-    return moment[: 19 if seconds else 16].replace("T", " ")
+    parsed = datetime.fromisoformat(moment)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(ZoneInfo(zone))
+    return parsed.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def page_href(path: str) -> str:

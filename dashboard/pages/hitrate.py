@@ -86,7 +86,7 @@ def layout(values: dict[str, str]) -> html.Div:
                     ),
                     html.Div(
                         [
-                            html.H3("Token hit rate by hour of day and weekday (UTC)"),
+                            html.H3("Token hit rate by hour of day and weekday"),
                             dcc.Dropdown(id="hit-heat-provider", placeholder="provider"),
                             theme.graph("hit-heatmap"),
                         ],
@@ -134,8 +134,8 @@ def by_group(conn: Any, tenant_id: int, f: Filters, group: str, measure: str) ->
         else "requests with a cache read / requests"
     )
     figure.update_yaxes(title_text=label, tickformat=".0%", range=[0, 1.02])
-    theme.time_axis(figure, bucket)
     mark(figure, regressions(conn, tenant_id, f.start, f.end), f)
+    theme.time_axis(figure, bucket, f.zone)
     return figure
 
 
@@ -185,10 +185,10 @@ def heat_figure(
             zmax=1,
             colorscale="Blues",
             colorbar={"title": "hit rate", "tickformat": ".0%"},
-            hovertemplate="%{y} %{x}:00 UTC: %{z:.1%}<extra></extra>",
+            hovertemplate=f"%{{y}} %{{x}}:00 {f.zone}: %{{z:.1%}}<extra></extra>",
         )
     )
-    figure.update_xaxes(title_text="hour of day (UTC)", dtick=2)
+    figure.update_xaxes(title_text=f"hour of day ({f.zone})", dtick=2)
     figure.update_yaxes(autorange="reversed")
     return figure, providers, chosen
 

@@ -144,7 +144,8 @@ def percentiles_by_day(conn: Any, tenant_id: int, f: Filters) -> go.Figure:
                 )
             )
     figure.update_yaxes(title_text="time to first token (ms)", rangemode="tozero")
-    figure.update_xaxes(title_text="day (UTC)", tickformat="%b %d", dtick=86_400_000)
+    # TTFT is rolled up per UTC day, whatever zone the view is read in.
+    theme.time_axis(figure, "day")
     return figure
 
 

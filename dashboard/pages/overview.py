@@ -136,7 +136,8 @@ def open_regressions(found: list[dict[str, Any]], f: Filters) -> Any:
         html.Li(
             [
                 html.B(f"{r['app'] or '(no app)'} / {r['model']}"),
-                f": {kind_text(r)} regression since {moment_text(r['opened_at'])} UTC,"
+                f": {kind_text(r)} regression since"
+                f" {moment_text(r['opened_at'], zone=f.zone)} {f.zone},"
                 f" {cause_text(r)}",
                 f", costs {cost}" if (cost := cost_text(r)) else "",
                 " — ",
@@ -193,8 +194,8 @@ def daily(
     hit = theme.base_figure()
     hit.add_trace(theme.step_line(x=days, y=[rate[d] for d in days], name="token hit rate"))
     hit.update_yaxes(title_text="cache-read tokens / input tokens", tickformat=".0%", range=[0, 1])
-    theme.time_axis(hit, bucket)
     mark(hit, found or [], f)
+    theme.time_axis(hit, bucket, f.zone)
     bars = theme.base_figure()
     bars.add_trace(
         go.Bar(
@@ -205,7 +206,7 @@ def daily(
         )
     )
     bars.update_yaxes(title_text=f"savings ({currency})")
-    theme.time_axis(bars, bucket)
+    theme.time_axis(bars, bucket, f.zone)
     return hit, bars
 
 

@@ -32,8 +32,8 @@ HEADER = (
     "model",
     "cache key",
     "likely cause",
-    "opened (UTC)",
-    "closed (UTC)",
+    "opened ({zone})",
+    "closed ({zone})",
     "baseline → now",
     "cost a day",
     "",
@@ -80,7 +80,7 @@ def listed(conn: Connection, tenant_id: int, f: Filters) -> list[dict[str, Any]]
     return found
 
 
-def _row(regression: dict[str, Any]) -> html.Tr:
+def _row(regression: dict[str, Any], zone: str) -> html.Tr:
     status = _status(regression)
     cells: list[Any] = [
         html.Span(status, className=f"status status-{status}"),
@@ -89,8 +89,8 @@ def _row(regression: dict[str, Any]) -> html.Tr:
         f"{regression['provider']} / {regression['model']}",
         regression["cache_key"] or "(app-wide)",
         cause_text(regression),
-        moment_text(regression["opened_at"]),
-        moment_text(regression["closed_at"]),
+        moment_text(regression["opened_at"], zone=zone),
+        moment_text(regression["closed_at"], zone=zone),
         _values(regression),
         cost_text(regression) or "n/a",
         dcc.Link("hit rate", href=page_href(f"/hit-rate{hit_rate_query(regression)}")),
@@ -117,7 +117,10 @@ def view(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any]:
             "No regression in this range and filter.", id="rg-regressions", className="note"
         )
     table = html.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in HEADER])), html.Tbody([_row(r) for r in found])],
+        [
+            html.Thead(html.Tr([html.Th(h.format(zone=f.zone)) for h in HEADER])),
+            html.Tbody([_row(r, f.zone) for r in found]),
+        ],
         id="rg-regressions",
         className="data",
     )

@@ -113,7 +113,7 @@ def figures(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure
         )
     stacked.update_layout(barmode="stack")
     stacked.update_yaxes(title_text=f"cost ({currency})")
-    theme.time_axis(stacked, bucket)
+    theme.time_axis(stacked, bucket, f.zone)
     lines = theme.base_figure()
     for label, color in (("savings", "#3a9d5d"), ("write premium", "#c46a2b")):
         lines.add_trace(
@@ -125,7 +125,7 @@ def figures(conn: Any, tenant_id: int, f: Filters) -> tuple[go.Figure, go.Figure
             )
         )
     lines.update_yaxes(title_text=f"{currency}")
-    theme.time_axis(lines, bucket)
+    theme.time_axis(lines, bucket, f.zone)
     return stacked, lines
 
 
