@@ -52,7 +52,8 @@ def _sums(columns: Sequence[str]) -> list[Any]:
     return [func.coalesce(func.sum(getattr(UsageHourly, c)), 0).label(c) for c in columns]
 
 
-def _trunc(bucket: str, column: Any) -> Any:
+def truncate(bucket: str, column: Any) -> Any:
+    """`column` cut to its UTC hour, day, week or month (a chart's time bucket)."""
     # Literal units (not bind parameters) so GROUP BY matches the selected expression.
     if bucket not in ("hour", "day", "week", "month"):
         raise ValueError(f"bucket must be hour, day, week or month, not {bucket!r}")
@@ -60,7 +61,7 @@ def _trunc(bucket: str, column: Any) -> Any:
 
 
 def _bucket(bucket: str) -> Any:
-    return _trunc(bucket, UsageHourly.hour).label("bucket")
+    return truncate(bucket, UsageHourly.hour).label("bucket")
 
 
 def totals(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
@@ -153,7 +154,7 @@ def ttft_histogram(
     if by_model:
         columns.append(TtftDaily.model)
     if bucket:
-        columns.append(_trunc(bucket, TtftDaily.day).label("time"))
+        columns.append(truncate(bucket, TtftDaily.day).label("time"))
     return conn.execute(
         select(*columns, func.sum(TtftDaily.requests).label("requests"))
         .where(_where(TtftDaily, tenant_id, f, TtftDaily.day))
@@ -191,7 +192,7 @@ def storage(conn: Connection, tenant_id: int, f: Filters, by: str | None = "day"
     if by in DIMENSIONS:
         keys.append(getattr(CacheObject, by).label("group"))
     elif by is not None:
-        keys.append(_trunc(by, CacheObject.created_at).label("bucket"))
+        keys.append(truncate(by, CacheObject.created_at).label("bucket"))
     return conn.execute(
         select(*keys, func.sum(CacheObject.cost_storage).label("storage"))
         .where(
