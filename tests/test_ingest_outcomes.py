@@ -1,12 +1,14 @@
 """Ingest outcomes over time: rejected, duplicate and conflicting records are counted per tenant,
 hour of arrival, source and reason class in the batch's own transaction (ingest_outcomes_hourly),
-read back by hour or day with the latest conflicts, and aged out by retention."""
+read back by hour or day with the latest conflicts, listed by GET /v1/ingest/outcomes to their
+tenant only, and aged out by retention."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
@@ -215,3 +217,96 @@ def test_otlp_spans_sent_twice_are_duplicates_of_source_otlp(
         ("otlp", "rejected", "usage.gen_ai.usage.input_tokens:negative"): 2,
         ("otlp", "duplicate", "retry"): 1,
     }
+
+
+def _outcomes(base: str, key: str, query: str = "") -> Any:
+    answer = httpx.get(
+        f"{base}/v1/ingest/outcomes{query}", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _by_class(body: Any) -> dict[tuple[str, str, str], int]:
+    """The series summed over time (the test may straddle an hour)."""
+    out: dict[tuple[str, str, str], int] = {}
+    for point in body["series"]:
+        key = (point["source"], point["outcome"], point["reason"])
+        out[key] = out.get(key, 0) + point["count"]
+    return out
+
+
+def test_pushed_duplicates_and_conflicts_are_counted_for_their_tenant_only(
+    engine: Engine, live_url: str
+) -> None:
+    _, acme = tenant_with_key(engine, "acme")
+    _, globex = tenant_with_key(engine, "globex")
+    _, ingest_only = tenant_with_key(engine, "acme", scopes=["ingest"])
+    now = datetime.now(UTC).isoformat()
+    auth = {"Authorization": f"Bearer {acme}"}
+
+    def post(body: Any, headers: dict[str, str] = auth) -> httpx.Response:
+        return httpx.post(f"{live_url}/v1/usage", json=body, headers=headers)
+
+    a = anthropic_record(request_id="a", plain=100, output=10, occurred_at=now)
+    b = anthropic_record(request_id="b", plain=200, output=20, occurred_at=now)
+    batch = {"records": [a, b, CACHED_BEYOND_INPUT]}
+    first = post(batch).json()
+    assert (first["accepted"], len(first["rejected"])) == (2, 1)
+    # The same batch again (a sender's retry): two duplicates, and the bad record again.
+    retried = post(batch).json()
+    assert (retried["accepted"], retried["duplicates"], len(retried["rejected"])) == (0, 2, 1)
+    # Request ids reused with other numbers: a with other output, b with another model.
+    changed = {
+        "records": [
+            {**a, "usage": {**a["usage"], "output_tokens": 99}},
+            {**b, "model": "claude-opus-4-5"},
+            anthropic_record(request_id="c", occurred_at=now),
+        ]
+    }
+    third = post(changed).json()
+    assert (third["accepted"], len(third["conflicts"])) == (1, 2)
+    # One record in conflict is answered 409; it is counted all the same.
+    assert post({**a, "usage": {**a["usage"], "output_tokens": 50}}).status_code == 409
+
+    body = _outcomes(live_url, acme)
+    # Rejected: 1 + 1; duplicates: the 2 of the retried batch; conflicts: 2 + 1.
+    assert body["totals"] == {"rejected": 2, "duplicates": 2, "conflicts": 3}
+    assert _by_class(body) == {
+        ("push", "rejected", CACHED_REASON): 2,
+        ("push", "duplicate", "retry"): 2,
+        ("push", "conflict", "usage"): 2,
+        ("push", "conflict", "model"): 1,
+    }
+    assert body["bucket"] == "hour" and body["source"] is None
+    latest = body["recent_conflicts"][0]
+    assert (latest["source"], latest["reason"], latest["request_id"]) == ("push", "usage", "a")
+    assert latest["differences"] == "output_tokens 50 (stored: 10)"
+    model = [c for c in body["recent_conflicts"] if c["reason"] == "model"]
+    assert [(c["request_id"], c["differences"]) for c in model] == [
+        ("b", "model 'claude-opus-4-5' (stored: 'claude-sonnet-4-5')")
+    ]
+    assert sum(c["count"] for c in body["recent_conflicts"]) == 3
+    daily = _outcomes(live_url, acme, "?bucket=day")
+    assert daily["totals"] == body["totals"] and _by_class(daily) == _by_class(body)
+    assert _outcomes(live_url, acme, "?source=otlp")["totals"] == {
+        "rejected": 0,
+        "duplicates": 0,
+        "conflicts": 0,
+    }
+
+    # Another tenant sees none of acme's; its own retry counts for it alone.
+    empty = _outcomes(live_url, globex)
+    assert empty["totals"] == {"rejected": 0, "duplicates": 0, "conflicts": 0}
+    assert (empty["series"], empty["recent_conflicts"]) == ([], [])
+    theirs = {"Authorization": f"Bearer {globex}"}
+    for _ in range(2):
+        post(anthropic_record(request_id="a", occurred_at=now), theirs)
+    assert _outcomes(live_url, globex)["totals"] == {"rejected": 0, "duplicates": 1, "conflicts": 0}
+    assert _outcomes(live_url, acme)["totals"] == body["totals"]
+    # The route needs the read scope, and takes only hour or day.
+    refused = httpx.get(
+        f"{live_url}/v1/ingest/outcomes", headers={"Authorization": f"Bearer {ingest_only}"}
+    )
+    assert refused.status_code == 403
+    assert httpx.get(f"{live_url}/v1/ingest/outcomes?bucket=week", headers=auth).status_code == 422
