@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from dashboard.filters import bucket_of, date_range, filters_from, preset_span, previous
+from dashboard.pages.ingest_health import bucket_starts
 from dashboard.theme import base_figure, step_line, time_axis
 
 NOW = datetime(2026, 12, 2, 18, 37, 12, tzinfo=UTC)
@@ -50,3 +51,22 @@ def test_charts_are_hourly_up_to_a_week_then_daily() -> None:
     assert figure.layout.xaxis.title.text == "hour (UTC)"
     # A bucketed value is drawn flat across its bucket, stepping at the edge.
     assert step_line(x=[1, 2], y=[0.9, 0.1]).line.shape == "hv"
+
+
+def test_the_ingest_outcomes_chart_has_every_bucket_of_the_view() -> None:
+    # 24h at 18:37: the 24 hours from 19:00 yesterday to 18:00 today.
+    day = filters_from({"range": "24h"}, NOW)
+    hours = bucket_starts(day, bucket_of(day))
+    assert (len(hours), hours[0], hours[-1]) == (
+        24,
+        datetime(2026, 12, 1, 19, tzinfo=UTC),
+        datetime(2026, 12, 2, 18, tzinfo=UTC),
+    )
+    # 30d: from 19:00 on Nov 2 to 19:00 on Dec 2, the days touched: Nov 2..30 (29) + Dec 1..2.
+    month = filters_from({"range": "30d"}, NOW)
+    days = bucket_starts(month, bucket_of(month))
+    assert (len(days), days[0], days[-1]) == (
+        29 + 2,
+        datetime(2026, 11, 2, tzinfo=UTC),
+        datetime(2026, 12, 2, tzinfo=UTC),
+    )
