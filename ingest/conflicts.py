@@ -10,6 +10,7 @@ are merged instead (ingest.merge).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from billing.usage import TOKEN_FIELDS
@@ -17,21 +18,52 @@ from ingest.merge import usage_of
 from ingest.record import UsageRecord
 
 
-def differences(stored: Mapping[str, Any], later: UsageRecord) -> list[str]:
-    """What a later record of a stored request id says otherwise, field by field."""
+@dataclass(frozen=True)
+class Conflict:
+    """A later record of a stored request id that says otherwise: the id, what differs field
+    by field, and which of usage, model and provider do (its bounded class)."""
+
+    request_id: str
+    found: tuple[str, ...]
+    kinds: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        """The conflict's class, e.g. "usage" or "usage+model" (never a value)."""
+        return "+".join(self.kinds)
+
+    @property
+    def message(self) -> str:
+        """The error its sender gets."""
+        return conflict_message(self.request_id, list(self.found))
+
+
+def _differences(stored: Mapping[str, Any], later: UsageRecord) -> list[tuple[str, str]]:
+    """(kind, what) per field a later record of a stored request id says otherwise."""
     found = []
     was_usage = usage_of(stored)
     for name in TOKEN_FIELDS:
         was, now = getattr(was_usage, name), getattr(later.usage, name)
         if was != now:
-            found.append(f"{name} {now} (stored: {was})")
+            found.append(("usage", f"{name} {now} (stored: {was})"))
     if stored.get("provider") != later.provider:
-        found.append(f"provider {later.provider!r} (stored: {stored.get('provider')!r})")
+        found.append(
+            ("provider", f"provider {later.provider!r} (stored: {stored.get('provider')!r})")
+        )
     # Events stored before revision 0013 keep the reported name in `model`.
     was_model = stored.get("reported_model") or stored.get("model")
     if was_model != later.reported_model:
-        found.append(f"model {later.reported_model!r} (stored: {was_model!r})")
+        found.append(("model", f"model {later.reported_model!r} (stored: {was_model!r})"))
     return found
+
+
+def find_conflict(stored: Mapping[str, Any], later: UsageRecord) -> Conflict | None:
+    """The conflict of a later record with the stored one of its request id, if it is one."""
+    found = _differences(stored, later)
+    if not found:
+        return None
+    kinds = tuple(k for k in ("usage", "model", "provider") if any(f[0] == k for f in found))
+    return Conflict(str(later.request_id), tuple(what for _, what in found), kinds)
 
 
 def conflict_message(request_id: str, found: list[str]) -> str:

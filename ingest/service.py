@@ -1,7 +1,9 @@
 """Ingest: validate -> normalise -> price -> store, one transaction per batch.
 
 A record that fails is rejected with its index and reason and nothing of it is stored;
-the rest of its batch is stored. Counting happens after commit, for stored records only.
+the rest of its batch is stored. The batch's rejected, duplicate and conflicting records are
+counted per hour in its own transaction (ingest_outcomes_hourly: counted once if and only if
+the batch is stored); the metrics count after commit.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from billing import PriceBook
 from billing.pricecache import PriceCache, PriceResolver
 from billing.usage import steps_json
 from ingest.caches import CacheIn, build_cache
-from ingest.conflicts import conflict_message, differences
+from ingest.conflicts import Conflict, find_conflict
 from ingest.envelope import RecordIn, describe_validation_error
 from ingest.errors import PayloadError
 from ingest.fields import MAX_JSON_DEPTH, nested_deeper
 from ingest.merge import MERGED_SOURCES, merged_record
 from ingest.metrics import IngestMetrics
+from ingest.outcomes import outcome_groups
 from ingest.pricing import PricedRecord, price_record
 from ingest.record import UsageRecord, build_record, token_fields
 from ingest.rejection_reasons import payload_reason, validation_field, validation_reason
@@ -32,6 +35,7 @@ from ingest.rejections import RejectionRecorder
 from store.caches import upsert_cache
 from store.finance import charge_columns
 from store.limits import CACHES, EVENTS, ColumnLimit, check_row
+from store.outcomes import record_outcomes
 from store.partitions import ensure_partitions, month_of
 from store.prices import catalogue_state, load_price_book
 from store.retention import counts_horizon
@@ -132,12 +136,22 @@ class Stored:
 
     records: list[PricedRecord | None]
     merged: int = 0
-    conflicts: dict[int, str] = field(default_factory=dict)
+    conflicts: dict[int, Conflict] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a stored batch's outcomes are counted under (ingest_outcomes_hourly): its source,
+    when it arrived, and the records refused before it was stored."""
+
+    source: str
+    received_at: datetime
+    rejected: Sequence[Rejection] = ()
 
 
 def _conflicts(
     conn: Connection, tenant: TenantRef, retried: Sequence[tuple[int, UsageRecord]]
-) -> dict[int, str]:
+) -> dict[int, Conflict]:
     """Which duplicates say otherwise than what is stored under their request id."""
     stored = stored_events(
         conn, tenant.id, [(r.source, str(r.request_id)) for _, r in retried], lock=False
@@ -145,9 +159,9 @@ def _conflicts(
     out = {}
     for position, record in retried:
         row = stored.get((record.source, str(record.request_id)))
-        found = differences(row, record) if row is not None else []
-        if found:
-            out[position] = conflict_message(str(record.request_id), found)
+        conflict = find_conflict(row, record) if row is not None else None
+        if conflict is not None:
+            out[position] = conflict
     return out
 
 
@@ -267,17 +281,28 @@ class Ingestor:
             accepted.append((index, priced, row))
         if accepted:
             outcome = self.store(
-                tenant, [p for _, p, _ in accepted], prices, rows=[r for _, _, r in accepted]
+                tenant,
+                [p for _, p, _ in accepted],
+                prices,
+                rows=[r for _, _, r in accepted],
+                tally=Tally(source, received_at, result.rejected),
             )
             new_records = [p for p in outcome.records if p is not None]
             result.merged += outcome.merged
-            for position, error in sorted(outcome.conflicts.items()):
-                result.conflicts.append(Rejection(accepted[position][0], error, "request_id"))
+            for position, conflict in sorted(outcome.conflicts.items()):
+                result.conflicts.append(
+                    Rejection(accepted[position][0], conflict.message, "request_id")
+                )
             result.duplicates += len(accepted) - len(new_records) - len(outcome.conflicts)
             result.accepted += len(new_records)
             result.without_request_id += sum(p.record.request_id is None for p in new_records)
             result.unpriced += sum(p.charge is None for p in new_records)
             self.metrics.observe_stored(new_records)
+        elif result.rejected:
+            # Nothing to store: the rejections' counts are the batch's only statement.
+            with tenant_transaction(self.engine, tenant.id) as conn:
+                groups = outcome_groups(result.rejected)
+                record_outcomes(conn, tenant.id, source, groups, received_at)
         self.metrics.records.labels(result="accepted").inc(result.accepted)
         self.metrics.records.labels(result="duplicate").inc(result.duplicates)
         self.metrics.records.labels(result="rejected").inc(len(result.rejected))
@@ -291,12 +316,14 @@ class Ingestor:
         batch: Sequence[PricedRecord],
         prices: PriceResolver | None = None,
         rows: Sequence[dict[str, Any]] | None = None,
+        tally: Tally | None = None,
     ) -> Stored:
         """Store priced records in one transaction: per record, as stored (its miss reason
         refined by its key's history), or None when it was already stored. A duplicate span
         of a stored call completes the stored record (ingest.merge); another duplicate with
         other numbers is a conflict (ingest.conflicts). `rows` are the records' event_rows when
-        already made (and checked against the columns)."""
+        already made (and checked against the columns). With a `tally`, the batch's rejected,
+        duplicate and conflicting records are counted in the same transaction."""
         ensure_partitions(self.engine, {month_of(p.record.occurred_at) for p in batch})
         if rows is None:
             rows = [event_row(p) for p in batch]
@@ -314,6 +341,13 @@ class Ingestor:
             retried = [(i, r) for i, r in again if r.source not in MERGED_SOURCES]
             if retried:
                 outcome.conflicts = _conflicts(conn, tenant, retried)
+            if tally is not None:
+                duplicates = sum(s is None for s in stored) - len(outcome.conflicts)
+                conflicts = [outcome.conflicts[i] for i in sorted(outcome.conflicts)]
+                groups = outcome_groups(tally.rejected, duplicates, outcome.merged, conflicts)
+                # Last: the hour's rows are shared by every batch of the tenant, so they are
+                # held locked only from here to commit.
+                record_outcomes(conn, tenant.id, tally.source, groups, tally.received_at)
         outcome.records = [_as_stored(p, s) for p, s in zip(batch, stored, strict=True)]
         return outcome
 

@@ -1,5 +1,6 @@
 """Ingest health: which records were refused, by source and reason class, with a sample each;
-the API and the dashboard read this one body."""
+and the records refused, found duplicate or in conflict over time, with the latest conflicts.
+The API and the dashboard read these bodies."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from store.outcomes import outcomes_over_time, recent_conflicts
 from store.rejections import list_rejections, unpriced_models
+
+# The body's total of each outcome (reports.schemas.OutcomeTotals).
+TOTALS = {"rejected": "rejected", "duplicate": "duplicates", "conflict": "conflicts"}
 
 
 def _time(moment: datetime) -> str:
@@ -61,6 +66,53 @@ def ingest_rejections(
                 "fix": price_fix(row.provider, row.model, start, end),
             }
             for row in unpriced_models(conn, tenant_id, start, end)
+        ],
+    }
+
+
+def ingest_outcomes(
+    conn: Connection,
+    tenant_id: int,
+    start: datetime,
+    end: datetime,
+    bucket: str = "hour",
+    source: str | None = None,
+    zone: str = "UTC",
+) -> dict[str, Any]:
+    """The tenant's records rejected, found duplicate or in conflict per `bucket` ("hour" or
+    "day" of `zone`) of the hours that start in [start, end), by source and reason class;
+    their totals; and the latest conflicts (reports.schemas.IngestOutcomes)."""
+    rows = outcomes_over_time(conn, tenant_id, start, end, bucket, source, zone)
+    totals = dict.fromkeys(TOTALS.values(), 0)
+    for row in rows:
+        totals[TOTALS[row.outcome]] += int(row.count)
+    return {
+        "start": _time(start),
+        "end": _time(end),
+        "source": source,
+        "bucket": bucket,
+        "totals": totals,
+        "series": [
+            {
+                "time": _time(row.bucket),
+                "source": row.source,
+                "outcome": row.outcome,
+                "reason": row.reason,
+                "count": int(row.count),
+            }
+            for row in rows
+        ],
+        "recent_conflicts": [
+            {
+                "hour": _time(row.hour),
+                "source": row.source,
+                "reason": row.reason,
+                "count": row.count,
+                "last_seen": _time(row.last_seen),
+                "request_id": row.sample_request_id,
+                "differences": row.sample,
+            }
+            for row in recent_conflicts(conn, tenant_id, start, end, source)
         ],
     }
 

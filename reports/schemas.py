@@ -6,7 +6,7 @@ Money is a decimal string (never a float), times are ISO 8601 strings, as the re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -269,3 +269,55 @@ class IngestRejections(BaseModel):
     by_source: list[SourceRejections]
     rejections: list[RejectionClass]
     unpriced: list[UnpricedModel]
+
+
+class OutcomeCount(BaseModel):
+    """Records of one source, outcome and reason class that arrived in one time bucket."""
+
+    time: Time = Field(description="the bucket's start (UTC hour or day)")
+    source: str = Field(description="push, otlp, file, litellm, …")
+    outcome: Literal["rejected", "duplicate", "conflict"]
+    reason: str = Field(
+        description="rejected: the reason class (as in /v1/ingest/rejections); duplicate: retry"
+        " (the same record again) or merged (a span that completed its stored call); conflict:"
+        " what differed from the stored record of its request id (usage, model, provider,"
+        " joined by +)"
+    )
+    count: int
+
+
+class OutcomeTotals(BaseModel):
+    """The range's records that were not stored as new, by outcome."""
+
+    rejected: int
+    duplicates: int
+    conflicts: int
+
+
+class RecentConflict(BaseModel):
+    """The latest conflict of one hour, source and class: a request id reused with other
+    usage, model or provider (nothing stored was changed)."""
+
+    hour: Time
+    source: str
+    reason: str = Field(description="what differed: usage, model, provider, joined by +")
+    count: int = Field(description="conflicts of this class and source in the hour")
+    last_seen: Time
+    request_id: str | None = Field(description="the latest such record's request id")
+    differences: str | None = Field(
+        description="what it said otherwise, field by field, e.g. output_tokens 99 (stored: 10)"
+    )
+
+
+class IngestOutcomes(BaseModel):
+    """Records rejected, found duplicate or in conflict, per hour or day they arrived in,
+    source and reason class, over the hours that start in [start, end); and the latest
+    conflicts."""
+
+    start: Time
+    end: Time
+    source: str | None
+    bucket: Literal["hour", "day"]
+    totals: OutcomeTotals
+    series: list[OutcomeCount] = Field(description="time order; buckets with none are left out")
+    recent_conflicts: list[RecentConflict] = Field(description="newest first")

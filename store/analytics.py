@@ -66,7 +66,8 @@ def _zone(name: str) -> str:
     return name
 
 
-def _trunc(bucket: str, column: Any, zone: str = "UTC") -> Any:
+def truncate(bucket: str, column: Any, zone: str = "UTC") -> Any:
+    """`column` cut to its UTC hour, or its day, week or month in `zone` (a chart's bucket)."""
     # Literal units for the same reason. An hour stays the rollup's UTC hour: in a zone half an
     # hour off UTC, truncating to its hours would label each rollup hour half an hour early.
     if bucket not in ("hour", "day", "week", "month"):
@@ -76,7 +77,7 @@ def _trunc(bucket: str, column: Any, zone: str = "UTC") -> Any:
 
 
 def _bucket(bucket: str, zone: str) -> Any:
-    return _trunc(bucket, UsageHourly.hour, zone).label("bucket")
+    return truncate(bucket, UsageHourly.hour, zone).label("bucket")
 
 
 def totals(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
@@ -173,7 +174,7 @@ def ttft_histogram(
         columns.append(TtftDaily.model)
     if bucket:
         # Its rows are UTC days: they cannot be cut at another zone's midnight.
-        columns.append(_trunc(bucket, TtftDaily.day).label("time"))
+        columns.append(truncate(bucket, TtftDaily.day).label("time"))
     return conn.execute(
         select(*columns, func.sum(TtftDaily.requests).label("requests"))
         .where(_where(TtftDaily, tenant_id, f, TtftDaily.day))
@@ -211,7 +212,7 @@ def storage(conn: Connection, tenant_id: int, f: Filters, by: str | None = "day"
     if by in DIMENSIONS:
         keys.append(getattr(CacheObject, by).label("group"))
     elif by is not None:
-        keys.append(_trunc(by, CacheObject.created_at, f.zone).label("bucket"))
+        keys.append(truncate(by, CacheObject.created_at, f.zone).label("bucket"))
     return conn.execute(
         select(*keys, func.sum(CacheObject.cost_storage).label("storage"))
         .where(

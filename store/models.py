@@ -734,6 +734,39 @@ class IngestRejection(Base):
     __table_args__ = (PrimaryKeyConstraint("tenant_id", "source", "reason"),)
 
 
+class IngestOutcomeHourly(Base):
+    """Records ingest did not store as new, per (tenant, hour received, source, outcome, reason
+    class): how many, when last, and for conflicts the latest one's request id and what
+    differed (migration 0019).
+
+    Bounded: store.outcomes caps the classes per (tenant, hour, source, outcome), upserted."""
+
+    __tablename__ = "ingest_outcomes_hourly"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # The UTC hour the records arrived in (a rejected record may carry no time of its own).
+    hour: Mapped[datetime] = mapped_column(TZ)
+    source: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    # rejected: ingest.rejection_reasons' class; duplicate: retry or merged; conflict: which of
+    # usage, model and provider differed (ingest.conflicts), e.g. "usage+model".
+    reason: Mapped[str] = mapped_column(String(200))
+    count: Mapped[int] = mapped_column(BigInteger)
+    last_seen: Mapped[datetime] = mapped_column(TZ)
+    # Conflicts only (NULL otherwise; ingest_rejections keeps the rejected records' samples).
+    sample_request_id: Mapped[str | None] = mapped_column(String(256))
+    sample: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # The upsert key, tenant first (the distribution column if sharded); its prefixes
+        # serve the cap on classes (tenant, hour, source, outcome) and the reads of a
+        # tenant's range of hours.
+        PrimaryKeyConstraint("tenant_id", "hour", "source", "outcome", "reason"),
+        CheckConstraint("outcome IN ('rejected', 'duplicate', 'conflict')", name="outcome"),
+        CheckConstraint("count > 0", name="positive"),
+    )
+
+
 class DashboardSession(Base):
     """A dashboard sign-in (migration 0015): which key opened it, and when it was last used.
 

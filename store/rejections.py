@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from store.models import IngestRejection, UsageEvent
 
@@ -116,15 +116,6 @@ def list_rejections(
     if source is not None:
         query = query.where(r.source == source)
     return list(conn.execute(query).all())
-
-
-def forget_rejections_before(conn: Connection, horizon: datetime, dry_run: bool = False) -> int:
-    """Rows (of every tenant) last seen before `horizon`: deleted, or counted when dry."""
-    r = IngestRejection
-    if dry_run:
-        counted = select(func.count()).select_from(r).where(r.last_seen < horizon)
-        return int(conn.execute(counted).scalar_one())
-    return int(conn.execute(delete(r).where(r.last_seen < horizon)).rowcount)
 
 
 def unpriced_models(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from store.partitions import (
     add_months,
@@ -22,7 +22,6 @@ from store.partitions import (
     partition_month,
     partition_name,
 )
-from store.rejections import forget_rejections_before
 from store.rollups import ROLLUP_TIMES
 
 
@@ -37,6 +36,8 @@ class RetentionReport:
     raw_payloads_cleared: int = 0
     # ingest_rejections rows last seen before the counts horizon.
     rejection_rows_deleted: int = 0
+    # ingest_outcomes_hourly rows of hours before the counts horizon.
+    outcome_rows_deleted: int = 0
 
 
 def counts_horizon(now: datetime, months: int) -> datetime:
@@ -44,6 +45,15 @@ def counts_horizon(now: datetime, months: int) -> datetime:
     the current one (months=0 keeps only the current month)."""
     oldest = add_months(month_of(now), -months)
     return datetime(oldest.year, oldest.month, 1, tzinfo=UTC)
+
+
+def _forget(conn: Connection, table: str, column: str, horizon: datetime, dry_run: bool) -> int:
+    """Rows (of every tenant) of `table` whose `column` is before `horizon`: deleted, or
+    counted when dry."""
+    where, params = f"FROM {table} WHERE {column} < :horizon", {"horizon": horizon}
+    if dry_run:
+        return int(conn.execute(text(f"SELECT count(*) {where}"), params).scalar_one())
+    return int(conn.execute(text(f"DELETE {where}"), params).rowcount)
 
 
 def apply_retention(
@@ -77,7 +87,13 @@ def apply_retention(
                 report.rollup_rows_deleted += conn.execute(
                     text(f"SELECT count(*) FROM {table} WHERE {column} < :horizon"), params
                 ).scalar_one()
-            report.rejection_rows_deleted = forget_rejections_before(conn, horizon, dry_run)
+            # Ingest's counts: a rejection class by when it was last seen, outcomes by hour.
+            report.rejection_rows_deleted = _forget(
+                conn, "ingest_rejections", "last_seen", horizon, dry_run
+            )
+            report.outcome_rows_deleted = _forget(
+                conn, "ingest_outcomes_hourly", "hour", horizon, dry_run
+            )
             if not dry_run:
                 # One transaction: counts and their keys go together or not at all.
                 for name in report.dropped_partitions:

@@ -7,8 +7,9 @@ from typing import Any
 
 import flask
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
+from store.models import IngestOutcomeHourly
 from store.tenants import SCOPES, TenantRef, create_key, ensure_tenant
 
 
@@ -59,3 +60,16 @@ def anthropic_record(
     if request_id is not None:
         record["request_id"] = request_id
     return record
+
+
+def outcome_counts(engine: Engine) -> dict[tuple[str, str, str], int]:
+    """ingest_outcomes_hourly summed over hours and tenants: (source, outcome, reason) -> how
+    many (what a test of one tenant's ingest path reads back)."""
+    o = IngestOutcomeHourly
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(o.source, o.outcome, o.reason, func.sum(o.count)).group_by(
+                o.source, o.outcome, o.reason
+            )
+        ).all()
+    return {(source, outcome, reason): int(n) for source, outcome, reason, n in rows}

@@ -177,6 +177,7 @@ def test_an_otlp_span_out_of_range_is_refused_alone(
         "/v1/reports/reconciliation?start=1969-12-31",
         "/v1/regressions?start=2026-01-01&end=2026-01-01",
         "/v1/ingest/rejections?end=0001-01-01",
+        "/v1/ingest/outcomes?start=9999-12-31T23:00:00-14:00",
         "/v1/reports/statement?month=9999-12",
         "/v1/reports/statement?month=1969-12",
         "/v1/reports/statement?month=2026-13",

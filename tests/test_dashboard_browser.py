@@ -333,6 +333,10 @@ def test_ingest_health_lists_rejections_by_source(
         "cachemeter prices add --provider stepfun --model step-nope-1 --input <input per MTok>"
     )
     assert " && cachemeter reprice --start " in listed[0]["fix"]
+    # The good record again (a retry: a duplicate), then with other output (a conflict: 409).
+    assert httpx.post(f"{live_url}/v1/usage", json=good, headers=auth).json()["duplicates"] == 1
+    other_output = {**good, "usage": {**good["usage"], "output_tokens": 99}}
+    assert httpx.post(f"{live_url}/v1/usage", json=other_output, headers=auth).status_code == 409
 
     _login(browser, live_url, key)
     browser.find_element("id", "nav-ingest-health").click()
@@ -364,6 +368,27 @@ def test_ingest_health_lists_rejections_by_source(
     assert _text(browser, "ih-rejected") == "2"
     assert _text(browser, "ih-stored") == "2"
     assert _text(browser, "ih-unpriced-count") == "1"
+    assert _text(browser, "ih-duplicates") == "1"
+    assert _text(browser, "ih-conflicts") == "1"
+    # One line per class over the week's hours, each summing to its count (the last point
+    # closes the last hour's step: it repeats that hour).
+    lines = wait(
+        browser,
+        lambda d: d.execute_script(
+            "const g = document.querySelector('#ih-outcomes .js-plotly-plot');"
+            "return g && g.data && g.data.length ? Object.fromEntries(g.data.map("
+            "t => [t.name, t.y.slice(0, -1).reduce((a, b) => a + b, 0)])) : null;"
+        ),
+    )
+    assert lines == {
+        "rejected · push · usage.prompt_tokens:cache_exceeds_input": 1,
+        "rejected · otlp · usage.gen_ai.usage.input_tokens:negative": 1,
+        "duplicate · push · retry": 1,
+        "conflict · push · usage": 1,
+    }
+    conflict = browser.find_element("id", "ih-conflict-table").text
+    assert "good" in conflict  # the request id
+    assert "output_tokens 99 (stored: 10)" in conflict
     unpriced = browser.find_element("id", "ih-unpriced-table").text
     # The same commands (over the page's range: the last 7 days).
     assert listed[0]["fix"].split(" && ")[0] in unpriced and "cachemeter reprice" in unpriced
@@ -375,6 +400,8 @@ def test_ingest_health_lists_rejections_by_source(
     browser.get(f"{live_url}/dashboard/ingest-health")
     assert "No record was rejected" in _text(browser, "ih-rejection-table")
     assert _text(browser, "ih-rejected") == "0"
+    assert (_text(browser, "ih-duplicates"), _text(browser, "ih-conflicts")) == ("0", "0")
+    assert "No request id was reused" in _text(browser, "ih-conflict-table")
     assert "Every stored request in this range is priced" in _text(browser, "ih-unpriced-table")
 
 

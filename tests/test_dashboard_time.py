@@ -5,6 +5,7 @@ browser's zone, and charts are hourly up to a week."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 from dashboard.filters import (
     bucket_of,
@@ -18,6 +19,7 @@ from dashboard.filters import (
     to_query,
 )
 from dashboard.pages.common import moment_text
+from dashboard.pages.ingest_health import bucket_edges
 from dashboard.theme import base_figure, step_line, time_axis
 
 NOW = datetime(2026, 12, 2, 18, 37, 12, tzinfo=UTC)
@@ -141,3 +143,41 @@ def test_charts_and_times_read_on_the_clock_of_the_zone() -> None:
     assert figure.layout.xaxis.title.text == "hour (Asia/Kolkata)"
     assert moment_text("2026-12-01T20:00:00+00:00", zone="Asia/Kolkata") == "2026-12-02 01:30"
     assert moment_text("2026-12-01T20:00:05+00:00", seconds=True) == "2026-12-01 20:00:05"
+
+
+def test_the_ingest_outcomes_chart_has_every_bucket_of_the_view() -> None:
+    # 24h at 18:37: the 24 hours from 19:00 yesterday to 18:00 today, and the last one's end.
+    day = filters_from({"range": "24h"}, NOW)
+    hours = bucket_edges(day, bucket_of(day))
+    assert (len(hours), hours[0], hours[-2], hours[-1]) == (
+        24 + 1,
+        datetime(2026, 12, 1, 19, tzinfo=UTC),
+        datetime(2026, 12, 2, 18, tzinfo=UTC),
+        datetime(2026, 12, 2, 19, tzinfo=UTC),
+    )
+    # 30d: from 19:00 on Nov 2 to 19:00 on Dec 2, the days touched: Nov 2..30 (29) + Dec 1..2.
+    month = filters_from({"range": "30d"}, NOW)
+    days = bucket_edges(month, bucket_of(month))
+    assert (len(days), days[0], days[-2], days[-1]) == (
+        29 + 2 + 1,
+        datetime(2026, 11, 2, tzinfo=UTC),
+        datetime(2026, 12, 2, tzinfo=UTC),
+        datetime(2026, 12, 3, tzinfo=UTC),
+    )
+    # In Berlin, days start at its midnight, 23:00 UTC in winter and 22:00 in summer: the
+    # 30 days to 19:00 UTC (20:00 CET) on Dec 2 touch Nov 2..Dec 2 of Berlin.
+    berlin = filters_from({"range": "30d", "tz": "Europe/Berlin"}, NOW)
+    days = bucket_edges(berlin, "day")
+    assert (len(days), days[0], days[-1]) == (
+        29 + 2 + 1,
+        datetime(2026, 11, 1, 23, tzinfo=UTC),
+        datetime(2026, 12, 2, 23, tzinfo=UTC),
+    )
+    # Across the clock change of 25 October (CEST to CET), that day lasts 25 hours.
+    autumn = filters_from({"start": "2026-10-24", "end": "2026-10-26", "tz": "Europe/Berlin"}, NOW)
+    edges = bucket_edges(autumn, "day")
+    assert [b - a for a, b in pairwise(edges)] == [
+        timedelta(hours=24),
+        timedelta(hours=25),
+        timedelta(hours=24),
+    ]

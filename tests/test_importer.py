@@ -17,6 +17,7 @@ from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from store.models import UsageEvent
 from store.tenants import ensure_tenant
+from tests.factories import outcome_counts
 
 
 def _record(i: int, with_id: bool = True) -> dict[str, Any]:
@@ -208,3 +209,8 @@ def test_a_line_reusing_a_stored_request_id_with_other_usage_is_a_conflict(
     [(where, error)] = report.rejected_lines
     assert where == f"{second}:2" and "request_id 'r1' was stored with other usage" in error
     assert _count(engine) == 3
+    # Kept per hour as source "file": the retry a duplicate, r1's other usage a conflict.
+    assert outcome_counts(engine) == {
+        ("file", "duplicate", "retry"): 1,
+        ("file", "conflict", "usage"): 1,
+    }

@@ -34,7 +34,7 @@ from cachemeter_client import Reporter
 from cachemeter_client.litellm import CachemeterLogger
 from store.models import UsageEvent
 from tests import fake_provider
-from tests.factories import tenant_with_key
+from tests.factories import outcome_counts, tenant_with_key
 
 # Typed loosely: the OpenAI SDK's message types know no `cache_control`, which LiteLLM passes on.
 HI: list[Any] = [{"role": "user", "content": "hi"}]
@@ -442,6 +442,8 @@ def test_spend_logs_from_postgres_and_csv(
     assert events["s3"].input_tokens == 1500 and events["s3"].cache_read_tokens == 0
     assert main(["ingest-litellm", "--dsn", dsn, "--tenant", "acme"]) == 0
     assert json.loads(capsys.readouterr().out)["duplicates"] == 2
+    # The second import re-sent s1 and s3: kept as two duplicates of source litellm.
+    assert outcome_counts(engine) == {("litellm", "duplicate", "retry"): 2}
 
     export = tmp_path / "spend.csv"
     with export.open("w", newline="") as out:

@@ -13,6 +13,7 @@ OPERATIONS = {
     ("GET", "/metrics"),
     ("GET", "/readyz"),
     ("GET", "/v1/budgets"),
+    ("GET", "/v1/ingest/outcomes"),
     ("GET", "/v1/ingest/rejections"),
     ("PUT", "/v1/budgets"),
     ("DELETE", "/v1/budgets/{scope}/{name}"),

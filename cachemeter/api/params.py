@@ -4,7 +4,7 @@ takes a time, a month, a key prefix or a name gets the limits (and the documenta
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import HTTPException, Path, Query
 
@@ -30,6 +30,10 @@ Month = Annotated[
 OptionalMonth = Annotated[
     str | None,
     Query(pattern=MONTH_PATTERN, description=f"YYYY-MM within {SUPPORTED}; default: this month"),
+]
+# A time series' bucket: UTC hours or days (what the hourly tables can be summed by).
+Bucket = Annotated[
+    Literal["hour", "day"], Query(description="hour or day (UTC) per point of the series")
 ]
 # API keys are KEY_PREFIX + URL-safe base64; their prefix is the first 10 characters.
 KeyPrefix = Annotated[
