@@ -134,6 +134,14 @@ def test_every_page_with_numbers_from_the_database(
     )
     assert _text(browser, "card-requests") == f"{requests:,}"
     _shot(browser, "overview")
+    # The card grid wraps whole cards, never a value: at any width each value fits its card.
+    for width in (1600, 1000, 600):
+        browser.set_window_size(width, 1000)
+        assert browser.execute_script(
+            "return [...document.querySelectorAll('.card .value')]"
+            ".every(v => v.scrollWidth <= v.clientWidth);"
+        ), width
+    browser.set_window_size(1400, 1000)
 
     # Change a filter in the UI: the cards follow, and the URL keeps it.
     _choose(browser, "f-provider", "openai")

@@ -234,13 +234,13 @@ def test_cli_statement_formats(
     assert main([*args, "--format", "table"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0] == "statement 2026-11 by team, in USD"
-    # The table reads as the dashboard: money rounded (2 decimals from 1 up, 4 under) with its
-    # currency, counts with thousands separators; columns are two spaces apart.
+    # The table reads as the dashboard: money to the cent with its currency, counts with
+    # thousands separators; columns are two spaces apart.
     header, cells = re.split(r"\s{2,}", table[1]), re.split(r"\s{2,}", table[-1])
     row = dict(zip(header, cells, strict=True))
     assert (row["group"], row["requests"]) == ("TOTAL", "4")
     assert (row["cost"], row["savings"]) == ("1.38 USD", "-1.34 USD")
-    assert (row["nocache_cost"], row["write_premium"]) == ("0.0330 USD", "0.0053 USD")
+    assert (row["nocache_cost"], row["write_premium"]) == ("0.03 USD", "0.01 USD")
     assert (row["cost_tool_fees"], row["effective_discount_pct"]) == ("0.00 USD", "-4071.9")
     assert main(["report", "statement", "--month", "2026-11", "--tenant", "acme"]) == 2
     assert "choose a reporting currency" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from reports.formatting import money_total
+from reports.formatting import money
 
 log = logging.getLogger("cachemeter.workers.webhook")
 
@@ -88,7 +88,7 @@ def message(action: str, regression: dict[str, Any]) -> dict[str, Any]:
         )
         details = regression.get("details") or {}
         if details.get("cost_per_day") is not None:
-            cost = money_total(details["cost_per_day"], details["currency"])
+            cost = money(details["cost_per_day"], details["currency"])
             text += f"; costs about {cost} a day"
     else:
         text = f":white_check_mark: cachemeter: {what} recovered in {where}"

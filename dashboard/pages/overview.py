@@ -65,64 +65,65 @@ def ttft_p50(conn: Any, tenant_id: int, f: Filters) -> dict[bool, float | None]:
     return {hit: percentile(c, 0.5) for hit, c in counts.items()}
 
 
+# The headline cards, with and without usage in the range: id -> label.
+LABELS = {
+    "card-spend": "Spend",
+    "card-nocache": "Cost without caching",
+    "card-savings": "Savings",
+    "card-token-hit": "Token hit rate",
+    "card-request-hit": "Request hit rate",
+    "card-ttft": "TTFT p50 cached / uncached (change: cached)",
+    "card-requests": "Requests",
+}
+
+
 def cards(conn: Any, tenant_id: int, f: Filters) -> list[Any]:
     """The headline cards for `f`, each compared with the previous equal range."""
     now, before = view_totals(conn, tenant_id, f), view_totals(conn, tenant_id, previous(f))
+    if not now.counts["requests"]:
+        return _no_usage(before.counts["requests"])
     currency = now.currency
     spend, nocache, savings = now.amount("cost"), now.amount("nocache_cost"), now.amount("savings")
     share = float(savings / nocache) if savings is not None and nocache else None
     lat_now, lat_before = ttft_p50(conn, tenant_id, f), ttft_p50(conn, tenant_id, previous(f))
     other = now.other_currencies()
-    note = f" (+ charges in {', '.join(other)})" if other else ""
     unpriced = now.counts["unpriced_requests"]
-    if not now.counts["requests"]:
-        return _no_usage(before.counts["requests"])
-    return [
-        card(
-            "card-spend",
-            "Spend" + note,
+    shown = {
+        "card-spend": (
             money(spend, currency),
             change(spend, before.amount("cost"), better="down"),
         ),
-        card(
-            "card-nocache",
-            "Cost without caching",
+        "card-nocache": (
             money(nocache, currency),
             change(nocache, before.amount("nocache_cost"), better=None),
         ),
-        card(
-            "card-savings",
-            "Savings",
+        "card-savings": (
             f"{money(savings, currency)} ({theme.pct(share)})",
             change(savings, before.amount("savings")),
         ),
-        card(
-            "card-token-hit",
-            "Token hit rate",
+        "card-token-hit": (
             theme.pct(now.token_hit_rate),
             change(now.token_hit_rate, before.token_hit_rate, rate=True),
         ),
-        card(
-            "card-request-hit",
-            "Request hit rate",
+        "card-request-hit": (
             theme.pct(now.request_hit_rate),
             change(now.request_hit_rate, before.request_hit_rate, rate=True),
         ),
-        card(
-            "card-ttft",
-            "TTFT p50 cached / uncached (change: cached)",
+        "card-ttft": (
             f"{theme.ms(lat_now[True])} / {theme.ms(lat_now[False])}",
             change(lat_now[True], lat_before[True], better="down"),
         ),
-        card(
-            "card-requests",
-            "Requests",
+        "card-requests": (
             f"{now.counts['requests']:,}",
             f"{unpriced:,} unpriced"
             if unpriced
             else change(now.counts["requests"], before.counts["requests"], better=None),
         ),
-    ]
+    }
+    labels = dict(LABELS)
+    if other:
+        labels["card-spend"] += f" (+ charges in {', '.join(other)})"
+    return [card(i, labels[i], *shown[i]) for i in LABELS]
 
 
 def open_regressions(found: list[dict[str, Any]], f: Filters) -> Any:
@@ -167,15 +168,8 @@ def _no_usage(before: int) -> list[Any]:
     """Zeros, saying why, instead of "n/a" on every card."""
     note = f"previous period: {before:,} requests" if before else "no usage in this range"
     zero = money(Decimal(0), None)
-    return [
-        card("card-spend", "Spend", zero, note),
-        card("card-nocache", "Cost without caching", zero, note),
-        card("card-savings", "Savings", zero, note),
-        card("card-token-hit", "Token hit rate", "no data", "no usage in this range"),
-        card("card-request-hit", "Request hit rate", "no data", "no usage in this range"),
-        card("card-ttft", "TTFT p50 cached / uncached", "no data", "no usage in this range"),
-        card("card-requests", "Requests", "0", note),
-    ]
+    shown = {"card-spend": zero, "card-nocache": zero, "card-savings": zero, "card-requests": "0"}
+    return [card(i, label, shown.get(i, "no data"), note) for i, label in LABELS.items()]
 
 
 def daily(

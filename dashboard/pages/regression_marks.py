@@ -9,7 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dashboard.filters import to_query
-from reports.formatting import money_total
+from reports.formatting import money
 from store.analytics import Filters
 
 RED = "#b8455b"
@@ -27,7 +27,7 @@ def cost_text(regression: dict[str, Any]) -> str:
     if regression.get("cost_per_day") is None:
         return ""
     # A total: 2 decimals, as the webhook says it (the API keeps full precision).
-    return f"{money_total(regression['cost_per_day'], regression['currency'])}/day"
+    return f"{money(regression['cost_per_day'], regression['currency'])}/day"
 
 
 def kind_text(regression: dict[str, Any]) -> str:

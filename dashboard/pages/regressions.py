@@ -20,7 +20,7 @@ from dashboard.pages.regression_marks import (
     in_view,
     kind_text,
 )
-from reports.formatting import money_total
+from reports.formatting import money
 from reports.regressions import open_costs, regressions
 from store.analytics import Filters
 
@@ -106,7 +106,7 @@ def view(conn: Connection, tenant_id: int, f: Filters) -> tuple[list[Any], Any]:
     rows = [{**r, "tenant_id": tenant_id} for r in open_now]
     for (_, _, _, currency), amount in open_costs(rows).items():
         costs[currency] = costs.get(currency, Decimal(0)) + amount
-    cost = " + ".join(f"{money_total(v, c)}/day" for c, v in sorted(costs.items())) or "n/a"
+    cost = " + ".join(f"{money(v, c)}/day" for c, v in sorted(costs.items())) or "n/a"
     cards = [
         card("rg-open", "Open regressions", f"{len(open_now):,}"),
         card("rg-cost", "Open: cost a day", cost),

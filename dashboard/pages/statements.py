@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.context import Context
 from dashboard.errors import choice
 from dashboard.pages.common import table
-from reports.formatting import money_total
+from reports.formatting import money
 from reports.statement import (
     MONEY_COLUMNS,
     SUMMARY_COLUMNS,
@@ -118,7 +118,7 @@ def _cell(column: str, value: Any, currency: str) -> str:
     if value is None:
         return ""
     if column in MONEY_COLUMNS:
-        return money_total(value, currency)
+        return money(value, currency)
     if column == "effective_discount_pct":
         return f"{Decimal(value):.1f}%"
     if column == "requests":
