@@ -593,4 +593,3 @@ def test_times_of_day_and_the_browsers_time_zone(
     browser.get(browser.current_url)
     wait(browser, lambda d: d.find_element("id", "f-start-time").get_attribute("value") == "06:00")
     assert browser.find_element("id", "f-end-time").get_attribute("value") == "18:00"
-    _shot(browser, "time-zone")
