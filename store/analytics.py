@@ -17,6 +17,7 @@ from store.rollups import MONEY, TOKENS
 COUNT_SUMS = ("requests", "hit_requests", "unpriced_requests", *TOKENS)
 MONEY_SUMS = (*MONEY, "write_premium")
 SUMS = (*COUNT_SUMS, *MONEY_SUMS)
+FIT_SUMS = ("fit_n", "fit_sx", "fit_sy", "fit_sxx", "fit_sxy", "fit_syy")
 MISS_COLUMNS = (
     "miss_below_minimum",
     "miss_first_write",
@@ -134,7 +135,7 @@ def heatmap(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
 def latency_fit(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
     """Per model: least-squares sums of TTFT (ms) against uncached input tokens."""
     return conn.execute(
-        select(UsageHourly.model, *_sums(("fit_n", "fit_sx", "fit_sy", "fit_sxx", "fit_sxy")))
+        select(UsageHourly.model, *_sums(FIT_SUMS))
         .where(_where(UsageHourly, tenant_id, f, UsageHourly.hour))
         .group_by(UsageHourly.model)
     ).all()

@@ -424,12 +424,14 @@ class UsageHourly(RollupDimensions, Base):
     miss_prefix_changed: Mapped[int] = mapped_column(BigInteger)
     miss_ttl_expired: Mapped[int] = mapped_column(BigInteger)
     miss_other: Mapped[int] = mapped_column(BigInteger)
-    # Least-squares sums of TTFT (ms, y) against uncached input tokens (x), for ms per token.
+    # Least-squares sums of TTFT (ms, y) against uncached input tokens (x), for ms per token;
+    # fit_syy (migration 0017) gives the fit's R².
     fit_n: Mapped[int] = mapped_column(BigInteger)
     fit_sx: Mapped[float] = mapped_column(Double)
     fit_sy: Mapped[float] = mapped_column(Double)
     fit_sxx: Mapped[float] = mapped_column(Double)
     fit_sxy: Mapped[float] = mapped_column(Double)
+    fit_syy: Mapped[float] = mapped_column(Double)
 
     __table_args__ = (
         # Tenant first in every key: the distribution column if sharded (README).

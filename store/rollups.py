@@ -182,6 +182,7 @@ def _usage_hourly(s: _Sums) -> tuple[tuple[str, str], ...]:
         ("fit_sy", s.total("ttft_ms")),
         ("fit_sxx", s.total(f"{x} * uncached_input_tokens", timed)),
         ("fit_sxy", s.total(f"{x} * ttft_ms")),
+        ("fit_syy", s.total("ttft_ms * ttft_ms")),
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import flask
@@ -20,6 +21,29 @@ def tenant_with_key(
         tenant = ensure_tenant(conn, name)
         key = create_key(conn, tenant, scopes=scopes)
     return tenant, key
+
+
+def ingested(
+    engine: Engine,
+    records: Sequence[dict[str, Any]],
+    *,
+    tenant: str = "acme",
+    received_at: datetime = datetime(2026, 11, 21, tzinfo=UTC),
+) -> TenantRef:
+    """`records` pushed through the real ingest for `tenant` (created if needed), every one
+    accepted; the tenant."""
+    from prometheus_client import CollectorRegistry
+
+    from ingest.metrics import IngestMetrics
+    from ingest.service import Ingestor
+
+    with engine.begin() as conn:
+        ref = ensure_tenant(conn, tenant)
+    result = Ingestor(engine, IngestMetrics(CollectorRegistry())).ingest(
+        ref, records, source="push", received_at=received_at
+    )
+    assert not result.rejected, result.rejected
+    return ref
 
 
 def dashboard_cookie_signer(secret: str) -> Any:

@@ -183,6 +183,42 @@ def test_every_page_with_numbers_from_the_database(
         **week,
     )
     assert len(browser.find_elements("css selector", "#lat-fit-table tbody tr")) == models
+    # Each slope has its R² beside it, as PostgreSQL's own regression of the events gives it;
+    # the slope is left out under 30 requests or R² 0.5 (the page's note says so).
+    header = [th.text for th in browser.find_elements("css selector", "#lat-fit-table thead th")]
+    assert header[-2:] == ["saved per cached token", "fit (R²)"]
+    assert "at least 30 requests" in browser.find_element("id", "lat-fit-note").text
+    with engine.connect() as conn:
+        regression = {
+            r.model: r
+            for r in conn.execute(
+                text(
+                    "SELECT model, regr_count(ttft_ms, uncached_input_tokens) AS n,"
+                    " regr_r2(ttft_ms, uncached_input_tokens) AS r2,"
+                    " regr_slope(ttft_ms, uncached_input_tokens) AS slope"
+                    f" FROM usage_events WHERE tenant_id = {tenant}"
+                    " AND occurred_at >= :start AND occurred_at < :end GROUP BY model"
+                ),
+                week,
+            )
+        }
+    shown_slopes = 0
+    for row in browser.find_elements("css selector", "#lat-fit-table tbody tr"):
+        model, *_, saved, quality = [td.text for td in row.find_elements("tag name", "td")]
+        expected = regression[model]
+        if expected.n < 30:
+            assert (saved, quality) == ("too few requests", "n/a"), model
+            continue
+        if expected.r2 is None:  # every request of the same uncached size: no line to fit
+            assert (saved, quality) == ("no fit", "n/a"), model
+            continue
+        assert float(quality) == pytest.approx(expected.r2, abs=0.005 + 1e-9), model
+        if round(expected.r2, 2) >= 0.5:  # judged as shown, to two decimals
+            assert float(saved.removesuffix(" ms")) == pytest.approx(expected.slope, abs=6e-5)
+            shown_slopes += 1
+        else:
+            assert saved == "no fit", model
+    assert shown_slopes  # the demo's TTFT follows its prefill
     _shot(browser, "latency")
 
     browser.get(f"{live_server}/dashboard/spend")

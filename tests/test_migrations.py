@@ -314,3 +314,64 @@ def test_rollup_backfills_equal_what_ingest_kept(fresh_database: str) -> None:
             assert snapshot(table, order) == kept[table], table
     finally:
         engine.dispose()
+
+
+def test_fit_syy_backfill_is_the_sum_of_squared_ttft(fresh_database: str) -> None:
+    """0017 fills usage_hourly.fit_syy of the hours rolled up before it from the stored events:
+    Σ ttft_ms² per rollup row, NULL TTFTs and NULL dimensions as the rollup groups them."""
+    from store.db import make_engine
+    from tests.factories import anthropic_record, ingested
+
+    migrate(fresh_database)
+    engine = make_engine(fresh_database, pool_size=2)
+    records = [
+        # app "review", one hour: 100² + 200² = 50,000 (the untimed request adds nothing).
+        anthropic_record(request_id="a", app="review", ttft_ms=100),
+        anthropic_record(request_id="b", app="review", ttft_ms=200),
+        anthropic_record(request_id="c", app="review"),
+        # No app, the next hour: 30² = 900; 2.5² = 6.25.
+        anthropic_record(request_id="d", occurred_at="2026-11-20T11:00:00Z", ttft_ms=30),
+        anthropic_record(request_id="e", occurred_at="2026-11-20T11:30:00Z", ttft_ms=2.5),
+        # No price known, so no currency: 40² = 1,600.
+        {
+            "request_id": "f",
+            "provider": "stepfun",
+            "model": "step-nope-1",
+            "occurred_at": "2026-11-20T10:00:00Z",
+            "ttft_ms": 40,
+            "usage": {"prompt_tokens": 5, "completion_tokens": 1},
+        },
+        # No TTFT at all in its row: 0.
+        anthropic_record(request_id="g", app="batch"),
+    ]
+    try:
+        ingested(engine, records)
+    finally:
+        engine.dispose()
+    downgrade(fresh_database, "0016")
+    migrate(fresh_database)
+    engine = create_engine(fresh_database)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT to_char(hour AT TIME ZONE 'UTC', 'HH24') AS h, app, provider,"
+                    " fit_n, fit_syy FROM usage_hourly"
+                )
+            ).all()
+            default = conn.execute(
+                text(
+                    "SELECT column_default FROM information_schema.columns"
+                    " WHERE table_name = 'usage_hourly' AND column_name = 'fit_syy'"
+                )
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert {(r.h, r.app, r.provider): (r.fit_n, r.fit_syy) for r in rows} == {
+        ("10", "review", "anthropic"): (2, 50_000),
+        ("11", None, "anthropic"): (2, 906.25),
+        ("10", None, "stepfun"): (1, 1_600),
+        ("10", "batch", "anthropic"): (0, 0),
+    }
+    # Filled, the column has no default: ingest always writes it.
+    assert default is None

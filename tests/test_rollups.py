@@ -18,7 +18,7 @@ from store.prices import add_price
 from store.rollups import rebuild
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
-FLOATS = ("fit_sx", "fit_sy", "fit_sxx", "fit_sxy")
+FLOATS = ("fit_sx", "fit_sy", "fit_sxx", "fit_sxy", "fit_syy")
 
 
 def _snapshot(engine: Engine, table: str, key: str) -> list[dict[str, Any]]:
