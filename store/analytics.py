@@ -162,25 +162,26 @@ def ttft_histogram(
     ).all()
 
 
-def top_prefixes(conn: Connection, tenant_id: int, f: Filters, limit: int = 10) -> Sequence[Any]:
-    """The busiest cache prefixes with their token and request hit counts."""
+PREFIX_KEYS = ("app", "prefix", "provider", "model", "currency")
+PREFIX_COUNTS = (
+    "requests",
+    "hit_requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+)
+PREFIX_MONEY = ("cost", "nocache_cost")
+
+
+def prefix_sums(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
+    """Every cache prefix of the view (per app, provider, model and currency) with its
+    request, token and money sums; reports.prefixes ranks them."""
     p = PrefixDaily
+    keys = [getattr(p, k) for k in PREFIX_KEYS]
     return conn.execute(
-        select(
-            p.app,
-            p.prefix,
-            p.provider,
-            p.model,
-            func.sum(p.requests).label("requests"),
-            func.sum(p.hit_requests).label("hit_requests"),
-            func.sum(p.input_tokens).label("input_tokens"),
-            func.sum(p.cache_read_tokens).label("cache_read_tokens"),
-            func.sum(p.cache_write_tokens).label("cache_write_tokens"),
-        )
+        select(*keys, *[func.sum(getattr(p, c)).label(c) for c in (*PREFIX_COUNTS, *PREFIX_MONEY)])
         .where(_where(p, tenant_id, f, p.day))
-        .group_by(p.app, p.prefix, p.provider, p.model)
-        .order_by(func.sum(p.input_tokens).desc())
-        .limit(limit)
+        .group_by(*keys)
     ).all()
 
 

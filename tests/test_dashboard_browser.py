@@ -26,7 +26,7 @@ from cachemeter.server import create_app
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from tests.browser import DOWNLOADS, wait
-from tests.factories import anthropic_record, tenant_with_key
+from tests.factories import anthropic_record, ingested, prefix_money_records, tenant_with_key
 
 pytestmark = pytest.mark.browser
 
@@ -414,6 +414,40 @@ def test_ingest_health_lists_rejections_by_source(
     assert "No record was rejected" in _text(browser, "ih-rejection-table")
     assert _text(browser, "ih-rejected") == "0"
     assert "Every stored request in this range is priced" in _text(browser, "ih-unpriced-table")
+
+
+def test_prefixes_ranked_by_money_with_the_small_ones_folded(
+    engine: Engine, live_url: str, browser: Any
+) -> None:
+    now = datetime.now(UTC)
+    _, key = tenant_with_key(engine, "acme")
+    at = (now - timedelta(minutes=5)).isoformat()
+    ingested(engine, prefix_money_records(occurred_at=at), received_at=now)
+    _login(browser, live_url, key)
+    browser.get(f"{live_url}/dashboard/hit-rate")
+    rows = wait(
+        browser,
+        lambda d: (r := d.find_elements("css selector", "#hit-prefix-table tbody tr")) and r,
+    )
+    header = [th.text for th in browser.find_elements("css selector", "#hit-prefix-table th")]
+    cells = [
+        dict(zip(header, (td.text for td in row.find_elements("tag name", "td")), strict=True))
+        for row in rows
+    ]
+    # Savings (Claude Sonnet 4.5 list prices, tests.factories.prefix_money_records): p-read
+    # 0.303 - 0.033 = 0.27, p-write 0.123 - 0.153 = -0.03; p-plain (0) and the two tiny ones
+    # (0.006 - 0.0033 = 0.0027 each) are under 1% of 0.3054 and fold into one line.
+    assert [(c["prefix"], c["savings"]) for c in cells] == [
+        ("p-read", "0.2700 USD"),
+        ("p-write", "-0.0300 USD"),
+        ("3 other prefixes", "0.0054 USD"),
+        ("p-unpriced", "n/a"),
+    ]
+    folded = cells[2]
+    assert (folded["cost"], folded["cost without caching"]) == ("0.6066 USD", "0.6120 USD")
+    # Nothing dropped: the lines' requests are the six requests sent.
+    assert sum(int(c["requests"]) for c in cells) == 6
+    assert "1%" in browser.find_element("id", "hit-prefix-note").text
 
 
 def test_regressions_on_screen(

@@ -375,3 +375,92 @@ def test_fit_syy_backfill_is_the_sum_of_squared_ttft(fresh_database: str) -> Non
     }
     # Filled, the column has no default: ingest always writes it.
     assert default is None
+
+
+def test_prefix_daily_money_backfill_splits_rows_by_currency(fresh_database: str) -> None:
+    """0018 refills prefix_daily from the stored events with a row per currency and its cost
+    and cost without caching, as ingest keeps it; downgrading merges the currencies again."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from billing.catalogue import PriceSpec
+    from store.db import make_engine
+    from store.prices import add_price
+    from tests.factories import anthropic_record, ingested
+
+    migrate(fresh_database)
+    engine = make_engine(fresh_database, pool_size=2)
+    # From noon acme pays Claude Sonnet 4.5 in EUR: 2 input, 0.20 read, 10 output per MTok.
+    with engine.begin() as conn:
+        add_price(
+            conn,
+            PriceSpec(
+                provider="anthropic",
+                model="claude-sonnet-4-5",
+                currency="EUR",
+                input_mtok=Decimal(2),
+                cache_read_mtok=Decimal("0.2"),
+                output_mtok=Decimal(10),
+                effective_from=datetime(2026, 11, 20, 12, tzinfo=UTC),
+                tenant="acme",
+            ),
+        )
+    records = [
+        anthropic_record(
+            request_id=currency,
+            occurred_at=at,
+            plain=1000,
+            read=100_000,
+            output=0,
+            prefix_hash="p-x",
+        )
+        for currency, at in (("usd", "2026-11-20T10:00:00Z"), ("eur", "2026-11-20T13:00:00Z"))
+    ] + [
+        {
+            "request_id": "unpriced",
+            "prefix_hash": "p-y",
+            "provider": "stepfun",
+            "model": "step-nope-1",
+            "occurred_at": "2026-11-20T10:00:00Z",
+            "usage": {"prompt_tokens": 5000, "completion_tokens": 1},
+        },
+    ]
+
+    def snapshot(engine: Engine) -> list[dict[str, object]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT * FROM prefix_daily ORDER BY prefix, currency NULLS FIRST")
+            ).mappings()
+            return [{k: v for k, v in row.items() if k != "id"} for row in rows]
+
+    try:
+        ingested(engine, records)
+        kept = snapshot(engine)
+    finally:
+        engine.dispose()
+    # USD (list price): 1,000 x 3 + 100,000 x 0.30 = $0.033 against 101,000 x 3 = $0.303;
+    # EUR: 1,000 x 2 + 100,000 x 0.20 = 0.022 against 101,000 x 2 = 0.202.
+    money = [
+        (r["prefix"], r["currency"], r["requests"], r["cost"], r["nocache_cost"]) for r in kept
+    ]
+    assert money == [
+        ("p-x", "EUR", 1, Decimal("0.022"), Decimal("0.202")),
+        ("p-x", "USD", 1, Decimal("0.033"), Decimal("0.303")),
+        ("p-y", None, 1, Decimal(0), Decimal(0)),
+    ]
+    downgrade(fresh_database, "0017")
+    engine = make_engine(fresh_database, pool_size=2)
+    try:
+        with engine.connect() as conn:
+            merged = conn.execute(
+                text("SELECT prefix, requests, input_tokens FROM prefix_daily ORDER BY prefix")
+            ).all()
+        assert [tuple(r) for r in merged] == [("p-x", 2, 202_000), ("p-y", 1, 5000)]
+    finally:
+        engine.dispose()
+    migrate(fresh_database)
+    engine = make_engine(fresh_database, pool_size=2)
+    try:
+        assert snapshot(engine) == kept
+    finally:
+        engine.dispose()
