@@ -1,4 +1,4 @@
-"""Pure statistics for the dashboard: histogram percentiles and the TTFT fit."""
+"""Pure statistics for the dashboard: histogram percentiles and the TTFT fit with its R²."""
 
 from __future__ import annotations
 
@@ -31,3 +31,15 @@ def ms_per_token(n: float, sx: float, sy: float, sxx: float, sxy: float) -> floa
     if n < 3 or denominator <= 0:
         return None
     return (n * sxy - sx * sy) / denominator
+
+
+def r_squared(n: float, sx: float, sy: float, sxx: float, sxy: float, syy: float) -> float | None:
+    """Coefficient of determination of that least-squares line: the share of TTFT's variance
+    that uncached input tokens explain, 0 to 1. None without spread in either."""
+    spread_x = n * sxx - sx * sx
+    spread_y = n * syy - sy * sy
+    if n < 3 or spread_x <= 0 or spread_y <= 0:
+        return None
+    covariance = n * sxy - sx * sy
+    # Sums of float8 carry rounding: a perfect line may come out a hair above 1.
+    return min(1.0, covariance * covariance / (spread_x * spread_y))

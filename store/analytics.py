@@ -18,6 +18,7 @@ from store.rollups import MONEY, TOKENS
 COUNT_SUMS = ("requests", "hit_requests", "unpriced_requests", *TOKENS)
 MONEY_SUMS = (*MONEY, "write_premium")
 SUMS = (*COUNT_SUMS, *MONEY_SUMS)
+FIT_SUMS = ("fit_n", "fit_sx", "fit_sy", "fit_sxx", "fit_sxy", "fit_syy")
 MISS_COLUMNS = (
     "miss_below_minimum",
     "miss_first_write",
@@ -154,7 +155,7 @@ def heatmap(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
 def latency_fit(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
     """Per model: least-squares sums of TTFT (ms) against uncached input tokens."""
     return conn.execute(
-        select(UsageHourly.model, *_sums(("fit_n", "fit_sx", "fit_sy", "fit_sxx", "fit_sxy")))
+        select(UsageHourly.model, *_sums(FIT_SUMS))
         .where(_where(UsageHourly, tenant_id, f, UsageHourly.hour))
         .group_by(UsageHourly.model)
     ).all()
@@ -182,25 +183,26 @@ def ttft_histogram(
     ).all()
 
 
-def top_prefixes(conn: Connection, tenant_id: int, f: Filters, limit: int = 10) -> Sequence[Any]:
-    """The busiest cache prefixes with their token and request hit counts."""
+PREFIX_KEYS = ("app", "prefix", "provider", "model", "currency")
+PREFIX_COUNTS = (
+    "requests",
+    "hit_requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+)
+PREFIX_MONEY = ("cost", "nocache_cost")
+
+
+def prefix_sums(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
+    """Every cache prefix of the view (per app, provider, model and currency) with its
+    request, token and money sums; reports.prefixes ranks them."""
     p = PrefixDaily
+    keys = [getattr(p, k) for k in PREFIX_KEYS]
     return conn.execute(
-        select(
-            p.app,
-            p.prefix,
-            p.provider,
-            p.model,
-            func.sum(p.requests).label("requests"),
-            func.sum(p.hit_requests).label("hit_requests"),
-            func.sum(p.input_tokens).label("input_tokens"),
-            func.sum(p.cache_read_tokens).label("cache_read_tokens"),
-            func.sum(p.cache_write_tokens).label("cache_write_tokens"),
-        )
+        select(*keys, *[func.sum(getattr(p, c)).label(c) for c in (*PREFIX_COUNTS, *PREFIX_MONEY)])
         .where(_where(p, tenant_id, f, p.day))
-        .group_by(p.app, p.prefix, p.provider, p.model)
-        .order_by(func.sum(p.input_tokens).desc())
-        .limit(limit)
+        .group_by(*keys)
     ).all()
 
 

@@ -424,12 +424,14 @@ class UsageHourly(RollupDimensions, Base):
     miss_prefix_changed: Mapped[int] = mapped_column(BigInteger)
     miss_ttl_expired: Mapped[int] = mapped_column(BigInteger)
     miss_other: Mapped[int] = mapped_column(BigInteger)
-    # Least-squares sums of TTFT (ms, y) against uncached input tokens (x), for ms per token.
+    # Least-squares sums of TTFT (ms, y) against uncached input tokens (x), for ms per token;
+    # fit_syy (migration 0017) gives the fit's R².
     fit_n: Mapped[int] = mapped_column(BigInteger)
     fit_sx: Mapped[float] = mapped_column(Double)
     fit_sy: Mapped[float] = mapped_column(Double)
     fit_sxx: Mapped[float] = mapped_column(Double)
     fit_sxy: Mapped[float] = mapped_column(Double)
+    fit_syy: Mapped[float] = mapped_column(Double)
 
     __table_args__ = (
         # Tenant first in every key: the distribution column if sharded (README).
@@ -568,7 +570,8 @@ class PrefixHourly(Base):
 
 
 class PrefixDaily(Base):
-    """Daily sums per cache prefix (prefix_hash, else prompt_cache_key) for top-N views."""
+    """Daily sums per cache prefix (prefix_hash, else prompt_cache_key) and currency, for the
+    dashboard's prefixes ranked by money saved or lost."""
 
     __tablename__ = "prefix_daily"
 
@@ -586,6 +589,11 @@ class PrefixDaily(Base):
     input_tokens: Mapped[int] = mapped_column(BigInteger)
     cache_read_tokens: Mapped[int] = mapped_column(BigInteger)
     cache_write_tokens: Mapped[int] = mapped_column(BigInteger)
+    # Money per currency (migration 0018); savings = nocache_cost - cost. NULL currency: the
+    # unpriced requests, whose money is 0.
+    currency: Mapped[str | None] = mapped_column(String(3))
+    cost: Mapped[Decimal] = mapped_column(Money)
+    nocache_cost: Mapped[Decimal] = mapped_column(Money)
 
     __table_args__ = (
         # Tenant first in every key: the distribution column if sharded (README).
@@ -598,6 +606,7 @@ class PrefixDaily(Base):
             "prefix",
             "provider",
             "model",
+            "currency",
             unique=True,
             postgresql_nulls_not_distinct=True,
         ),

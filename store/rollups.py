@@ -182,6 +182,7 @@ def _usage_hourly(s: _Sums) -> tuple[tuple[str, str], ...]:
         ("fit_sy", s.total("ttft_ms")),
         ("fit_sxx", s.total(f"{x} * uncached_input_tokens", timed)),
         ("fit_sxy", s.total(f"{x} * ttft_ms")),
+        ("fit_syy", s.total("ttft_ms * ttft_ms")),
     )
 
 
@@ -193,6 +194,8 @@ def _prefix_daily(s: _Sums) -> tuple[tuple[str, str], ...]:
             (t, s.total(t, zero=False))
             for t in ("input_tokens", "cache_read_tokens", "cache_write_tokens")
         ),
+        ("cost", s.total("cost")),
+        ("nocache_cost", s.total("nocache_cost")),
     )
 
 
@@ -250,6 +253,7 @@ ROLLUPS = (
             ("prefix", _PREFIX),
             ("provider", "provider"),
             ("model", "model"),
+            ("currency", "currency"),
         ),
         f"{_PREFIX} IS NOT NULL",
         _prefix_daily,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import flask
@@ -21,6 +22,29 @@ def tenant_with_key(
         tenant = ensure_tenant(conn, name)
         key = create_key(conn, tenant, scopes=scopes)
     return tenant, key
+
+
+def ingested(
+    engine: Engine,
+    records: Sequence[dict[str, Any]],
+    *,
+    tenant: str = "acme",
+    received_at: datetime = datetime(2026, 11, 21, tzinfo=UTC),
+) -> TenantRef:
+    """`records` pushed through the real ingest for `tenant` (created if needed), every one
+    accepted; the tenant."""
+    from prometheus_client import CollectorRegistry
+
+    from ingest.metrics import IngestMetrics
+    from ingest.service import Ingestor
+
+    with engine.begin() as conn:
+        ref = ensure_tenant(conn, tenant)
+    result = Ingestor(engine, IngestMetrics(CollectorRegistry())).ingest(
+        ref, records, source="push", received_at=received_at
+    )
+    assert not result.rejected, result.rejected
+    return ref
 
 
 def dashboard_cookie_signer(secret: str) -> Any:
@@ -73,3 +97,43 @@ def outcome_counts(engine: Engine) -> dict[tuple[str, str, str], int]:
             )
         ).all()
     return {(source, outcome, reason): int(n) for source, outcome, reason, n in rows}
+
+
+def prefix_money_records(occurred_at: str = "2026-11-20T10:00:00Z") -> list[dict[str, Any]]:
+    """Requests of six cache prefixes that save, lose or move no money (Claude Sonnet 4.5 per
+    MTok: $3 input, $0.30 cache read, $3.75 5-minute write), and one unpriced prefix."""
+    # (prefix, uncached, read, written)
+    sonnet = [
+        # 1,000 + 100,000 read: $0.003 + $0.03 = $0.033 against 101,000 x $3 = $0.303.
+        ("p-read", 1000, 100_000, 0),
+        # 1,000 + 40,000 written, never read: $0.003 + $0.15 = $0.153 against $0.123.
+        ("p-write", 1000, 0, 40_000),
+        # 200,000 uncached: $0.60 either way, the most input tokens by far.
+        ("p-plain", 200_000, 0, 0),
+        # 1,000 + 1,000 read: $0.003 + $0.0003 = $0.0033 against $0.006, each.
+        ("p-tiny-1", 1000, 1000, 0),
+        ("p-tiny-2", 1000, 1000, 0),
+    ]
+    records = [
+        anthropic_record(
+            request_id=prefix,
+            prefix_hash=prefix,
+            plain=plain,
+            read=read,
+            write=write,
+            output=0,
+            occurred_at=occurred_at,
+        )
+        for prefix, plain, read, write in sonnet
+    ]
+    records.append(
+        {
+            "request_id": "p-unpriced",
+            "prefix_hash": "p-unpriced",
+            "provider": "stepfun",
+            "model": "step-nope-1",
+            "occurred_at": occurred_at,
+            "usage": {"prompt_tokens": 5000, "completion_tokens": 1},
+        }
+    )
+    return records

@@ -28,7 +28,7 @@ from cachemeter.server import create_app
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from tests.browser import DOWNLOADS, wait
-from tests.factories import anthropic_record, tenant_with_key
+from tests.factories import anthropic_record, ingested, prefix_money_records, tenant_with_key
 
 pytestmark = pytest.mark.browser
 
@@ -193,6 +193,42 @@ def test_every_page_with_numbers_from_the_database(
         **week,
     )
     assert len(browser.find_elements("css selector", "#lat-fit-table tbody tr")) == models
+    # Each slope has its R² beside it, as PostgreSQL's own regression of the events gives it;
+    # the slope is left out under 30 requests or R² 0.5 (the page's note says so).
+    header = [th.text for th in browser.find_elements("css selector", "#lat-fit-table thead th")]
+    assert header[-2:] == ["saved per cached token", "fit (R²)"]
+    assert "at least 30 requests" in browser.find_element("id", "lat-fit-note").text
+    with engine.connect() as conn:
+        regression = {
+            r.model: r
+            for r in conn.execute(
+                text(
+                    "SELECT model, regr_count(ttft_ms, uncached_input_tokens) AS n,"
+                    " regr_r2(ttft_ms, uncached_input_tokens) AS r2,"
+                    " regr_slope(ttft_ms, uncached_input_tokens) AS slope"
+                    f" FROM usage_events WHERE tenant_id = {tenant}"
+                    " AND occurred_at >= :start AND occurred_at < :end GROUP BY model"
+                ),
+                week,
+            )
+        }
+    shown_slopes = 0
+    for row in browser.find_elements("css selector", "#lat-fit-table tbody tr"):
+        model, *_, saved, quality = [td.text for td in row.find_elements("tag name", "td")]
+        expected = regression[model]
+        if expected.n < 30:
+            assert (saved, quality) == ("too few requests", "n/a"), model
+            continue
+        if expected.r2 is None:  # every request of the same uncached size: no line to fit
+            assert (saved, quality) == ("no fit", "n/a"), model
+            continue
+        assert float(quality) == pytest.approx(expected.r2, abs=0.005 + 1e-9), model
+        if round(expected.r2, 2) >= 0.5:  # judged as shown, to two decimals
+            assert float(saved.removesuffix(" ms")) == pytest.approx(expected.slope, abs=6e-5)
+            shown_slopes += 1
+        else:
+            assert saved == "no fit", model
+    assert shown_slopes  # the demo's TTFT follows its prefill
     _shot(browser, "latency")
 
     browser.get(f"{live_server}/dashboard/spend")
@@ -411,6 +447,40 @@ def test_ingest_health_lists_rejections_by_source(
     assert (_text(browser, "ih-duplicates"), _text(browser, "ih-conflicts")) == ("0", "0")
     assert "No request id was reused" in _text(browser, "ih-conflict-table")
     assert "Every stored request in this range is priced" in _text(browser, "ih-unpriced-table")
+
+
+def test_prefixes_ranked_by_money_with_the_small_ones_folded(
+    engine: Engine, live_url: str, browser: Any
+) -> None:
+    now = datetime.now(UTC)
+    _, key = tenant_with_key(engine, "acme")
+    at = (now - timedelta(minutes=5)).isoformat()
+    ingested(engine, prefix_money_records(occurred_at=at), received_at=now)
+    _login(browser, live_url, key)
+    browser.get(f"{live_url}/dashboard/hit-rate")
+    rows = wait(
+        browser,
+        lambda d: (r := d.find_elements("css selector", "#hit-prefix-table tbody tr")) and r,
+    )
+    header = [th.text for th in browser.find_elements("css selector", "#hit-prefix-table th")]
+    cells = [
+        dict(zip(header, (td.text for td in row.find_elements("tag name", "td")), strict=True))
+        for row in rows
+    ]
+    # Savings (Claude Sonnet 4.5 list prices, tests.factories.prefix_money_records): p-read
+    # 0.303 - 0.033 = 0.27, p-write 0.123 - 0.153 = -0.03; p-plain (0) and the two tiny ones
+    # (0.006 - 0.0033 = 0.0027 each) are under 1% of 0.3054 and fold into one line.
+    assert [(c["prefix"], c["savings"]) for c in cells] == [
+        ("p-read", "0.27 USD"),
+        ("p-write", "-0.03 USD"),
+        ("3 other prefixes", "0.01 USD"),
+        ("p-unpriced", "n/a"),
+    ]
+    folded = cells[2]
+    assert (folded["cost"], folded["cost without caching"]) == ("0.61 USD", "0.61 USD")
+    # Nothing dropped: the lines' requests are the six requests sent.
+    assert sum(int(c["requests"]) for c in cells) == 6
+    assert "1%" in browser.find_element("id", "hit-prefix-note").text
 
 
 def test_regressions_on_screen(

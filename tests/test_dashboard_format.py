@@ -149,29 +149,3 @@ def test_the_percentile_chart_draws_the_busiest_models_and_merges_the_rest(
     assert names == [f"{m} p{q}" for m in ("m7", "m6", "m5", "m4", "m3", OTHER) for q in (50, 95)]
     # The log axis of the distribution is labelled in ms and s where it has ticks.
     assert "100 ms" in spread.layout.xaxis.ticktext and "1 s" in spread.layout.xaxis.ticktext
-
-
-def test_the_busiest_prefixes_are_ranked_by_a_column_they_show(engine: Engine) -> None:
-    from prometheus_client import CollectorRegistry
-
-    from dashboard.pages.hitrate import prefix_table
-    from ingest.metrics import IngestMetrics
-    from ingest.service import Ingestor
-    from tests.factories import anthropic_record
-
-    with engine.begin() as conn:
-        tenant = ensure_tenant(conn, "acme")
-    # p-small: 3 requests of 200 tokens; p-large: 1 request of 5,000.
-    records = [
-        anthropic_record(request_id=f"s{n}", plain=200, prefix_hash="p-small") for n in range(3)
-    ] + [anthropic_record(request_id="l", plain=5000, prefix_hash="p-large")]
-    Ingestor(engine, IngestMetrics(CollectorRegistry())).ingest(
-        tenant, records, source="push", received_at=datetime(2026, 11, 21, tzinfo=UTC)
-    )
-    f = Filters(datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC))
-    with engine.connect() as conn:
-        shown = prefix_table(conn, tenant.id, f)
-    header = [th.children for th in shown.children[0].children.children]
-    rows = [[td.children for td in tr.children] for tr in shown.children[1].children]
-    column = header.index("input tokens")
-    assert [(r[0], r[column]) for r in rows] == [("p-large", "5,000"), ("p-small", "600")]

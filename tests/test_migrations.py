@@ -314,3 +314,153 @@ def test_rollup_backfills_equal_what_ingest_kept(fresh_database: str) -> None:
             assert snapshot(table, order) == kept[table], table
     finally:
         engine.dispose()
+
+
+def test_fit_syy_backfill_is_the_sum_of_squared_ttft(fresh_database: str) -> None:
+    """0017 fills usage_hourly.fit_syy of the hours rolled up before it from the stored events:
+    Σ ttft_ms² per rollup row, NULL TTFTs and NULL dimensions as the rollup groups them."""
+    from store.db import make_engine
+    from tests.factories import anthropic_record, ingested
+
+    migrate(fresh_database)
+    engine = make_engine(fresh_database, pool_size=2)
+    records = [
+        # app "review", one hour: 100² + 200² = 50,000 (the untimed request adds nothing).
+        anthropic_record(request_id="a", app="review", ttft_ms=100),
+        anthropic_record(request_id="b", app="review", ttft_ms=200),
+        anthropic_record(request_id="c", app="review"),
+        # No app, the next hour: 30² = 900; 2.5² = 6.25.
+        anthropic_record(request_id="d", occurred_at="2026-11-20T11:00:00Z", ttft_ms=30),
+        anthropic_record(request_id="e", occurred_at="2026-11-20T11:30:00Z", ttft_ms=2.5),
+        # No price known, so no currency: 40² = 1,600.
+        {
+            "request_id": "f",
+            "provider": "stepfun",
+            "model": "step-nope-1",
+            "occurred_at": "2026-11-20T10:00:00Z",
+            "ttft_ms": 40,
+            "usage": {"prompt_tokens": 5, "completion_tokens": 1},
+        },
+        # No TTFT at all in its row: 0.
+        anthropic_record(request_id="g", app="batch"),
+    ]
+    try:
+        ingested(engine, records)
+    finally:
+        engine.dispose()
+    downgrade(fresh_database, "0016")
+    migrate(fresh_database)
+    engine = create_engine(fresh_database)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT to_char(hour AT TIME ZONE 'UTC', 'HH24') AS h, app, provider,"
+                    " fit_n, fit_syy FROM usage_hourly"
+                )
+            ).all()
+            default = conn.execute(
+                text(
+                    "SELECT column_default FROM information_schema.columns"
+                    " WHERE table_name = 'usage_hourly' AND column_name = 'fit_syy'"
+                )
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert {(r.h, r.app, r.provider): (r.fit_n, r.fit_syy) for r in rows} == {
+        ("10", "review", "anthropic"): (2, 50_000),
+        ("11", None, "anthropic"): (2, 906.25),
+        ("10", None, "stepfun"): (1, 1_600),
+        ("10", "batch", "anthropic"): (0, 0),
+    }
+    # Filled, the column has no default: ingest always writes it.
+    assert default is None
+
+
+def test_prefix_daily_money_backfill_splits_rows_by_currency(fresh_database: str) -> None:
+    """0018 refills prefix_daily from the stored events with a row per currency and its cost
+    and cost without caching, as ingest keeps it; downgrading merges the currencies again."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from billing.catalogue import PriceSpec
+    from store.db import make_engine
+    from store.prices import add_price
+    from tests.factories import anthropic_record, ingested
+
+    migrate(fresh_database)
+    engine = make_engine(fresh_database, pool_size=2)
+    # From noon acme pays Claude Sonnet 4.5 in EUR: 2 input, 0.20 read, 10 output per MTok.
+    with engine.begin() as conn:
+        add_price(
+            conn,
+            PriceSpec(
+                provider="anthropic",
+                model="claude-sonnet-4-5",
+                currency="EUR",
+                input_mtok=Decimal(2),
+                cache_read_mtok=Decimal("0.2"),
+                output_mtok=Decimal(10),
+                effective_from=datetime(2026, 11, 20, 12, tzinfo=UTC),
+                tenant="acme",
+            ),
+        )
+    records = [
+        anthropic_record(
+            request_id=currency,
+            occurred_at=at,
+            plain=1000,
+            read=100_000,
+            output=0,
+            prefix_hash="p-x",
+        )
+        for currency, at in (("usd", "2026-11-20T10:00:00Z"), ("eur", "2026-11-20T13:00:00Z"))
+    ] + [
+        {
+            "request_id": "unpriced",
+            "prefix_hash": "p-y",
+            "provider": "stepfun",
+            "model": "step-nope-1",
+            "occurred_at": "2026-11-20T10:00:00Z",
+            "usage": {"prompt_tokens": 5000, "completion_tokens": 1},
+        },
+    ]
+
+    def snapshot(engine: Engine) -> list[dict[str, object]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT * FROM prefix_daily ORDER BY prefix, currency NULLS FIRST")
+            ).mappings()
+            return [{k: v for k, v in row.items() if k != "id"} for row in rows]
+
+    try:
+        ingested(engine, records)
+        kept = snapshot(engine)
+    finally:
+        engine.dispose()
+    # USD (list price): 1,000 x 3 + 100,000 x 0.30 = $0.033 against 101,000 x 3 = $0.303;
+    # EUR: 1,000 x 2 + 100,000 x 0.20 = 0.022 against 101,000 x 2 = 0.202.
+    money = [
+        (r["prefix"], r["currency"], r["requests"], r["cost"], r["nocache_cost"]) for r in kept
+    ]
+    assert money == [
+        ("p-x", "EUR", 1, Decimal("0.022"), Decimal("0.202")),
+        ("p-x", "USD", 1, Decimal("0.033"), Decimal("0.303")),
+        ("p-y", None, 1, Decimal(0), Decimal(0)),
+    ]
+    downgrade(fresh_database, "0017")
+    engine = make_engine(fresh_database, pool_size=2)
+    try:
+        with engine.connect() as conn:
+            merged = conn.execute(
+                text("SELECT prefix, requests, input_tokens FROM prefix_daily ORDER BY prefix")
+            ).all()
+        assert [tuple(r) for r in merged] == [("p-x", 2, 202_000), ("p-y", 1, 5000)]
+    finally:
+        engine.dispose()
+    migrate(fresh_database)
+    engine = make_engine(fresh_database, pool_size=2)
+    try:
+        assert snapshot(engine) == kept
+    finally:
+        engine.dispose()

@@ -18,7 +18,7 @@ from store.prices import add_price
 from store.rollups import rebuild
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
-FLOATS = ("fit_sx", "fit_sy", "fit_sxx", "fit_sxy")
+FLOATS = ("fit_sx", "fit_sy", "fit_sxx", "fit_sxy", "fit_syy")
 
 
 def _snapshot(engine: Engine, table: str, key: str) -> list[dict[str, Any]]:
@@ -44,6 +44,9 @@ HOURLY_KEY = (
 
 
 REPORTED_KEY = "tenant_id, hour, provider, model NULLS FIRST"
+PREFIX_DAILY_KEY = (
+    "tenant_id, day, app NULLS FIRST, prefix, provider, model NULLS FIRST, currency NULLS FIRST"
+)
 PREFIX_HOURLY_KEY = (
     "tenant_id, hour, app NULLS FIRST, prefix, provider, model NULLS FIRST, currency NULLS FIRST"
 )
@@ -75,7 +78,7 @@ def test_incremental_equals_rebuild_and_event_sums(
         "ttft_daily",
         "tenant_id, day, provider, model, app, team, environment, cache_hit, bucket",
     )
-    prefix = _snapshot(engine, "prefix_daily", "tenant_id, day, app, prefix, provider, model")
+    prefix = _snapshot(engine, "prefix_daily", PREFIX_DAILY_KEY)
     reported = _snapshot(engine, "reported_hourly", REPORTED_KEY)
     assert reported
     prefix_hourly = _snapshot(engine, "prefix_hourly", PREFIX_HOURLY_KEY)
@@ -91,9 +94,7 @@ def test_incremental_equals_rebuild_and_event_sums(
             "tenant_id, day, provider, model, app, team, environment, cache_hit, bucket",
         ),
     )
-    _assert_same(
-        prefix, _snapshot(engine, "prefix_daily", "tenant_id, day, app, prefix, provider, model")
-    )
+    _assert_same(prefix, _snapshot(engine, "prefix_daily", PREFIX_DAILY_KEY))
     _assert_same(reported, _snapshot(engine, "reported_hourly", REPORTED_KEY))
     _assert_same(prefix_hourly, _snapshot(engine, "prefix_hourly", PREFIX_HOURLY_KEY))
     with engine.connect() as conn:
@@ -166,11 +167,14 @@ def test_reprice_keeps_rollups_exact(
     incremental = _snapshot(engine, "usage_hourly", HOURLY_KEY)
     reported = _snapshot(engine, "reported_hourly", REPORTED_KEY)
     prefix_hourly = _snapshot(engine, "prefix_hourly", PREFIX_HOURLY_KEY)
+    # prefix_daily carries money too (0018): a re-price moves it.
+    prefix_daily = _snapshot(engine, "prefix_daily", PREFIX_DAILY_KEY)
     with engine.begin() as conn:
         rebuild(conn, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
     _assert_same(incremental, _snapshot(engine, "usage_hourly", HOURLY_KEY))
     _assert_same(reported, _snapshot(engine, "reported_hourly", REPORTED_KEY))
     _assert_same(prefix_hourly, _snapshot(engine, "prefix_hourly", PREFIX_HOURLY_KEY))
+    _assert_same(prefix_daily, _snapshot(engine, "prefix_daily", PREFIX_DAILY_KEY))
 
 
 def _reference_summary(

@@ -1,5 +1,5 @@
 """Hit rate: token and request hit rate over time by a dimension, regressions, miss causes, the
-hour x weekday heatmap per provider, and the busiest prefixes."""
+hour x weekday heatmap per provider, and the prefixes that saved or lost the most money."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from dashboard.errors import choice
 from dashboard.filters import bucket_of
 from dashboard.pages.common import table
 from dashboard.pages.regression_marks import mark
+from reports.formatting import money
+from reports.prefixes import FOLD_SHARE, TOP_PREFIXES, prefix_lines
 from reports.regressions import regressions
 from reports.totals import request_hit_rate, token_hit_rate
-from store.analytics import Filters, heatmap, misses, series, top_prefixes
+from store.analytics import Filters, heatmap, misses, series
 from store.models import DIMENSIONS
 
 PATH, TITLE, NAME = "/hit-rate", "Hit rate", "hitrate"
@@ -97,7 +99,18 @@ def layout(values: dict[str, str]) -> html.Div:
             ),
             html.Div(
                 [
-                    html.H3("Busiest prefixes (prefix_hash, else prompt_cache_key)"),
+                    html.H3("Prefixes by money saved or lost (prefix_hash, else prompt_cache_key)"),
+                    html.P(
+                        "Savings are the cost without caching minus the cost: negative where "
+                        "the cache cost money (writes never read). Per currency, largest "
+                        f"either way first; up to {TOP_PREFIXES}, and a prefix under "
+                        f"{FOLD_SHARE:.0%} of the currency's savings and losses together is "
+                        "counted in 'N other prefixes' (those that lost money in a line of "
+                        "their own), whose sums are theirs. Unpriced prefixes come last, by "
+                        "input tokens.",
+                        className="note",
+                        id="hit-prefix-note",
+                    ),
                     html.Div(id="hit-prefixes"),
                 ],
                 className="panel",
@@ -194,30 +207,36 @@ def heat_figure(
 
 
 def prefix_table(conn: Any, tenant_id: int, f: Filters) -> Any:
-    """The ten prefixes with the most input tokens."""
+    """The prefixes that saved or lost the most money, the small ones folded (reports.prefixes)."""
     rows = [
         (
-            r.prefix,
-            r.app or "",
-            r.model or "",
-            f"{int(r.input_tokens):,}",
-            f"{int(r.requests):,}",
-            theme.pct(request_hit_rate(r.hit_requests, r.requests)),
-            theme.pct(token_hit_rate(r.cache_read_tokens, r.input_tokens)),
+            line.label,
+            line.app or "",
+            line.model or "",
+            money(line.savings, line.currency),
+            money(line.cost, line.currency),
+            money(line.nocache_cost, line.currency),
+            f"{line.requests:,}",
+            theme.pct(request_hit_rate(line.hit_requests, line.requests)),
+            theme.pct(token_hit_rate(line.cache_read_tokens, line.input_tokens)),
+            f"{line.input_tokens:,}",
         )
-        for r in top_prefixes(conn, tenant_id, f)
+        for line in prefix_lines(conn, tenant_id, f)
     ]
     return table(
         "hit-prefix-table",
-        # Ranked by input tokens, which it shows first.
+        # Ranked by savings, which it shows first.
         [
             "prefix",
             "app",
             "model",
-            "input tokens",
+            "savings",
+            "cost",
+            "cost without caching",
             "requests",
             "request hit rate",
             "token hit rate",
+            "input tokens",
         ],
         rows,
         "No requests carried a prefix_hash or prompt_cache_key in this range.",

@@ -1,5 +1,6 @@
 """Latency: TTFT distributions cached vs uncached, p50/p95 per day by model, and the
-milliseconds one cached token saves per model (least-squares fit of TTFT on uncached tokens)."""
+milliseconds one cached token saves per model (least-squares fit of TTFT on uncached tokens,
+with its R²)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ from dash import Dash, Input, Output, html
 from dashboard import theme
 from dashboard.context import Context
 from dashboard.pages.common import table
-from dashboard.stats import ms_per_token, percentile
-from store.analytics import Filters, latency_fit, ttft_histogram
+from dashboard.stats import ms_per_token, percentile, r_squared
+from store.analytics import FIT_SUMS, Filters, latency_fit, ttft_histogram
 from store.models import TTFT_EDGES_MS
 
 PATH, TITLE, NAME = "/latency", "Latency", "latency"
+
+# Below these a slope is not worth reading: a handful of requests draws a line through
+# anything, and where uncached tokens explain under half of TTFT's variation the slope says
+# more about the noise than about prefill.
+MIN_FIT_REQUESTS = 30
+MIN_R_SQUARED = 0.5
 
 
 def layout(values: dict[str, str]) -> html.Div:
@@ -47,9 +54,14 @@ def layout(values: dict[str, str]) -> html.Div:
                     html.H3("Milliseconds saved per cached token"),
                     html.P(
                         "Slope of a least-squares fit of TTFT against uncached input tokens: "
-                        "the prefill time "
-                        "each token served from cache avoids.",
+                        "the prefill time each token served from cache avoids. R² is the "
+                        "share of TTFT's variation the fit explains; the slope is shown only "
+                        f"for a model with at least {MIN_FIT_REQUESTS} requests with TTFT "
+                        f"and R² of at least {MIN_R_SQUARED}; else 'too few requests', or "
+                        "'no fit' where TTFT varies mostly with something else (queueing, "
+                        "network time).",
                         className="note",
+                        id="lat-fit-note",
                     ),
                     html.Div(id="lat-fit"),
                 ],
@@ -149,27 +161,44 @@ def percentiles_by_day(conn: Any, tenant_id: int, f: Filters) -> go.Figure:
     return figure
 
 
+def fit_cells(
+    n: float, sx: float, sy: float, sxx: float, sxy: float, syy: float
+) -> tuple[str, str]:
+    """The "saved per cached token" and "fit (R²)" cells of a model's least-squares sums: the
+    slope only where the fit is good enough to read (MIN_FIT_REQUESTS, MIN_R_SQUARED)."""
+    if n < MIN_FIT_REQUESTS:
+        return "too few requests", "n/a"
+    quality = r_squared(n, sx, sy, sxx, sxy, syy)
+    slope = ms_per_token(n, sx, sy, sxx, sxy)
+    if quality is None or slope is None:
+        return "no fit", "n/a"
+    shown = f"{quality:.2f}"
+    # Judged as shown, so "no fit" never stands beside an R² that reads as the threshold.
+    if float(shown) < MIN_R_SQUARED:
+        return "no fit", shown
+    return f"{slope:.4f} ms", shown
+
+
 def fits(conn: Any, tenant_id: int, f: Filters) -> Any:
-    """Per model: requests with TTFT, mean TTFT, ms saved per cached token."""
+    """Per model: requests with TTFT, mean TTFT, ms saved per cached token and the fit's R²."""
     rows = []
     for row in latency_fit(conn, tenant_id, f):
         n = float(row.fit_n)
         if not n:
             continue
-        slope = ms_per_token(
-            n, float(row.fit_sx), float(row.fit_sy), float(row.fit_sxx), float(row.fit_sxy)
-        )
+        saved, quality = fit_cells(n, *(float(getattr(row, c)) for c in FIT_SUMS[1:]))
         rows.append(
             (
                 row.model or "(none)",
                 f"{int(n):,}",
                 theme.ms(float(row.fit_sy) / n),
-                f"{slope:.4f} ms" if slope is not None else "not enough spread",
+                saved,
+                quality,
             )
         )
     return table(
         "lat-fit-table",
-        ["model", "requests with TTFT", "mean TTFT", "saved per cached token"],
+        ["model", "requests with TTFT", "mean TTFT", "saved per cached token", "fit (R²)"],
         rows,
         "No request in this range reported a time to first token (ttft_ms).",
     )

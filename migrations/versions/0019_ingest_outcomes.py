@@ -10,7 +10,7 @@ store caps the classes), tenant-owned and under the same row-level security as t
 tenant tables (migration 0008).
 
 Revision ID: 0019
-Revises: 0016 (0017 and 0018 are on another branch: re-point down_revision at merge)
+Revises: 0018
 Create Date: 2026-12-03 10:00:00
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
