@@ -643,6 +643,9 @@ def test_times_of_day_and_the_browsers_time_zone(
         ),
     )
     wait(browser, lambda d: (picked[0](d), picked[1](d)) == (first_day, last_day))
+    # Fields wide enough for what they take, "HH:MM" (Dash's input box would shrink to a line).
+    for field in ("f-start-time", "f-end-time"):
+        assert browser.find_element("id", field).size["width"] >= 60
     browser.find_element("id", "f-start-time").send_keys("06:00", Keys.ENTER)
     browser.find_element("id", "f-end-time").send_keys("18:00", Keys.ENTER)
     wait(browser, lambda d: f"start={first_day}T06%3A00" in d.current_url)
