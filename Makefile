@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+FOCUS_VENV := .venv-focus
+FOCUS_STAMP := $(FOCUS_VENV)/.installed-stamp
 ARGS ?=
 
 .PHONY: up demo test lint audit bench regression-bench profile corpus-compare screenshots tools clean
@@ -10,6 +12,12 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
+
+# The FOCUS validator the export tests run (tests/test_focus.py).
+$(FOCUS_STAMP): scripts/focus-validator.txt
+	python3 -m venv $(FOCUS_VENV)
+	$(FOCUS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $(FOCUS_STAMP)
 
 up: $(STAMP)
 	$(VENV)/bin/cachemeter up $(ARGS)
@@ -31,7 +39,7 @@ audit: $(STAMP)
 	$(VENV)/bin/pip-audit --progress-spinner off --skip-editable \
 		$$(grep -v '^#' audit-ignore.txt | awk 'NF {print "--ignore-vuln", $$1}')
 
-test: $(STAMP) tools lint audit
+test: $(STAMP) $(FOCUS_STAMP) tools lint audit
 	$(VENV)/bin/pytest $(ARGS)
 
 bench: $(STAMP)
@@ -53,4 +61,4 @@ screenshots: $(STAMP) tools
 	CACHEMETER_TEST_OUTPUT=docs/screenshots $(VENV)/bin/pytest -q tests/test_dashboard_browser.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(FOCUS_VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
