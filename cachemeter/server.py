@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from cache.regressions import DetectorConfig
-from cachemeter.api import admin, budgets, ingest_health, otlp, reports
+from cachemeter.api import admin, budgets, exports, ingest_health, otlp, reports
 from cachemeter.api import ingest as ingest_api
 from cachemeter.api.docs import app_with_offline_docs
 from cachemeter.api.middleware import (
@@ -252,6 +252,7 @@ def create_app(
     app.include_router(ingest_health.router)
     app.include_router(budgets.router)
     app.include_router(admin.router)
+    app.include_router(exports.router)
 
     for unavailable in DATABASE_DOWN:
         app.add_exception_handler(unavailable, database_down)

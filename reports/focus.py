@@ -75,7 +75,7 @@ VALIDATOR_NAMES = {
 # FOCUS 1.1's subcategory of a service (the validator 1.0 takes columns it does not check).
 LATER = ("ServiceSubcategory",)
 # What FOCUS has no column for, by its convention for custom columns: the x_ prefix.
-VENDOR = ("x_NoCacheCost", "x_Savings", "x_CachePart", "x_Model", "x_Tenant")
+VENDOR = ("x_NoCacheCost", "x_Savings", "x_CachePart", "x_Model", "x_Tenant", "x_UnpricedRequests")
 COLUMNS = (*FOCUS_1_0, *VALIDATOR_NAMES, *LATER, *VENDOR)
 
 
@@ -134,6 +134,8 @@ class ChargeLine:
     team: str | None = None
     environment: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # Requests of the line stored without a price (their cost is 0 here, not known).
+    unpriced_requests: int = 0
 
 
 def decimal_text(value: Decimal) -> str:
@@ -213,6 +215,7 @@ def focus_row(line: ChargeLine) -> dict[str, str]:
             "x_CachePart": line.part,
             "x_Model": line.model,
             "x_Tenant": line.tenant,
+            "x_UnpricedRequests": str(line.unpriced_requests),
         }
     )
     for old, new in VALIDATOR_NAMES.items():

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import flask
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
+from billing.catalogue import PriceSpec
+from billing.fx import FxRate
+from store.fx import add_rate
 from store.models import IngestOutcomeHourly
+from store.prices import add_price
 from store.tenants import SCOPES, TenantRef, create_key, ensure_tenant
 
 
@@ -137,3 +142,64 @@ def prefix_money_records(occurred_at: str = "2026-11-20T10:00:00Z") -> list[dict
         }
     )
     return records
+
+
+def add_stepfun_in_cny(conn: Connection) -> None:
+    """Step-1o priced in CNY (per MTok: 5 input, 1 cache read, 20 output), and the USD-CNY rate:
+    7.25 from January 2026, 7.00 from 15 November."""
+    add_price(
+        conn,
+        PriceSpec(
+            provider="stepfun",
+            model="step-1o-turbo-vision",
+            currency="CNY",
+            input_mtok=Decimal(5),
+            output_mtok=Decimal(20),
+            cache_read_mtok=Decimal(1),
+        ),
+    )
+    add_rate(conn, FxRate("USD", "CNY", Decimal("7.25"), datetime(2026, 1, 1, tzinfo=UTC)))
+    add_rate(conn, FxRate("USD", "CNY", Decimal("7.00"), datetime(2026, 11, 15, tzinfo=UTC)))
+
+
+def stepfun_record(request_id: str, at: str) -> dict[str, Any]:
+    """A Step-1o request of team vision: 591 prompt tokens of which 512 cached, 120 out."""
+    return {
+        "provider": "stepfun",
+        "model": "step-1o-turbo-vision",
+        "request_id": request_id,
+        "occurred_at": at,
+        "team": "vision",
+        "usage": {"prompt_tokens": 591, "completion_tokens": 120, "cached_tokens": 512},
+    }
+
+
+def two_ttl_write(request_id: str = "write", **extra: Any) -> dict[str, Any]:
+    """An Anthropic request writing 3,000 tokens for 5 minutes and 1,000 for an hour, beside
+    1,000 uncached and no output."""
+    return {
+        **anthropic_record(request_id=request_id, **extra),
+        "usage": {
+            "input_tokens": 1000,
+            "cache_creation_input_tokens": 4000,
+            "output_tokens": 0,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": 3000,
+                "ephemeral_1h_input_tokens": 1000,
+            },
+        },
+    }
+
+
+# A Gemini 2.5 Pro explicit cache of team search: 100,000 tokens held 3 hours on 5 November
+# (0.3 MTok-hours; $1.35 at $4.50 per MTok-hour).
+GEMINI_CACHE = {
+    "team": "search",
+    "cache": {
+        "name": "cachedContents/abc",
+        "model": "models/gemini-2.5-pro",
+        "createTime": "2026-11-05T10:00:00Z",
+        "expireTime": "2026-11-05T13:00:00Z",
+        "usageMetadata": {"totalTokenCount": 100000},
+    },
+}

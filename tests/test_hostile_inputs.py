@@ -119,6 +119,7 @@ SEEDS = [
     Seed("GET", "/v1/regressions", query={**RANGE, "status": "all"}),
     Seed("GET", "/v1/ingest/rejections", query=RANGE),
     Seed("GET", "/v1/ingest/outcomes", query={**RANGE, "source": "push", "bucket": "day"}),
+    Seed("GET", "/v1/exports/focus", query={"month": "2026-11", "currency": "USD"}),
     Seed("PUT", "/v1/budgets", {"scope": "team", "name": "search", "amount": "100.5"}),
     Seed("GET", "/v1/budgets", query={"month": "2026-11"}),
     Seed("DELETE", "/v1/budgets/{scope}/{name}", params={"scope": "team", "name": "search"}),

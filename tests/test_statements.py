@@ -15,73 +15,31 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
-from billing.catalogue import PriceSpec
-from billing.fx import FxRate
 from cachemeter.cli.demo import demo_records
 from cachemeter.cli.main import main
-from store.fx import add_rate
 from store.models import UsageEvent
-from store.prices import add_price
-from tests.factories import anthropic_record
-
-
-def _stepfun(request_id: str, at: str) -> dict[str, Any]:
-    return {
-        "provider": "stepfun",
-        "model": "step-1o-turbo-vision",
-        "request_id": request_id,
-        "occurred_at": at,
-        "team": "vision",
-        "usage": {"prompt_tokens": 591, "completion_tokens": 120, "cached_tokens": 512},
-    }
+from tests.factories import (
+    GEMINI_CACHE,
+    add_stepfun_in_cny,
+    anthropic_record,
+    stepfun_record,
+    two_ttl_write,
+)
 
 
 @pytest.fixture
 def month(client: TestClient, engine: Engine, auth: dict[str, str]) -> None:
     with engine.begin() as conn:
-        add_price(
-            conn,
-            PriceSpec(
-                provider="stepfun",
-                model="step-1o-turbo-vision",
-                currency="CNY",
-                input_mtok=Decimal(5),
-                output_mtok=Decimal(20),
-                cache_read_mtok=Decimal(1),
-            ),
-        )
-        add_rate(conn, FxRate("USD", "CNY", Decimal("7.25"), datetime(2026, 1, 1, tzinfo=UTC)))
-        add_rate(conn, FxRate("USD", "CNY", Decimal("7.00"), datetime(2026, 11, 15, tzinfo=UTC)))
+        add_stepfun_in_cny(conn)
     records = [
         anthropic_record(request_id="read", plain=1000, read=4000, output=100, team="search"),
-        {
-            **anthropic_record(request_id="write", plain=1000, write=4000, output=0, team="search"),
-            "usage": {
-                "input_tokens": 1000,
-                "cache_creation_input_tokens": 4000,
-                "output_tokens": 0,
-                "cache_creation": {
-                    "ephemeral_5m_input_tokens": 3000,
-                    "ephemeral_1h_input_tokens": 1000,
-                },
-            },
-        },
-        _stepfun("cny-1", "2026-11-10T00:00:00Z"),
-        _stepfun("cny-2", "2026-11-20T00:00:00Z"),
+        two_ttl_write(team="search"),
+        stepfun_record("cny-1", "2026-11-10T00:00:00Z"),
+        stepfun_record("cny-2", "2026-11-20T00:00:00Z"),
         anthropic_record(request_id="october", occurred_at="2026-10-31T23:59:59Z", team="search"),
     ]
     assert client.post("/v1/usage", json={"records": records}, headers=auth).json()["accepted"] == 5
-    cache = {
-        "team": "search",
-        "cache": {
-            "name": "cachedContents/abc",
-            "model": "models/gemini-2.5-pro",
-            "createTime": "2026-11-05T10:00:00Z",
-            "expireTime": "2026-11-05T13:00:00Z",
-            "usageMetadata": {"totalTokenCount": 100000},
-        },
-    }
-    stored = client.post("/v1/caches", json=cache, headers=auth).json()
+    stored = client.post("/v1/caches", json=GEMINI_CACHE, headers=auth).json()
     assert (stored["stored"], stored["unpriced"]) == (1, 0)
 
 

@@ -36,13 +36,14 @@ def test_each_scope_opens_only_its_routes(client: TestClient, engine: Engine) ->
         "regressions": lambda h: client.get("/v1/regressions", headers=h),
         "rejections": lambda h: client.get(f"/v1/ingest/rejections?{RANGE}", headers=h),
         "outcomes": lambda h: client.get(f"/v1/ingest/outcomes?{RANGE}", headers=h),
+        "focus": lambda h: client.get("/v1/exports/focus?month=2026-11", headers=h),
         "prices": lambda h: client.get("/v1/prices", headers=h),
         "budget-write": lambda h: client.put("/v1/budgets", json=budget, headers=h),
         "keys": lambda h: client.get("/v1/keys", headers=h),
     }
     allowed = {
         ingest: {"ingest"},
-        read: {"summary", "statement", "regressions", "rejections", "outcomes", "prices"},
+        read: {"summary", "statement", "regressions", "rejections", "outcomes", "focus", "prices"},
         admin: {"budget-write", "keys"},
     }
     for key, routes in allowed.items():
@@ -199,6 +200,7 @@ def test_tenant_a_learns_nothing_of_tenant_b_through_any_endpoint(
         f"/v1/regressions?{RANGE}",
         "/v1/ingest/rejections?start=2000-01-01&end=2100-01-01",
         "/v1/ingest/outcomes?start=2000-01-01&end=2100-01-01&bucket=day",
+        "/v1/exports/focus?month=2026-11&period=hour",
         "/v1/budgets?month=2026-11",
         "/v1/prices",
         "/v1/keys",

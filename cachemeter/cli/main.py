@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cachemeter.cli import finance, prices
+from cachemeter.cli import exports, finance, prices
 from cachemeter.cli.inputs import CliError, read_json, read_price_specs
 from cachemeter.cli.runtime import database, parse_time
 
@@ -512,6 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     prices.register(sub)
     finance.register(sub)
+    exports.register(sub)
 
     keys = sub.add_parser("keys", help="manage API keys")
     ksub = keys.add_subparsers(dest="keys_command", required=True)
