@@ -23,6 +23,7 @@ from dashboard.filters import (
     ignored_filters,
     parse_query,
     range_values,
+    rounded_note,
     to_query,
 )
 from dashboard.pages import (
@@ -131,6 +132,16 @@ def create_dashboard(
         Input("f-tz", "id"),
         State("f-tz", "value"),
     )
+
+    @app.callback(
+        Output("f-rounded", "children"),
+        Output("f-rounded", "style"),
+        Input("url", "search"),
+        prevent_initial_call=True,
+    )
+    def rounded(search: str | None) -> tuple[str, dict[str, str] | None]:
+        note = rounded_note(parse_query(search))
+        return note or "", None if note else {"display": "none"}
 
     @app.callback(
         Output("f-dates", "start_date"),

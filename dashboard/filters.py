@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,6 +32,8 @@ HOURLY_UP_TO = timedelta(days=7)
 # previous equal range (the comparison cards), well beyond any usage.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 UTC_ZONE = "UTC"
+# A bound of a custom range as the URL carries it: a date, or a date and a time of day.
+_BOUND = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?")
 
 
 def _query(search: str | None) -> dict[str, str]:
@@ -45,7 +48,12 @@ def parse_query(search: str | None) -> dict[str, str]:
 
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    # Area/Location names (what browsers report) and UTC: the system's "localtime" link and
+    # the like are names Postgres does not know, and the zone goes to Postgres.
+    named = {
+        z for z in available_timezones() if "/" in z and not z.startswith(("posix/", "right/"))
+    }
+    return frozenset({*named, UTC_ZONE})
 
 
 def zone_of(values: dict[str, Any]) -> str:
@@ -58,6 +66,8 @@ def zone_of(values: dict[str, Any]) -> str:
 def _moment(text: str, zone: ZoneInfo, is_end: bool) -> datetime | None:
     """A bound of a custom range, read in `zone`: "2026-11-30" is the start of that day (an end
     date includes its day: the start of the next), "2026-11-30T14:30" that minute."""
+    if not _BOUND.fullmatch(text):
+        return None
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
@@ -67,7 +77,13 @@ def _moment(text: str, zone: ZoneInfo, is_end: bool) -> datetime | None:
     except (ValueError, OverflowError):
         return None
     # A wall time of the chosen zone; one with its own offset is another zone's.
-    return moment.replace(tzinfo=zone) if moment.tzinfo is None else None
+    if moment.tzinfo is not None:
+        return None
+    placed = moment.replace(tzinfo=zone)
+    # A time the clocks skip (02:30 the night they spring forward) is no time of the zone.
+    if placed.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment:
+        return None
+    return placed
 
 
 def explicit_span(values: dict[str, Any]) -> tuple[datetime, datetime] | None:
@@ -78,11 +94,33 @@ def explicit_span(values: dict[str, Any]) -> tuple[datetime, datetime] | None:
         return None
     zone = ZoneInfo(zone_of(values))
     start, end = _moment(start_text, zone, False), _moment(end_text, zone, True)
-    if start is None or end is None or not start < end:
+    if start is None or end is None:
         return None
-    if not (start.date() >= FIRST_DAY and end.date() <= LAST_DAY):
+    if not (start.date() >= FIRST_DAY and (end - timedelta.resolution).date() <= LAST_DAY):
         return None
-    return start.astimezone(UTC), end.astimezone(UTC)
+    # Compared as instants: two wall times of one zone compare as wall times, which a clock
+    # change can turn around.
+    first, last = start.astimezone(UTC), end.astimezone(UTC)
+    if not first < last:
+        return None
+    # The rollups hold whole UTC hours: the view is the hours the range touches.
+    first = first.replace(minute=0, second=0, microsecond=0)
+    if last.minute or last.second or last.microsecond:
+        last = last.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return first, last
+
+
+def rounded_note(values: dict[str, Any]) -> str | None:
+    """What the view shows when the range's times are not whole UTC hours, or None."""
+    span = explicit_span(values)
+    if span is None:
+        return None
+    zone = ZoneInfo(zone_of(values))
+    start, end = _moment(values["start"], zone, False), _moment(values["end"], zone, True)
+    if (start, end) == span:
+        return None
+    shown = " to ".join(m.astimezone(zone).strftime("%Y-%m-%d %H:%M") for m in span)
+    return f"Usage is kept by the hour (UTC): the view is {shown} ({zone_of(values)})."
 
 
 def ignored_filters(search: str | None) -> list[str]:
@@ -99,7 +137,7 @@ def ignored_filters(search: str | None) -> list[str]:
             f" {FIRST_DAY} to {LAST_DAY}, the start before the end (the range preset applies)"
         )
     if "tz" in values and zone_of(values) != values["tz"]:
-        notes.append("tz: not a time zone of the IANA database (times are in UTC)")
+        notes.append("tz: not an IANA time zone name, Area/Location or UTC (times are in UTC)")
     return notes
 
 
@@ -147,8 +185,11 @@ def preset_span(name: str | None, now: datetime) -> tuple[datetime, datetime]:
 def date_range(values: dict[str, Any], now: datetime) -> tuple[date, date]:
     """The inclusive [first, last] days of a view in its zone (what the date picker shows): the
     days a custom range or the preset touches."""
+    if explicit_span(values) is not None:
+        # The days as given, whatever the times of day (an end at 00:00 is on its own day).
+        return date.fromisoformat(values["start"][:10]), date.fromisoformat(values["end"][:10])
     zone = ZoneInfo(zone_of(values))
-    start, end = explicit_span(values) or preset_span(values.get("range"), now)
+    start, end = preset_span(values.get("range"), now)
     last = end - timedelta(microseconds=1)
     return start.astimezone(zone).date(), last.astimezone(zone).date()
 
@@ -217,6 +258,7 @@ def bar(
     "dates" or "none"); the rest is hidden (kept in the page, so the URL keeps it)."""
     first, last = date_range(values, now)
     start_time, end_time = times_of_day(values)
+    note = rounded_note(values)
     hidden = {"display": "none"}
     warnings = unmatched(values, options) if uses == "all" else []
     dropdowns = [
@@ -297,6 +339,8 @@ def bar(
                 if warnings
                 else []
             ),
+            # Kept up to date as the range changes (the bar itself is drawn once per page).
+            html.P(note, id="f-rounded", className="note", style=None if note else hidden),
         ],
         className="filter-bar",
         style=hidden if uses == "none" else None,

@@ -613,11 +613,16 @@ def test_times_of_day_and_the_browsers_time_zone(
     local.click()
     wait(browser, lambda d: f"tz={zone.replace('/', '%2F')}" in d.current_url)
     week = _week()
+    # The chart's buckets are the hours with requests or with explicit caches created (their
+    # storage is part of the hour's savings).
     first_hour = _db(
         engine,
-        "SELECT min(date_trunc('hour', occurred_at, 'UTC')) FROM usage_events"
+        "SELECT min(h) FROM (SELECT date_trunc('hour', occurred_at, 'UTC') AS h"
+        " FROM usage_events WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'acme')"
+        " AND occurred_at >= :start AND occurred_at < :end"
+        " UNION ALL SELECT date_trunc('hour', created_at, 'UTC') FROM cache_objects"
         " WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'acme')"
-        " AND occurred_at >= :start AND occurred_at < :end",
+        " AND created_at >= :start AND created_at < :end) AS hours",
         **week,
     )
     # The chart's first hour is the first hour of traffic on Kolkata's clock (a :30 time).
@@ -650,10 +655,17 @@ def test_times_of_day_and_the_browsers_time_zone(
     browser.find_element("id", "f-end-time").send_keys("18:00", Keys.ENTER)
     wait(browser, lambda d: f"start={first_day}T06%3A00" in d.current_url)
     wait(browser, lambda d: f"end={last_day}T18%3A00" in d.current_url)
+    # Usage is kept by the UTC hour: 06:00 and 18:00 in Kolkata are 00:30 and 12:30 UTC, so
+    # the view is the hours from 00:00 to 13:00 UTC (05:30 to 18:30 there), and says so.
+    asked = [
+        datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=kolkata).astimezone(UTC)
+        for day, clock in ((first_day, "06:00"), (last_day, "18:00"))
+    ]
     span = {
-        "start": datetime.fromisoformat(f"{first_day}T06:00").replace(tzinfo=kolkata),
-        "end": datetime.fromisoformat(f"{last_day}T18:00").replace(tzinfo=kolkata),
+        "start": asked[0].replace(minute=0),
+        "end": asked[1].replace(minute=0) + timedelta(hours=1),
     }
+    assert "05:30" in _text(browser, "f-rounded") and "18:30" in _text(browser, "f-rounded")
     requests = _db(
         engine,
         "SELECT count(*) FROM usage_events"

@@ -15,6 +15,7 @@ from dashboard.filters import (
     preset_span,
     previous,
     range_values,
+    rounded_note,
     times_of_day,
     to_query,
 )
@@ -69,8 +70,9 @@ def test_charts_are_hourly_up_to_a_week_then_daily() -> None:
 def test_a_custom_range_may_start_and_end_at_a_time_of_day() -> None:
     values = {"start": "2026-11-30T14:30", "end": "2026-12-01T02:00"}
     f = filters_from(values, NOW)
+    # The view is the UTC hours the range touches: 14:30 is in the 14:00 hour.
     assert (f.start, f.end, f.zone) == (
-        datetime(2026, 11, 30, 14, 30, tzinfo=UTC),
+        datetime(2026, 11, 30, 14, tzinfo=UTC),
         datetime(2026, 12, 1, 2, tzinfo=UTC),
         "UTC",
     )
@@ -181,3 +183,57 @@ def test_the_ingest_outcomes_chart_has_every_bucket_of_the_view() -> None:
         timedelta(hours=25),
         timedelta(hours=24),
     ]
+
+
+def test_a_range_reads_back_as_it_was_given() -> None:
+    # An end at 00:00 is on its own day: the picker shows that day, the field 00:00.
+    values = {"start": "2026-11-28T10:00", "end": "2026-11-30T00:00"}
+    assert date_range(values, NOW) == (date(2026, 11, 28), date(2026, 11, 30))
+    assert times_of_day(values) == ("10:00", "00:00")
+    first, last = date_range(values, NOW)
+    assert range_values(first.isoformat(), last.isoformat(), *times_of_day(values)) == values
+    # The last day offered is a day one can end on.
+    assert filters_from({"start": "2100-12-30", "end": "2100-12-31"}, NOW).end == datetime(
+        2101, 1, 1, tzinfo=UTC
+    )
+
+
+def test_times_the_clocks_skip_and_times_between_hours() -> None:
+    # New York springs forward at 02:00 on 8 March 2026: 02:30 is no time there.
+    skipped = {"start": "2026-03-08T02:30", "end": "2026-03-08T03:10", "tz": "America/New_York"}
+    assert filters_from(skipped, NOW).start == preset_span(None, NOW)[0]
+    assert [n for n in ignored_filters(to_query(skipped)) if n.startswith("start and end")]
+    # 01:30 EST to 03:10 EDT is 06:30 to 07:10 UTC: the hours 06:00 to 08:00 UTC, which the
+    # bar says are 01:00 EST to 04:00 EDT.
+    values = {"start": "2026-03-08T01:30", "end": "2026-03-08T03:10", "tz": "America/New_York"}
+    f = filters_from(values, NOW)
+    assert (f.start, f.end) == (
+        datetime(2026, 3, 8, 6, tzinfo=UTC),
+        datetime(2026, 3, 8, 8, tzinfo=UTC),
+    )
+    assert rounded_note(values) == (
+        "Usage is kept by the hour (UTC): the view is 2026-03-08 01:00 to 2026-03-08 04:00"
+        " (America/New_York)."
+    )
+    assert rounded_note({"start": "2026-11-30T06:00", "end": "2026-12-01"}) is None
+    # Only Area/Location names (and UTC) go to Postgres.
+    assert filters_from({"tz": "localtime"}, NOW).zone == "UTC"
+    assert filters_from({"tz": "Etc/GMT+5"}, NOW).zone == "Etc/GMT+5"
+
+
+def test_a_regressions_link_keeps_the_views_zone() -> None:
+    from dashboard.pages.regression_marks import hit_rate_query
+
+    regression = {
+        "opened_at": "2026-11-30T23:30:00+00:00",
+        "closed_at": None,
+        "provider": "openai",
+        "model": "gpt-5.1",
+        "app": "code-review",
+    }
+    # 23:30 UTC on the 30th is 08:30 on 1 December in Tokyo: the day before to the day after.
+    assert hit_rate_query(regression, "Asia/Tokyo") == (
+        "?start=2026-11-30&end=2026-12-02&provider=openai&model=gpt-5.1&app=code-review"
+        "&tz=Asia%2FTokyo"
+    )
+    assert hit_rate_query(regression).startswith("?start=2026-11-29&end=2026-12-01&")

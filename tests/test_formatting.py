@@ -31,6 +31,10 @@ from reports.formatting import money
         (Decimal("5"), None, "5.00"),  # no currency: no trailing space
         (Decimal("0.001"), None, "< 0.01"),
         (None, "USD", "n/a"),
+        (Decimal("-0.000"), "USD", "0.00 USD"),  # no "-0.00"
+        (Decimal("-0.004"), "USD", "> -0.01 USD"),
+        (Decimal("NaN"), "USD", "n/a"),
+        (Decimal("1e30"), "USD", "1,000,000,000,000,000,000,000,000,000,000.00 USD"),
     ],
 )
 def test_money(value: Decimal | float | str | None, currency: str | None, shown: str) -> None:

@@ -164,6 +164,7 @@ def test_the_dashboard_marks_the_regression_with_its_cost(
         figure = by_group(conn, tenant.id, f, "app", "token")
     texts = [a.text for a in figure.layout.annotations]
     assert texts == ["▼ code-review: prefix changed, 17.88 USD/day"]
+    # Where it opened, on the clock of the view's zone (UTC), as Plotly draws times.
     assert [s.x0 for s in figure.layout.shapes] == [
-        (T0 + CHANGE + timedelta(minutes=10)).isoformat()
+        (T0 + CHANGE + timedelta(minutes=10)).replace(tzinfo=None)
     ]

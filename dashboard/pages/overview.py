@@ -142,7 +142,7 @@ def open_regressions(found: list[dict[str, Any]], f: Filters) -> Any:
                 f" {cause_text(r)}",
                 f", costs {cost}" if (cost := cost_text(r)) else "",
                 " — ",
-                dcc.Link("details", href=page_href(f"/hit-rate{hit_rate_query(r)}")),
+                dcc.Link("details", href=page_href(f"/hit-rate{hit_rate_query(r, f.zone)}")),
             ]
         )
         for r in open_now

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 
-from dashboard.filters import to_query
+from dashboard.filters import UTC_ZONE, to_query
 from reports.formatting import money
 from store.analytics import Filters
 
@@ -73,16 +74,22 @@ def mark(figure: go.Figure, regressions: list[dict[str, Any]], f: Filters) -> No
         )
 
 
-def hit_rate_query(regression: dict[str, Any]) -> str:
+def hit_rate_query(regression: dict[str, Any], zone: str = UTC_ZONE) -> str:
     """The query string of the hit-rate view of the regression's provider, model and app,
-    from the day before it opened to the day after (or to its close, if later)."""
-    opened = datetime.fromisoformat(regression["opened_at"])
+    from the day before it opened to the day after (or to its close, if later), in the days
+    and the time zone of the view it is linked from."""
+    local = ZoneInfo(zone)
+    opened = datetime.fromisoformat(regression["opened_at"]).astimezone(local)
     closed = regression.get("closed_at")
-    last = max(opened + timedelta(days=1), datetime.fromisoformat(closed) if closed else opened)
+    last = max(
+        opened + timedelta(days=1),
+        datetime.fromisoformat(closed).astimezone(local) if closed else opened,
+    )
     return to_query(
         {
             "start": (opened - timedelta(days=1)).date().isoformat(),
             "end": last.date().isoformat(),
             **{d: regression[d] or None for d in MATCHED},
+            "tz": zone if zone != UTC_ZONE else None,
         }
     )

@@ -93,7 +93,7 @@ def _row(regression: dict[str, Any], zone: str) -> html.Tr:
         moment_text(regression["closed_at"], zone=zone),
         _values(regression),
         cost_text(regression) or "n/a",
-        dcc.Link("hit rate", href=page_href(f"/hit-rate{hit_rate_query(regression)}")),
+        dcc.Link("hit rate", href=page_href(f"/hit-rate{hit_rate_query(regression, zone)}")),
     ]
     return html.Tr([html.Td(c) for c in cells])
 
