@@ -68,6 +68,7 @@ def _line(row: Mapping[str, Any]) -> PrefixLine:
         **{c: int(row[c]) for c in COUNTS},
         cost=Decimal(row["cost"]) if priced else None,
         nocache_cost=Decimal(row["nocache_cost"]) if priced else None,
+        folded=int(row.get("folded") or 0),
     )
 
 
@@ -102,7 +103,8 @@ def _fold(lines: Sequence[PrefixLine]) -> PrefixLine:
         **{c: sum(getattr(line, c) for line in lines) for c in COUNTS},
         cost=total("cost"),
         nocache_cost=total("nocache_cost"),
-        folded=len(lines),
+        # A line the store folded already counts its prefixes.
+        folded=sum(line.folded or 1 for line in lines),
     )
 
 
@@ -114,14 +116,19 @@ def ranked(
     `share` of the currency's |savings| folded into a line of those that lost money and one of
     the rest, last (a lone one stays itself)."""
     currencies: dict[str | None, list[PrefixLine]] = {}
+    # Lines the store folded already (prefix_sums with `top`), and its sum of weights.
+    tails: dict[str | None, list[PrefixLine]] = {}
+    wholes: dict[str | None, Decimal] = {}
     for row in rows:
         if row["requests"]:  # a group a re-price moved to another currency is left empty
             line = _line(row)
-            currencies.setdefault(line.currency, []).append(line)
+            (tails if line.folded else currencies).setdefault(line.currency, []).append(line)
+            if row.get("whole") is not None:
+                wholes[line.currency] = Decimal(row["whole"])
     out: list[PrefixLine] = []
-    for currency in sorted(currencies, key=lambda c: (c is None, c or "")):
-        lines = sorted(currencies[currency], key=_order)
-        whole = sum(map(_weight, lines), Decimal(0))
+    for currency in sorted({*currencies, *tails}, key=lambda c: (c is None, c or "")):
+        lines = sorted(currencies.get(currency, []), key=_order)
+        whole = wholes.get(currency, sum(map(_weight, lines), Decimal(0)))
         # Sorted by weight, the lines to fold are a tail: from the first one past `top` or
         # under `share` (no share rule where the currency's prefixes moved no money at all).
         cut = next(
@@ -132,7 +139,7 @@ def ranked(
             ),
             len(lines),
         )
-        rest = lines[cut:]
+        rest = [*lines[cut:], *tails.get(currency, [])]
         # Losses fold apart from the rest: many small losing prefixes (a prefix that changes
         # with every request) must not vanish into a net figure. One line folded alone would
         # only hide its name.
@@ -147,4 +154,5 @@ def ranked(
 
 def prefix_lines(conn: Connection, tenant_id: int, f: Filters) -> list[PrefixLine]:
     """The view's prefixes, ranked and folded (`ranked`)."""
-    return ranked(row._mapping for row in analytics.prefix_sums(conn, tenant_id, f))
+    # One more than shown: a lone prefix past the top stays itself, named.
+    return ranked(analytics.prefix_sums(conn, tenant_id, f, top=TOP_PREFIXES + 1))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, literal_column, select
+from sqlalchemy import Connection, Select, and_, case, func, literal_column, select
 
 from store.models import DIMENSIONS, CacheObject, PrefixDaily, TtftDaily, UsageHourly
 from store.rollups import MONEY, TOKENS
@@ -194,16 +194,51 @@ PREFIX_COUNTS = (
 PREFIX_MONEY = ("cost", "nocache_cost")
 
 
-def prefix_sums(conn: Connection, tenant_id: int, f: Filters) -> Sequence[Any]:
+def prefix_sums(
+    conn: Connection, tenant_id: int, f: Filters, top: int | None = None
+) -> list[dict[str, Any]]:
     """Every cache prefix of the view (per app, provider, model and currency) with its
-    request, token and money sums; reports.prefixes ranks them."""
+    request, token and money sums; reports.prefixes ranks them.
+
+    With `top`: only the `top` largest of each currency (by |savings|, by input tokens where
+    unpriced) and, for the rest, one row per currency and whether they lost money with their
+    sums and how many they are (`folded`; keys None), so a page reads a few rows whatever the
+    number of prefixes. Each row then has `whole`: its currency's |savings| (or input tokens)
+    summed over every prefix."""
     p = PrefixDaily
     keys = [getattr(p, k) for k in PREFIX_KEYS]
-    return conn.execute(
-        select(*keys, *[func.sum(getattr(p, c)).label(c) for c in (*PREFIX_COUNTS, *PREFIX_MONEY)])
-        .where(_where(p, tenant_id, f, p.day))
-        .group_by(*keys)
+    sums = [func.sum(getattr(p, c)).label(c) for c in (*PREFIX_COUNTS, *PREFIX_MONEY)]
+    grouped = select(*keys, *sums).where(_where(p, tenant_id, f, p.day)).group_by(*keys)
+    if top is None:
+        return [dict(row._mapping) for row in conn.execute(grouped)]
+    g = grouped.subquery()
+    saved = g.c.nocache_cost - g.c.cost
+    weight = case((g.c.currency.is_(None), g.c.input_tokens), else_=func.abs(saved))
+    ranked = select(
+        g,
+        func.coalesce(saved < 0, False).label("loses"),
+        func.row_number()
+        .over(
+            partition_by=g.c.currency,
+            order_by=(weight.desc(), g.c.input_tokens.desc(), *(g.c[k] for k in PREFIX_KEYS)),
+        )
+        .label("rank"),
+        func.sum(weight).over(partition_by=g.c.currency).label("whole"),
+    ).subquery()
+    columns = [ranked.c[c] for c in (*PREFIX_KEYS, *PREFIX_COUNTS, *PREFIX_MONEY, "whole")]
+    shown = conn.execute(select(*columns).where(ranked.c.rank <= top)).all()
+    rest = conn.execute(
+        select(
+            ranked.c.currency,
+            *(func.sum(ranked.c[c]).label(c) for c in (*PREFIX_COUNTS, *PREFIX_MONEY)),
+            func.count().label("folded"),
+            func.max(ranked.c.whole).label("whole"),
+        )
+        .where(ranked.c.rank > top)
+        .group_by(ranked.c.currency, ranked.c.loses)
     ).all()
+    folded = [{**dict.fromkeys(PREFIX_KEYS), **row._mapping} for row in rest]
+    return [dict(row._mapping) for row in shown] + folded
 
 
 def storage(conn: Connection, tenant_id: int, f: Filters, by: str | None = "day") -> Sequence[Any]:
