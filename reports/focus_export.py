@@ -125,6 +125,9 @@ def _nocache_by_part(row: Any, cost: dict[str, Decimal]) -> dict[str, Decimal]:
             shares[p] = (left * tokens[p] / total).quantize(MONEY_QUANTUM)
             given += shares[p]
         shares[cached[-1]] = left - given
+    elif left:
+        # Nothing cached, yet more than its parts (a fee per request): kept, on the input.
+        plain["uncached_input"] += left
     return {**plain, **shares}
 
 

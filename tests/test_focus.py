@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from reports.focus import COLUMNS, FOCUS_1_0, ChargeLine, decimal_text, focus_csv, focus_row
+from reports.focus_export import CACHED
 
 ROOT = Path(__file__).resolve().parents[1]
 VALIDATOR = ROOT / ".venv-focus" / "bin" / "focus-validator"
@@ -169,3 +170,46 @@ def test_the_focus_validator_passes_the_rows(tmp_path: Path) -> None:
     path.write_text("".join(focus_csv(LINES)))
     result = validate(path)
     assert result.returncode == 0 and "Validation succeeded" in result.stdout, result.stdout
+
+
+def test_the_no_cache_cost_of_a_group_is_shared_by_its_parts() -> None:
+    from types import SimpleNamespace
+
+    from reports.focus_export import _nocache_by_part
+
+    def group(nocache: str, read: int, write_5m: int, write_1h: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            nocache_cost=Decimal(nocache),
+            uncached_input_tokens=1000,
+            cache_read_tokens=read,
+            cache_write_5m_tokens=write_5m,
+            cache_write_1h_tokens=write_1h,
+            output_tokens=500,
+            tool_calls=0,
+        )
+
+    cost = {
+        "uncached_input": Decimal("0.003"),
+        "cache_read": Decimal("0.0012"),
+        "cache_write_5m": Decimal("0.01125"),
+        "cache_write_1h": Decimal("0.006"),
+        "output": Decimal("0.0075"),
+        "tool_fees": Decimal(0),
+    }
+    # Claude Sonnet 4.5 at $3 input: the 8,000 cached tokens would have cost $0.024 as input,
+    # shared by their tokens: 4,000 read $0.012, 3,000 written for 5 minutes $0.009, 1,000 for
+    # an hour $0.003; the uncached input and output cost what they cost.
+    shares = _nocache_by_part(group("0.0345", 4000, 3000, 1000), cost)
+    assert shares == {
+        "uncached_input": Decimal("0.003"),
+        "output": Decimal("0.0075"),
+        "tool_fees": Decimal(0),
+        "cache_read": Decimal("0.012"),
+        "cache_write_5m": Decimal("0.009"),
+        "cache_write_1h": Decimal("0.003"),
+    }
+    # Nothing cached, and a no-cache cost above the parts (a fee per request): it stays, on
+    # the input, so the parts add up to the group.
+    plain = _nocache_by_part(group("0.011", 0, 0, 0), {**cost, **dict.fromkeys(CACHED, Decimal(0))})
+    assert plain["uncached_input"] == Decimal("0.0035")
+    assert sum(plain.values()) == Decimal("0.011")
