@@ -76,3 +76,33 @@ class FxTable:
         if "USD" not in (source, target):
             return self.convert(self.convert(amount, source, "USD", at), "USD", target, at)
         raise RateNotFound(f"no {source}->{target} rate in force at {at.isoformat()}")
+
+
+class RunningConversion:
+    """Converts many amounts into one currency so that the amounts converted under one key
+    (a source currency, a rate period and a kind of money) add up to their sum converted
+    once: each amount converts to the step it makes in the running converted sum.
+
+    Rounding each amount apart loses up to half a unit of the last place per amount, so a
+    finer breakdown would add up to a different total; this way every breakdown of the same
+    amounts (statement groups, FOCUS rows) adds up to the same total, exactly.
+    """
+
+    def __init__(self, fx: FxTable, target: str) -> None:
+        self._fx = fx
+        self._target = target
+        self._sums: dict[tuple[str, datetime, str], tuple[Decimal, Decimal]] = {}
+
+    @property
+    def target(self) -> str:
+        """The currency everything is converted into."""
+        return self._target
+
+    def convert(self, amount: Decimal, source: str, at: datetime, kind: str) -> Decimal:
+        """`amount` of `source` in the target currency at `at`; RateNotFound without a rate."""
+        key = (source, at, kind)
+        summed, converted = self._sums.get(key, (Decimal(0), Decimal(0)))
+        summed += amount
+        after = self._fx.convert(summed, source, self._target, at).quantize(MONEY_QUANTUM)
+        self._sums[key] = (summed, after)
+        return after - converted

@@ -2,8 +2,9 @@
 storage as FOCUS 1.0 rows (reports.focus), in one billing currency, streamed.
 
 Money is the statement's: the same events, storage by the caches' creation, converted at the
-FX rate in force in each rate period (a charge period an FX change cuts is two rows), so the
-rows' BilledCost adds up to the statement's total. The list-price layer is the catalogue's:
+FX rate in force in each rate period (a charge period an FX change cuts is two rows) and
+shared out as the statement shares it (billing.fx.RunningConversion), so the rows' BilledCost
+adds up to the statement's total exactly, in any currency. The list-price layer is the catalogue's:
 for requests the tenant's own prices priced, each request is priced again at the list price
 (tiers go by request); for the others the list price is the price they were billed at.
 """
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from billing.charge import MONEY_QUANTUM, price_usage
-from billing.fx import FxTable, RateNotFound
+from billing.fx import RateNotFound, RunningConversion
 from billing.price import PriceNotFound
 from billing.pricebook import PriceBook
 from billing.usage import Usage
@@ -88,19 +89,17 @@ class _Frame:
     currency: str
     billing_period: tuple[datetime, datetime]
     period_starts: Sequence[datetime]
-    fx: FxTable
+    fx: RunningConversion
     step: timedelta
 
-    def convert(self, amount: Decimal, currency: str | None, segment: int) -> Decimal:
+    def convert(self, amount: Decimal, currency: str | None, segment: int, kind: str) -> Decimal:
+        """`amount` in the billing currency; amounts of one kind add up as the statement's."""
         if currency is None or not amount:
             return Decimal(0)
         try:
-            converted = self.fx.convert(
-                amount, currency, self.currency, self.period_starts[segment]
-            )
+            return self.fx.convert(amount, currency, self.period_starts[segment], kind)
         except RateNotFound as exc:
             raise StatementError(f"{exc} (add one with `cachemeter fx add`)") from None
-        return converted.quantize(MONEY_QUANTUM)
 
     def charge_period(self, period: datetime, segment: int) -> tuple[datetime, datetime]:
         # The charge period, cut where an FX rate period starts or ends inside it.
@@ -143,7 +142,7 @@ def _lines(
         quantity = int(getattr(row, tokens_column))
         if not quantity and not cost[part]:
             continue
-        billed = frame.convert(cost[part], row.currency, row.segment)
+        billed = frame.convert(cost[part], row.currency, row.segment, part)
         listed = billed if list_costs is None else list_costs.get(part, billed)
         summary.billed += billed
         yield ChargeLine(
@@ -157,7 +156,7 @@ def _lines(
             billed_cost=billed,
             list_cost=listed,
             currency=frame.currency,
-            nocache_cost=frame.convert(nocache[part], row.currency, row.segment),
+            nocache_cost=frame.convert(nocache[part], row.currency, row.segment, "nocache_cost"),
             price_id=_price_id(row.price_source, row.price_id, row.price_ref),
             region=row.inference_geo,
             app=row.app,
@@ -199,7 +198,9 @@ def _list_costs(
             price,
         )
         for part in ("uncached_input", "cache_read", "cache_write_5m", "cache_write_1h", "output"):
-            amount = frame.convert(getattr(charge, part), charge.currency, event.segment)
+            amount = frame.convert(
+                getattr(charge, part), charge.currency, event.segment, f"list {part}"
+            )
             totals[part] = totals.get(part, Decimal(0)) + amount
     return totals
 
@@ -209,7 +210,7 @@ def _storage_lines(
 ) -> Iterator[ChargeLine]:
     for row in rows:
         summary.caches += int(row.caches)
-        billed = frame.convert(Decimal(row.storage), row.currency, row.segment)
+        billed = frame.convert(Decimal(row.storage), row.currency, row.segment, "storage")
         summary.billed += billed
         yield ChargeLine(
             billing_period=frame.billing_period,
@@ -251,20 +252,24 @@ def focus_export(
             )
         currency = next(iter(found), "USD")
     breakpoints = fx_breakpoints(conn, start, end)
+    # Always: a negotiated price's list price may be in another currency.
+    fx = load_fx(conn)
     frame = _Frame(
         tenant=tenant_name,
         currency=currency,
         billing_period=(start, end),
         period_starts=[start, *breakpoints],
-        # Always: a negotiated price's list price may be in another currency.
-        fx=load_fx(conn),
+        fx=RunningConversion(fx, currency),
         step=STEP[period],
     )
     # Every rate the month's charges need, before the first row (an HTTP answer cannot turn
     # into an error once it has begun).
     for source in found - {currency}:
-        for segment in range(len(frame.period_starts)):
-            frame.convert(Decimal(1), source, segment)
+        for at in frame.period_starts:
+            try:
+                fx.rate(source, currency, at)
+            except RateNotFound as exc:
+                raise StatementError(f"{exc} (add one with `cachemeter fx add`)") from None
     summary = ExportSummary(month=month, currency=currency)
 
     def lines() -> Iterator[ChargeLine]:

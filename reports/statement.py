@@ -2,8 +2,9 @@
 reporting currency; the totals row is the exact sum of the groups.
 
 Aggregates are split by FX-rate period (store.statement reads them): a report in another
-currency converts each period's sum at the one rate in force for all its events, so the
-converted total is the sum of the events converted one by one.
+currency converts each period's sums at the one rate in force for all its events, and shares
+each converted sum among the groups (billing.fx.RunningConversion), so the converted total is
+the same whatever the grouping, and the same as the FOCUS export's.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from billing import moments
-from billing.charge import MONEY_QUANTUM, money_text
-from billing.fx import FxTable, RateNotFound
+from billing.charge import money_text
+from billing.fx import FxTable, RateNotFound, RunningConversion
 from store.fx import load_fx
 from store.statement import MONEY, PARTS, TOKENS, fx_breakpoints, storage_sums, usage_sums
 
@@ -83,12 +84,12 @@ class Line:
 
 
 def _convert(
-    amount: Decimal | None, currency: str | None, target: str, at: datetime, fx: FxTable
+    amount: Decimal | None, currency: str | None, at: datetime, kind: str, fx: RunningConversion
 ) -> Decimal:
     if amount is None or currency is None:
         return Decimal(0)
     try:
-        return fx.convert(amount, currency, target, at).quantize(MONEY_QUANTUM)
+        return fx.convert(amount, currency, at, kind)
     except RateNotFound as exc:
         raise StatementError(f"{exc} (add one with `cachemeter fx add`)") from None
 
@@ -108,7 +109,7 @@ def statement(
                 f"charges are in {', '.join(sorted(currencies))}: choose a reporting currency"
             )
         currency = next(iter(currencies), "USD")
-    fx = load_fx(conn) if currencies - {currency} else FxTable([])
+    fx = RunningConversion(load_fx(conn) if currencies - {currency} else FxTable([]), currency)
     period_start: Sequence[datetime] = [start, *breakpoints]
     lines: dict[str | None, Line] = {}
     for row in usage:
@@ -119,12 +120,12 @@ def statement(
             line.tokens[k] = int(getattr(row, k))
         at = period_start[row.segment]
         for k in (*PARTS[:-1], "nocache_cost", "write_premium"):
-            line.money[k] = _convert(getattr(row, k), row.currency, currency, at, fx)
+            line.money[k] = _convert(getattr(row, k), row.currency, at, k, fx)
         lines.setdefault(row.key, Line(row.key)).add(line)
     for row in storage:
         line = Line(row.key, caches=row.caches, unpriced_caches=row.unpriced_caches)
         line.money["storage"] = _convert(
-            row.storage, row.currency, currency, period_start[row.segment], fx
+            row.storage, row.currency, period_start[row.segment], "storage", fx
         )
         lines.setdefault(row.key, Line(row.key)).add(line)
     ordered = sorted(lines.values(), key=lambda ln: (ln.group is None, ln.group or ""))

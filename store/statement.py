@@ -87,6 +87,8 @@ def usage_sums(
         select(key, table.currency, segment, *sums)
         .where(table.tenant_id == tenant_id, time >= start, time < end)
         .group_by(key, table.currency, segment)
+        # Converted sums are shared out in this order (reports.statement): always the same.
+        .order_by(key, table.currency, segment)
     ).all()
 
 
@@ -116,6 +118,7 @@ def storage_sums(
             CacheObject.created_at < end,
         )
         .group_by(key, CacheObject.currency, segment)
+        .order_by(key, CacheObject.currency, segment)
     ).all()
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from billing import CatalogueEntry, PriceBook, Rates, Usage, price_usage
 from billing.charge import storage_cost
 from billing.economics import break_even_reads
-from billing.fx import FxRate, FxTable, RateNotFound
+from billing.fx import FxRate, FxTable, RateNotFound, RunningConversion
 from billing.price import Price, Tier
 
 AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -149,6 +149,32 @@ def test_fx_rate_in_force_and_cross_via_usd() -> None:
     assert fx.rate("EUR", "CNY", datetime(2026, 7, 1, tzinfo=UTC)) == D("8.40")
     # 10 EUR -> 12 USD -> 84 CNY
     assert fx.convert(D("10"), "EUR", "CNY", datetime(2026, 7, 1, tzinfo=UTC)) == D("84")
+
+
+def test_running_conversion_adds_up_to_the_sum_converted_once() -> None:
+    fx = FxTable([FxRate("USD", "CNY", D("7.25"), datetime(2026, 1, 1, tzinfo=UTC))])
+    running = RunningConversion(fx, "USD")
+    # 0.0024 CNY / 7.25 = 0.000331034482758… -> 0.000331034483 alone; three of them, rounded
+    # apart, would be 0.000993103449, but 0.0072 CNY is 0.000993103448275… -> …448.
+    steps = [running.convert(D("0.0024"), "CNY", AT, "output") for _ in range(3)]
+    assert steps == [D("0.000331034483"), D("0.000331034483"), D("0.000331034482")]
+    assert sum(steps) == fx.convert(D("0.0072"), "CNY", "USD", AT)
+    # Each kind of money, currency and rate period is shared out on its own.
+    assert running.convert(D("0.0024"), "CNY", AT, "input") == D("0.000331034483")
+    assert running.convert(D("1.5"), "USD", AT, "output") == D("1.5")
+    with pytest.raises(RateNotFound):
+        running.convert(D("1"), "EUR", AT, "output")
+
+
+@given(st.lists(st.decimals(min_value=D("-5"), max_value=D("5"), places=12), max_size=30))
+def test_running_conversion_of_any_amounts(amounts: list[D]) -> None:
+    fx = FxTable([FxRate("USD", "CNY", D("7.25"), datetime(2026, 1, 1, tzinfo=UTC))])
+    running = RunningConversion(fx, "USD")
+    steps = [running.convert(a, "CNY", AT, "cost") for a in amounts]
+    assert sum(steps, D(0)) == fx.convert(sum(amounts, D(0)), "CNY", "USD", AT)
+    # No amount moves by more than a unit of the 12th place from its own conversion.
+    for amount, step in zip(amounts, steps, strict=True):
+        assert abs(step - fx.convert(amount, "CNY", "USD", AT)) <= D("1e-12")
 
 
 def test_break_even_reads() -> None:

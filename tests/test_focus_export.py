@@ -45,8 +45,10 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(path.open(encoding="utf-8")))
 
 
-def _statement(client: TestClient, auth: dict[str, str], currency: str = "") -> dict[str, Any]:
-    query = f"&currency={currency}" if currency else ""
+def _statement(
+    client: TestClient, auth: dict[str, str], currency: str = "", group_by: str = "team"
+) -> dict[str, Any]:
+    query = f"&group_by={group_by}" + (f"&currency={currency}" if currency else "")
     response = client.get(f"/v1/reports/statement?month=2026-11{query}", headers=auth)
     assert response.status_code == 200, response.text
     return dict(response.json()["total"])
@@ -180,10 +182,13 @@ def test_a_month_of_negotiated_prices_storage_both_ttls_and_two_currencies(
         "1M Token-hours",
     )
     total = _statement(client, auth, "USD")
-    # Each row is converted and rounded to 12 places, the statement's lines likewise: they
-    # agree to a unit of the 12th place per row.
+    # Converted sums are shared out, not rounded row by row: the rows add up to the
+    # statement's total exactly, and so does every grouping of the statement.
     billed = sum(Decimal(r["BilledCost"]) for r in rows)
-    assert abs(billed - Decimal(total["cost"])) <= Decimal("1e-12") * len(rows)
+    assert billed == Decimal(total["cost"])
+    assert sum(Decimal(r["x_NoCacheCost"]) for r in rows) == Decimal(total["nocache_cost"])
+    for group_by in ("app", "model", "provider", "environment"):
+        assert _statement(client, auth, "USD", group_by)["cost"] == total["cost"]
     for part, tokens in TOKEN_PARTS.items():
         assert (
             sum(Decimal(r["ConsumedQuantity"]) for r in rows if r["x_CachePart"] == part)
