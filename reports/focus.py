@@ -126,8 +126,9 @@ class ChargeLine:
     list_cost: Decimal
     currency: str
     nocache_cost: Decimal = Decimal(0)
-    # Who issued the invoice, when not the provider (a gateway that resold it).
-    invoice_issuer: str | None = None
+    # Who made the model, when not the provider (the gateway or cloud that resold it, who
+    # billed it: ProviderName and InvoiceIssuerName).
+    publisher: str | None = None
     price_id: str | None = None
     region: str | None = None
     app: str | None = None
@@ -189,14 +190,14 @@ def focus_row(line: ChargeLine) -> dict[str, str]:
             "ContractedCost": decimal_text(line.billed_cost),
             "ContractedUnitPrice": _unit_price(line.billed_cost, pricing),
             "EffectiveCost": decimal_text(line.billed_cost),
-            "InvoiceIssuerName": line.invoice_issuer or line.provider,
+            "InvoiceIssuerName": line.provider,
             "ListCost": decimal_text(line.list_cost),
             "ListUnitPrice": _unit_price(line.list_cost, pricing),
             "PricingCategory": "Standard",
             "PricingQuantity": decimal_text(pricing),
             "PricingUnit": part.pricing_unit,
             "ProviderName": line.provider,
-            "PublisherName": line.provider,
+            "PublisherName": line.publisher or line.provider,
             "RegionId": line.region or "",
             "RegionName": line.region or "",
             "ResourceId": line.app or "",

@@ -11,6 +11,7 @@ for requests the tenant's own prices priced, each request is priced again at the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from billing.aliases import canonical_provider, provider_for_model
 from billing.charge import MONEY_QUANTUM, price_usage
 from billing.fx import RateNotFound, RunningConversion
 from billing.price import PriceNotFound
@@ -162,7 +164,9 @@ def _lines(
             app=row.app,
             team=row.team,
             environment=row.environment,
+            tags={"prompt_cache_key": row.prompt_cache_key} if row.prompt_cache_key else {},
             unpriced_requests=int(row.unpriced_requests),
+            publisher=publisher(row.provider, row.model),
         )
 
 
@@ -227,7 +231,22 @@ def _storage_lines(
             app=row.app,
             team=row.team,
             environment=row.environment,
+            publisher=publisher(row.provider, row.model),
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def publisher(provider: str, model: str | None) -> str:
+    """Who made the model: its maker where a gateway or cloud resells it (OpenRouter's or
+    Bedrock's Claude is Anthropic's), else the provider itself."""
+    if model:
+        maker = provider_for_model(model)
+        if maker is not None:
+            return maker
+        vendor, slash, _ = model.partition("/")
+        if slash and vendor:
+            return canonical_provider(vendor)
+    return provider
 
 
 def focus_export(

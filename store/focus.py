@@ -105,6 +105,10 @@ def usage_groups(
             sum(cache_write_1h_tokens) AS cache_write_1h_tokens,
             sum(output_tokens) AS output_tokens,
             sum({tool_calls}) AS tool_calls,
+            -- The prompt cache key, when every request of the group was sent with the same one.
+            CASE WHEN count(prompt_cache_key) = count(*)
+                AND min(prompt_cache_key) = max(prompt_cache_key)
+                THEN min(prompt_cache_key) END AS prompt_cache_key,
             {", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in COST_SUMS)}
         FROM usage_events
         WHERE tenant_id = :tenant_id AND occurred_at >= :start AND occurred_at < :end

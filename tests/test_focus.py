@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from reports.focus import COLUMNS, FOCUS_1_0, ChargeLine, decimal_text, focus_csv, focus_row
-from reports.focus_export import CACHED
+from reports.focus_export import CACHED, publisher
 
 ROOT = Path(__file__).resolve().parents[1]
 VALIDATOR = ROOT / ".venv-focus" / "bin" / "focus-validator"
@@ -57,9 +57,9 @@ LINES = [
     _line("uncached_input", 2_000, "0.006"),
     # 200,000 output at a negotiated $12 (list $15): billed $2.40, list $3.00.
     _line("output", 200_000, "2.4", list_cost=Decimal("3"), price_id="tenant-price-7"),
-    # 3 web searches at $10 per 1,000.
-    _line("tool_fees", 3, "0.03"),
-    # 2 MTok-hours of a Gemini cache, billed in EUR through a gateway, in a region.
+    # 3 web searches at $10 per 1,000, through OpenRouter (who resold Anthropic's model).
+    _line("tool_fees", 3, "0.03", provider="openrouter", publisher="anthropic"),
+    # 2 MTok-hours of a Gemini cache, billed in EUR, in a region.
     _line(
         "storage",
         "2",
@@ -69,7 +69,6 @@ LINES = [
         provider="google",
         model="gemini-2.5-pro",
         currency="EUR",
-        invoice_issuer="openrouter",
         region="europe-west4",
         team=None,
     ),
@@ -113,18 +112,47 @@ def test_each_part_is_its_own_sku_with_both_price_layers() -> None:
     storage = rows["storage"]
     assert (storage["ConsumedUnit"], storage["PricingUnit"]) == ("MTok-hours", "1M Token-hours")
     assert storage["ContractedUnitPrice"] == "4.14"
-    assert (storage["ProviderName"], storage["InvoiceIssuerName"]) == ("google", "openrouter")
+    assert (storage["ProviderName"], storage["PublisherName"]) == ("google", "google")
+    assert storage["InvoiceIssuerName"] == "google"
+    # A gateway bills for the model it resells: it is provider and invoice issuer, the
+    # model's maker its publisher.
+    fees = rows["tool_fees"]
+    assert (fees["ProviderName"], fees["InvoiceIssuerName"], fees["PublisherName"]) == (
+        "openrouter",
+        "openrouter",
+        "anthropic",
+    )
     assert (storage["RegionId"], storage["SubAccountId"], storage["BillingCurrency"]) == (
         "europe-west4",
         "",
         "EUR",
     )
     # The validator's draft names repeat the final columns.
-    assert (storage["Provider"], storage["InvoiceIssuer"], storage["ResourceID"]) == (
-        "google",
+    assert (fees["Provider"], fees["InvoiceIssuer"], fees["Publisher"]) == (
         "openrouter",
-        "code-review",
+        "openrouter",
+        "anthropic",
     )
+    assert storage["ResourceID"] == "code-review"
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "maker"),
+    [
+        # Canonical names as the store keeps them (billing.aliases.canonical_model).
+        ("openrouter", "claude-sonnet-4-5", "anthropic"),
+        ("aws", "claude-sonnet-4-5", "anthropic"),
+        ("azure", "gpt-4.1", "openai"),
+        ("groq", "gpt-oss-120b", "openai"),
+        ("openrouter", "meta-llama/llama-3.1-8b-instruct", "meta-llama"),
+        ("anthropic", "claude-sonnet-4-5", "anthropic"),
+        # A model no catalogue places is its provider's.
+        ("groq", "llama-3.3-70b-versatile", "groq"),
+        ("openai", None, "openai"),
+    ],
+)
+def test_the_publisher_is_the_models_maker(provider: str, model: str | None, maker: str) -> None:
+    assert publisher(provider, model) == maker
 
 
 def test_the_csv_streams_every_column_in_order() -> None:

@@ -129,12 +129,16 @@ def mixed_month(engine: Engine, client: TestClient, auth: dict[str, str]) -> Non
             output=100,
             team="search",
             occurred_at="2026-11-10T10:00:00Z",
+            prompt_cache_key="search-v2",
         ),
         two_ttl_write(team="search", occurred_at="2026-11-20T10:00:00Z"),
+        # Three days of Step-1o at one rate, one after it changes.
         stepfun_record("cny-1", "2026-11-10T00:00:00Z"),
+        stepfun_record("cny-3", "2026-11-11T00:00:00Z"),
+        stepfun_record("cny-4", "2026-11-12T00:00:00Z"),
         stepfun_record("cny-2", "2026-11-20T00:00:00Z"),
     ]
-    assert client.post("/v1/usage", json={"records": records}, headers=auth).json()["accepted"] == 4
+    assert client.post("/v1/usage", json={"records": records}, headers=auth).json()["accepted"] == 6
     assert client.post("/v1/caches", json=GEMINI_CACHE, headers=auth).json()["stored"] == 1
 
 
@@ -161,6 +165,11 @@ def test_a_month_of_negotiated_prices_storage_both_ttls_and_two_currencies(
     )
     assert (read["ListUnitPrice"], read["ContractedUnitPrice"]) == ("0.3", "0.24")
     assert read["SkuPriceId"].startswith("tenant:")
+    # The cache key its requests were sent with is a tag; the write's were sent with none.
+    assert json.loads(read["Tags"]) == {"prompt_cache_key": "search-v2", "team": "search"}
+    assert (
+        "prompt_cache_key" not in by[("claude-sonnet-4-5", "cache_write_1h", "2026-11-20")]["Tags"]
+    )
     write_1h = by[("claude-sonnet-4-5", "cache_write_1h", "2026-11-20")]
     assert (write_1h["ConsumedQuantity"], write_1h["ListCost"], write_1h["BilledCost"]) == (
         "1000.0",
@@ -182,8 +191,11 @@ def test_a_month_of_negotiated_prices_storage_both_ttls_and_two_currencies(
         "1M Token-hours",
     )
     total = _statement(client, auth, "USD")
-    # Converted sums are shared out, not rounded row by row: the rows add up to the
+    # Converted sums are shared out, not rounded row by row: the three days of output before
+    # the 15th, 0.0024 CNY each, are 0.000331034483 USD rounded apart, but 0.0072 CNY is
+    # 0.000993103448 USD, so the third day's row is 0.000331034482. The rows add up to the
     # statement's total exactly, and so does every grouping of the statement.
+    assert by[("step-1o-turbo-vision", "output", "2026-11-12")]["BilledCost"] == ("0.000331034482")
     billed = sum(Decimal(r["BilledCost"]) for r in rows)
     assert billed == Decimal(total["cost"])
     assert sum(Decimal(r["x_NoCacheCost"]) for r in rows) == Decimal(total["nocache_cost"])
