@@ -85,12 +85,18 @@ LATERAL (SELECT CASE WHEN rd = 0 AND g % 8 = 0 THEN inp / 2 ELSE 0 END AS wr) w
 """
 
 
-def seed(engine: Engine, events: int, now: datetime, progress: Callable[[str], None]) -> int:
+def seed(
+    engine: Engine,
+    events: int,
+    now: datetime,
+    progress: Callable[[str], None],
+    tenant_name: str = "dashboard-bench",
+) -> int:
     """Insert `events` synthetic events over the 30 days before `now`; build the rollups."""
     start = now - timedelta(days=30)
     ensure_partitions(engine, {month_of(start), month_of(now)})
     with engine.begin() as conn:
-        tenant = ensure_tenant(conn, "dashboard-bench")
+        tenant = ensure_tenant(conn, tenant_name)
     chunk = 1_000_000
     params = {
         "tenant": tenant.id,

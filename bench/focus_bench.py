@@ -1,11 +1,14 @@
-"""The FOCUS export at scale: one month of the dashboard bench's synthetic events exported to a
-discarded file, timed, with the process's memory before and after (a streamed export holds a
-row at a time, so its peak does not grow with the month)."""
+"""The FOCUS export at scale: a month of the dashboard bench's synthetic events (all of them in
+one calendar month, for a tenant of its own) exported to a discarded file, timed, with the
+process's memory before and after (a streamed export holds a row at a time, so its peak does
+not grow with the month)."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psutil
@@ -14,6 +17,18 @@ from sqlalchemy import Engine, text
 from reports.focus import focus_csv
 from reports.focus_export import focus_export
 from store.tenancy import tenant_transaction
+
+
+def seed_month(engine: Engine, events: int, progress: Callable[[str], None]) -> int:
+    """A tenant of its own with `events` synthetic events, all in the last full month of at
+    least 30 days (they span the 30 days before a month's first instant)."""
+    first = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    # The day before a month's first is the previous month's last: its number of days.
+    while (first - timedelta(days=1)).day < 30:
+        first = (first - timedelta(days=1)).replace(day=1)
+    from dashboard_bench import seed
+
+    return seed(engine, events, first, progress, tenant_name="focus-bench")
 
 
 def focus_export_timing(engine: Engine, tenant_id: int) -> dict[str, Any]:

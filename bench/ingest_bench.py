@@ -269,6 +269,12 @@ def main() -> int:
         default=10_000_000,
         help="events for the dashboard and report timings (0 skips them)",
     )
+    parser.add_argument(
+        "--focus-events",
+        type=int,
+        default=10_000_000,
+        help="events of the one month the FOCUS export is timed on (0 skips it)",
+    )
     parser.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
     args = parser.parse_args()
     server_url, server, postmaster = _server_url()
@@ -297,10 +303,13 @@ def main() -> int:
             engine = make_engine(url, pool_size=2)
             tenant_id = seed(engine, args.dashboard_events, datetime.now(UTC), log)
             dashboard = measure(engine, tenant_id)
-            from focus_bench import focus_export_timing
+            engine.dispose()
+        if args.focus_events:
+            from focus_bench import focus_export_timing, seed_month
 
-            log("the FOCUS export of the busiest month …")
-            focus = focus_export_timing(engine, tenant_id)
+            log(f"seeding a month of {args.focus_events:,} events for the FOCUS export …")
+            engine = make_engine(url, pool_size=2)
+            focus = focus_export_timing(engine, seed_month(engine, args.focus_events, log))
             engine.dispose()
     finally:
         if server is not None:
