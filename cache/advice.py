@@ -2,7 +2,8 @@
 
 Each rule reads sums over the requests of a range (store.advice, store.economics) and the
 prices in force at the range's end; the money is what the range's own requests would have
-cost less, scaled to a 30-day month, at those prices. Estimates are conservative: a request
+cost less at those prices, scaled to a 30-day month at the pace since the first request in
+the range (`span_seconds`: from it to the range's end). Estimates are conservative: a request
 counts as one that would have hit only where the provider's own rule says it would (the
 previous request of the same app, model and cache key came within the provider's likely TTL),
 and the tokens it would have read are the fewest the evidence shows (the smallest read the
@@ -274,7 +275,9 @@ def _prefix_changes(g: RequestGroup, p: PriceView, month: Decimal) -> _Draft | N
     saving = _money(misses * c * (r.input - r.cache_read))
     monthly = saving * (month if whole else MONTH_DAYS)
     follows, new = (
-        (g.prefix_follows, g.new_prefix) if whole else (g.recent_prefix_follows, g.recent_new_prefix)
+        (g.prefix_follows, g.new_prefix)
+        if whole
+        else (g.recent_prefix_follows, g.recent_new_prefix)
     )
     pace = "" if whole else " in its last 24 hours (a recent change; the saving is at that pace)"
     return _Draft(
@@ -305,7 +308,8 @@ def _below_minimum(g: RequestGroup, p: PriceView, month: Decimal) -> _Draft | No
     stable = g.short_min // 2
     hits, writes = g.short_warm, g.short - g.short_warm
     saving = _money(
-        hits * (stable * r.input - m * r.cache_read) + writes * (stable * r.input - m * r.cache_write)
+        hits * (stable * r.input - m * r.cache_read)
+        + writes * (stable * r.input - m * r.cache_write)
     )
     return _Draft(
         "below_minimum",
@@ -341,7 +345,7 @@ def _ttl_too_short(g: RequestGroup, p: PriceView, month: Decimal) -> _Draft | No
         saving,
         saving * month,
         g.expired_within_hour,
-        f"Keep {_who(g.app)}'s prefix cached longer: send prompt_cache_retention \"24h\" "
+        f'Keep {_who(g.app)}\'s prefix cached longer: send prompt_cache_retention "24h" '
         "(extended prompt caching, where the model offers it).",
         f"{g.expired_within_hour:,} requests read nothing although the previous one of the "
         f"same prefix came {_minutes(ttl_seconds(g.provider))} to an hour before (the in-memory "
@@ -423,7 +427,7 @@ def _use_1h_ttl(g: PrefixGroup, p: PriceView, month: Decimal) -> _Draft | None:
         saving,
         saving * month,
         g.requests,
-        f"Write this prefix of {_who(g.app)} with a 1-hour TTL (cache_control ttl \"1h\").",
+        f'Write this prefix of {_who(g.app)} with a 1-hour TTL (cache_control ttl "1h").',
         f"{w.hit_requests:,} writes came 5 to 60 minutes after the prefix's previous use: "
         f"their {_tokens(w.hit_tokens)} tokens would have been read at {_rate(r.cache_read)} "
         f"instead of written at {_rate(r.cache_write)} per MTok, and the other "
@@ -467,9 +471,10 @@ def advise(
     prices: Prices,
     siblings: Siblings,
     span_seconds: float,
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
 ) -> list[Finding]:
     """The findings worth showing, largest monthly saving first."""
+    settings = settings or Settings()
     month = Decimal(MONTH_DAYS * 86_400) / Decimal(str(span_seconds))
     found: list[Finding] = []
 
@@ -479,7 +484,8 @@ def advise(
         provider: str,
         model: str | None,
         currency: str,
-        **where: str | None,
+        prompt_cache_key: str | None = None,
+        prefix: str | None = None,
     ) -> None:
         if draft is None or draft.requests < settings.min_requests:
             return
@@ -499,7 +505,8 @@ def advise(
                 explanation=draft.explanation,
                 evidence=draft.evidence,
                 requests=draft.requests,
-                **where,
+                prompt_cache_key=prompt_cache_key,
+                prefix=prefix,
             )
         )
 
@@ -507,14 +514,15 @@ def advise(
         price = prices(g.provider, g.model)
         if price is None:
             continue
-        where = {"prompt_cache_key": g.prompt_cache_key}
-        args = (g.app, g.provider, g.model, price.currency)
-        keep(_add_cache_control(g, price, month), *args, **where)
-        keep(_prefix_changes(g, price, month), *args, **where)
-        keep(_below_minimum(g, price, month), *args, **where)
-        keep(_ttl_too_short(g, price, month), *args, **where)
-        sibling = siblings(g.provider, g.model) if price.rates.cache_read >= price.rates.input else None
-        keep(_model_does_not_cache(g, price, sibling, month), *args, **where)
+        args = (g.app, g.provider, g.model, price.currency, g.prompt_cache_key)
+        keep(_add_cache_control(g, price, month), *args)
+        keep(_prefix_changes(g, price, month), *args)
+        keep(_below_minimum(g, price, month), *args)
+        keep(_ttl_too_short(g, price, month), *args)
+        sibling = (
+            siblings(g.provider, g.model) if price.rates.cache_read >= price.rates.input else None
+        )
+        keep(_model_does_not_cache(g, price, sibling, month), *args)
     for k in keyless:
         price = prices(k.provider, k.model)
         if price is not None:
@@ -523,20 +531,39 @@ def advise(
     for pg in prefixes:
         price = prices(pg.provider, pg.model)
         if price is not None:
-            keep(_use_1h_ttl(pg, price, month), pg.app, pg.provider, pg.model, price.currency,
-                 prefix=pg.prefix)
+            keep(
+                _use_1h_ttl(pg, price, month),
+                pg.app,
+                pg.provider,
+                pg.model,
+                price.currency,
+                prefix=pg.prefix,
+            )
         if pg.currency is not None:
-            keep(_losing_prefix(pg, month), pg.app, pg.provider, pg.model, pg.currency,
-                 prefix=pg.prefix)
+            keep(
+                _losing_prefix(pg, month),
+                pg.app,
+                pg.provider,
+                pg.model,
+                pg.currency,
+                prefix=pg.prefix,
+            )
     return sorted(
         found,
-        key=lambda f: (-f.monthly_saving, f.kind, str(f.app), f.provider, str(f.model),
-                       str(f.prompt_cache_key), str(f.prefix)),
+        key=lambda f: (
+            -f.monthly_saving,
+            f.kind,
+            str(f.app),
+            f.provider,
+            str(f.model),
+            str(f.prompt_cache_key),
+            str(f.prefix),
+        ),
     )
 
 
 def sibling_of(
-    model: str, candidates: Mapping[str, PriceView]
+    model: str, own: PriceView, candidates: Mapping[str, PriceView]
 ) -> tuple[str, PriceView] | None:
     """The caching model of the same family (the same name up to its first "-") that shares
     the longest name with `model`, then has the nearest input price; None if there is none."""
@@ -544,7 +571,6 @@ def sibling_of(
     if not dash:
         return None
     best: tuple[tuple[int, Decimal, str], str, PriceView] | None = None
-    own = candidates.get(model)
     for name, price in candidates.items():
         low = name.lower()
         if name == model or not low.startswith(family + "-"):
@@ -555,7 +581,7 @@ def sibling_of(
             (i for i, (a, b) in enumerate(zip(low, model.lower(), strict=False)) if a != b),
             min(len(low), len(model)),
         )
-        distance = abs(price.rates.input - own.rates.input) if own is not None else Decimal(0)
+        distance = abs(price.rates.input - own.rates.input)
         rank = (-shared, distance, name)
         if best is None or rank < best[0]:
             best = (rank, name, price)

@@ -3,6 +3,7 @@ they name."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,10 @@ class Settings(BaseSettings):
     # The session cookie is Secure whenever the request came over HTTPS; this makes it Secure
     # always (TLS ends at a proxy whose X-Forwarded-Proto the server is not told to trust).
     session_cookie_secure: bool = False
+    # The cache advisor shows a finding once it would save this much a month (in its price's
+    # currency) and rests on this many requests.
+    advice_min_saving: Decimal = Field(default=Decimal(1), ge=0, le=10**9, allow_inf_nan=False)
+    advice_min_requests: int = Field(default=20, ge=1, le=10**9)
 
 
 @lru_cache(maxsize=1)

@@ -321,3 +321,45 @@ class IngestOutcomes(BaseModel):
     totals: OutcomeTotals
     series: list[OutcomeCount] = Field(description="time order; buckets with none are left out")
     recent_conflicts: list[RecentConflict] = Field(description="newest first")
+
+
+AdviceKind = Literal[
+    "add_cache_control",
+    "use_prompt_cache_key",
+    "prefix_changes",
+    "below_minimum",
+    "use_1h_ttl",
+    "ttl_too_short",
+    "losing_prefix",
+    "model_does_not_cache",
+]
+
+
+class AdviceFinding(BaseModel):
+    """One piece of cache advice: what to change, the evidence, and what it is worth."""
+
+    kind: AdviceKind
+    app: str | None
+    provider: str
+    model: str | None
+    prompt_cache_key: str | None
+    prefix: str | None
+    currency: str
+    monthly_saving: Money = Field(description="the range's saving scaled to 30 days, to cents")
+    saving_in_range: Money
+    requests: int = Field(description="the requests the finding rests on")
+    recommendation: str
+    explanation: str = Field(description="how the saving was computed: which requests, prices")
+    evidence: dict[str, int | str]
+
+
+class Advice(BaseModel):
+    """The cache advisor's findings over [start, end), largest monthly saving first."""
+
+    start: Time
+    end: Time
+    app: str | None
+    min_saving: Money
+    min_requests: int
+    findings: list[AdviceFinding]
+    notes: list[str]

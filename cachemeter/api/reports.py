@@ -16,10 +16,12 @@ from cachemeter.api.deps import AdminTenant, ReadTenant, TenantConn
 from cachemeter.api.opaque import opaque_id
 from cachemeter.api.params import End, Month, OpaqueId, Start, time_range
 from cachemeter.api.strict import StrictRoute
+from reports.advice import AdviceSettings, advice
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
 from reports.regressions import regression_view, regressions
 from reports.schemas import (
+    Advice,
     CacheEconomics,
     Reconciliation,
     RegressionOut,
@@ -124,6 +126,40 @@ def get_cache_economics(
     start_at, end_at = time_range(start, end)
 
     return cache_economics(conn, tenant, start_at, end_at)
+
+
+@router.get("/v1/reports/advice", response_model=Advice)
+def get_advice(
+    request: Request,
+    tenant: ReadTenant,
+    conn: TenantConn,
+    start: Start = None,
+    end: End = None,
+    app: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    min_saving: Annotated[
+        Decimal | None,
+        Query(
+            ge=0,
+            le=10**9,
+            allow_inf_nan=False,
+            description="show findings saving at least this a month (default: the setting)",
+        ),
+    ] = None,
+    min_requests: Annotated[
+        int | None,
+        Query(ge=1, le=10**9, description="evidence needed (default: the setting)"),
+    ] = None,
+) -> Any:
+    """The cache advisor: what to change, per app and prefix, ranked by what it would save a
+    month at the prices in force at `end`, each with its evidence and how the saving was
+    computed."""
+    start_at, end_at = time_range(start, end)
+    settings = request.app.state.settings
+    thresholds = AdviceSettings(
+        min_saving=settings.advice_min_saving if min_saving is None else min_saving,
+        min_requests=settings.advice_min_requests if min_requests is None else min_requests,
+    )
+    return advice(conn, tenant, start_at, end_at, app, thresholds)
 
 
 @router.get("/v1/regressions", response_model=Regressions)

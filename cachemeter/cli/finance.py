@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -110,6 +111,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         tenant = find_tenant(conn, args.tenant)
         if tenant is None:
             raise CliError(f"no tenant named {args.tenant!r}")
+        if args.report_command == "advice":
+            return _advice(conn, tenant, args)
         if args.report_command == "economics":
             start, end = parse_time(args.start, "--start"), parse_time(args.end, "--end")
             if start >= end:
@@ -130,6 +133,36 @@ def cmd_report(args: argparse.Namespace) -> int:
         lines = [*body["lines"], body["total"]]
         print(_table(lines, columns, MONEY_COLUMNS, body["currency"]))
     return 0
+
+
+def _advice(conn: Any, tenant: Any, args: argparse.Namespace) -> int:
+    from cachemeter.config import get_settings
+    from reports.advice import AdviceSettings, advice, advice_text
+
+    end = parse_time(args.end, "--end") if args.end else datetime.now(UTC)
+    start = parse_time(args.start, "--start") if args.start else end - timedelta(days=30)
+    if start >= end:
+        raise CliError("--start must be before --end")
+    settings = get_settings()
+    thresholds = AdviceSettings(
+        min_saving=settings.advice_min_saving if args.min_saving is None else args.min_saving,
+        min_requests=settings.advice_min_requests
+        if args.min_requests is None
+        else args.min_requests,
+    )
+    body = advice(conn, tenant, start, end, args.app, thresholds)
+    print(json.dumps(body, indent=2) if args.format == "json" else advice_text(body))
+    return 0
+
+
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -399,4 +432,16 @@ def register(sub: Any) -> None:
     eco.add_argument("--start", required=True)
     eco.add_argument("--end", required=True)
     eco.add_argument("--tenant", default="default")
+    adv = rsub.add_parser(
+        "advice", help="what to change, per app and prefix, and what it would save a month"
+    )
+    adv.add_argument("--start", help="ISO time (default: 30 days before --end)")
+    adv.add_argument("--end", help="ISO time (default: now)")
+    adv.add_argument("--app", help="only this app")
+    adv.add_argument(
+        "--min-saving", type=_decimal, help="show findings saving at least this a month"
+    )
+    adv.add_argument("--min-requests", type=_count, help="evidence a finding needs")
+    adv.add_argument("--format", default="table", choices=("table", "json"))
+    adv.add_argument("--tenant", default="default")
     report.set_defaults(func=cmd_report)
