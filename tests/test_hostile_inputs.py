@@ -116,6 +116,11 @@ SEEDS = [
     Seed("GET", "/v1/reports/statement", query={"month": "2026-11", "group_by": "team"}),
     Seed("GET", "/v1/reports/reconciliation", query={**RANGE, "tolerance_pct": "1"}),
     Seed("GET", "/v1/reports/cache-economics", query=RANGE),
+    Seed(
+        "GET",
+        "/v1/reports/advice",
+        query={**RANGE, "app": "search", "min_saving": "0.5", "min_requests": "2"},
+    ),
     Seed("GET", "/v1/regressions", query={**RANGE, "status": "all"}),
     Seed("GET", "/v1/ingest/rejections", query=RANGE),
     Seed("GET", "/v1/ingest/outcomes", query={**RANGE, "source": "push", "bucket": "day"}),

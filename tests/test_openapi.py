@@ -30,6 +30,7 @@ OPERATIONS = {
     ("GET", "/v1/regressions"),
     ("POST", "/v1/regressions/{regression_id}/acknowledge"),
     ("GET", "/v1/reports/cache-economics"),
+    ("GET", "/v1/reports/advice"),
     ("GET", "/v1/reports/reconciliation"),
     ("GET", "/v1/reports/statement"),
     ("GET", "/v1/reports/summary"),

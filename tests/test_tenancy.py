@@ -197,6 +197,8 @@ def test_tenant_a_learns_nothing_of_tenant_b_through_any_endpoint(
     urls += [
         f"/v1/reports/reconciliation?{RANGE}",
         f"/v1/reports/cache-economics?{RANGE}",
+        # Every finding shown, so nothing of the other tenant's could hide under a threshold.
+        f"/v1/reports/advice?{RANGE}&min_saving=0&min_requests=1",
         f"/v1/regressions?{RANGE}",
         "/v1/ingest/rejections?start=2000-01-01&end=2100-01-01",
         "/v1/ingest/outcomes?start=2000-01-01&end=2100-01-01&bucket=day",
