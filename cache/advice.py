@@ -2,12 +2,12 @@
 
 Each rule reads sums over the requests of a range (store.advice, store.economics) and the
 prices in force at the range's end; the money is what the range's own requests would have
-cost less at those prices, scaled to a 30-day month at the pace since the first request in
-the range (`span_seconds`: from it to the range's end). Estimates are conservative: a request
-counts as one that would have hit only where the provider's own rule says it would (the
-previous request of the same app, model and cache key came within the provider's likely TTL),
-and the tokens it would have read are the fewest the evidence shows (the smallest read the
-group did have, else the model's minimum cacheable length). Rates are per million tokens:
+cost less at those prices, scaled from the range's length to a 30-day month. Estimates are
+conservative: a request counts as one that would have hit only where the provider's own rule
+says it would (the previous request of the same app, model and cache key came within the
+provider's likely TTL), and the tokens it would have read are the fewest the evidence shows
+(the smallest read the group did have, else the model's minimum cacheable length). A change
+seen only in the last 24 hours of a group is priced at that day's pace instead. Rates are per million tokens:
 `in` input, `rd` cache read, `wr` 5-minute cache write, `wr1h` 1-hour write.
 
 Terms. A request's *group* is its (app, provider, model, prompt cache key or none); its
@@ -49,8 +49,10 @@ Kinds (saving in the range, before scaling):
   sibling's prices, its warm requests of at least `m` input reading `m`, against its tokens
   at its own: (I*in + O*out) - (I*in_s + O*out_s - H*m*(in_s - rd_s)).
 
-A finding is kept when its monthly saving reaches `min_saving` (in the price's currency) and
-the requests it rests on reach `min_requests`.
+A prefix that is both `use_1h_ttl` and `losing_prefix` gets the one that saves more (a 1-hour
+TTL saves more exactly when it makes the prefix pay). A finding is kept when its monthly
+saving is above 0 and reaches `min_saving` (in the price's currency), and the requests it
+rests on reach `min_requests`.
 """
 
 from __future__ import annotations
@@ -490,7 +492,8 @@ def advise(
         if draft is None or draft.requests < settings.min_requests:
             return
         monthly = draft.monthly.quantize(Decimal("0.01"))
-        if monthly < settings.min_saving:
+        # Nothing to gain is no advice, whatever the threshold.
+        if monthly <= 0 or monthly < settings.min_saving:
             return
         found.append(
             Finding(
@@ -530,24 +533,16 @@ def advise(
             keep(draft, k.app, k.provider, k.model, price.currency, prefix=k.prefix)
     for pg in prefixes:
         price = prices(pg.provider, pg.model)
-        if price is not None:
-            keep(
-                _use_1h_ttl(pg, price, month),
-                pg.app,
-                pg.provider,
-                pg.model,
-                price.currency,
-                prefix=pg.prefix,
-            )
-        if pg.currency is not None:
-            keep(
-                _losing_prefix(pg, month),
-                pg.app,
-                pg.provider,
-                pg.model,
-                pg.currency,
-                prefix=pg.prefix,
-            )
+        longer = _use_1h_ttl(pg, price, month) if price is not None else None
+        losing = _losing_prefix(pg, month) if pg.currency is not None else None
+        # One answer per prefix: a 1-hour TTL that saves more than not caching at all is what
+        # makes the prefix pay; else not caching it saves more.
+        if longer is not None and losing is not None:
+            longer, losing = (longer, None) if longer.saving >= losing.saving else (None, losing)
+        if longer is not None and price is not None:
+            keep(longer, pg.app, pg.provider, pg.model, price.currency, prefix=pg.prefix)
+        if losing is not None and pg.currency is not None:
+            keep(losing, pg.app, pg.provider, pg.model, pg.currency, prefix=pg.prefix)
     return sorted(
         found,
         key=lambda f: (

@@ -94,9 +94,6 @@ def advice(
     settings = settings or Settings()
     pairs = models_used(conn, tenant.id, start, end, app)
     limits = {(p, m): (minimum_tokens(p, m), ttl_seconds(p)) for p, m in pairs}
-    # A month at the pace since the first request in range (a range reaching back before the
-    # traffic began would otherwise thin it out).
-    since = min(pairs.values(), default=start)
     prices = _Prices(load_price_book(conn), end, tenant.name)
     groups = [
         RequestGroup(**r._mapping) for r in request_groups(conn, tenant.id, start, end, app, limits)
@@ -129,7 +126,7 @@ def advice(
         prefixes,
         prices,
         prices.sibling,
-        (end - since).total_seconds(),
+        (end - start).total_seconds(),
         settings,
     )
     unpriced = sorted(

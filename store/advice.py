@@ -16,21 +16,19 @@ Limits = Mapping[tuple[str, str | None], tuple[int, int]]
 
 def models_used(
     conn: Connection, tenant_id: int, start: datetime, end: datetime, app: str | None
-) -> dict[tuple[str, str | None], datetime]:
-    """The (provider, model) pairs of the tenant's requests in [start, end) (of `app`), each
-    with its first request's time."""
+) -> list[tuple[str, str | None]]:
+    """The (provider, model) pairs of the tenant's requests in [start, end) (of `app`)."""
     rows = conn.execute(
         text(
             """
-            SELECT provider, model, min(occurred_at) AS first FROM usage_events
+            SELECT DISTINCT provider, model FROM usage_events
             WHERE tenant_id = :tenant_id AND occurred_at >= :start AND occurred_at < :end
                 AND (CAST(:app AS text) IS NULL OR app = :app)
-            GROUP BY provider, model
             """
         ),
         {"tenant_id": tenant_id, "start": start, "end": end, "app": app},
     )
-    return {(r.provider, r.model): r.first for r in rows}
+    return [(r.provider, r.model) for r in rows]
 
 
 def _facts(limits: Limits) -> tuple[str, dict[str, Any]]:
