@@ -7,8 +7,8 @@ conservative: a request counts as one that would have hit only where the provide
 says it would (the previous request of the same app, model and cache key came within the
 provider's likely TTL), and the tokens it would have read are the fewest the evidence shows
 (the smallest read the group did have, else the model's minimum cacheable length). A change
-seen only in the last 24 hours of a group is priced at that day's pace instead. Rates are per million tokens:
-`in` input, `rd` cache read, `wr` 5-minute cache write, `wr1h` 1-hour write.
+seen only in the last 24 hours of a group is priced at that day's pace instead. Rates are per
+million tokens: `in` input, `rd` cache read, `wr` 5-minute cache write, `wr1h` 1-hour write.
 
 Terms. A request's *group* is its (app, provider, model, prompt cache key or none); its
 *previous* request is the group's latest earlier one in the range; it is *warm* when that came
