@@ -36,6 +36,7 @@ from dashboard.pages import (
     spend,
     statements,
 )
+from reports.advice import AdviceSettings
 from store.analytics import dimension_values
 from store.models import DIMENSIONS
 
@@ -47,9 +48,11 @@ def create_dashboard(
     prefix: str = "/dashboard/",
     secret_key: str | None = None,
     sessions: auth.SessionPolicy | None = None,
+    advice: AdviceSettings | None = None,
 ) -> Dash:
     """The dashboard served under `prefix`; session cookies are signed with `secret_key` and
-    sessions last as `sessions` says (12 hours idle, 7 days at most, by default)."""
+    sessions last as `sessions` says (12 hours idle, 7 days at most, by default); the Advice
+    page shows findings that reach the `advice` thresholds (the advisor's defaults if none)."""
     app = Dash(
         __name__,
         requests_pathname_prefix=prefix,
@@ -60,7 +63,7 @@ def create_dashboard(
     auth.install(app.server, engine, prefix, secret_key or secrets.token_hex(32), sessions)
     # After the sign-in check: a request that is not signed in is a 401 whatever its body.
     errors.install(app.server, app.callback_map)
-    context = Context(engine)
+    context = Context(engine, advice or AdviceSettings())
     paths = {page.PATH: page for page in PAGES}
 
     app.layout = html.Div(
