@@ -1,4 +1,4 @@
-"""The Dash app: eight pages behind an API-key login, filters kept in the URL.
+"""The Dash app: nine pages behind an API-key login, filters kept in the URL.
 
 Pages read the database only through `store` query functions, in callbacks (never at import).
 """
@@ -27,6 +27,7 @@ from dashboard.filters import (
     to_query,
 )
 from dashboard.pages import (
+    advice,
     hitrate,
     ingest_health,
     latency,
@@ -40,7 +41,7 @@ from reports.advice import AdviceSettings
 from store.analytics import dimension_values
 from store.models import DIMENSIONS
 
-PAGES = (overview, hitrate, regressions, latency, spend, statements, prices, ingest_health)
+PAGES = (overview, hitrate, regressions, advice, latency, spend, statements, prices, ingest_health)
 
 
 def create_dashboard(
