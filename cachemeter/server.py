@@ -46,6 +46,7 @@ from dashboard.app import create_dashboard
 from dashboard.auth import SessionPolicy
 from ingest.metrics import IngestMetrics, LabelBounds
 from ingest.service import Ingestor
+from reports.advice import AdviceSettings
 from reports.regressions import open_costs
 from store.analytics import recent_providers
 from store.db import DATABASE_DOWN, make_engine
@@ -79,6 +80,13 @@ def session_policy(settings: Settings) -> SessionPolicy:
             lifetime=timedelta(days=settings.session_lifetime_days),
         ),
         force_secure=settings.session_cookie_secure,
+    )
+
+
+def advice_settings(settings: Settings) -> AdviceSettings:
+    """When the dashboard's Advice page shows a finding (the API and CLI default to the same)."""
+    return AdviceSettings(
+        min_saving=settings.advice_min_saving, min_requests=settings.advice_min_requests
     )
 
 
@@ -184,6 +192,7 @@ def create_app(
             app.state.engine,
             secret_key=session_secret(settings),
             sessions=session_policy(settings),
+            advice=advice_settings(settings),
         )
         app.mount("/dashboard", WSGIMiddleware(dash_app.server))  # type: ignore[arg-type]
         try:

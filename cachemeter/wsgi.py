@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from cachemeter.api.middleware import RefuseNul, SecurityHeaders, readiness
 from cachemeter.config import database_url, get_settings
-from cachemeter.server import session_policy, session_secret
+from cachemeter.server import advice_settings, session_policy, session_secret
 from dashboard.app import create_dashboard
 from store.db import make_engine
 
@@ -32,7 +32,10 @@ def dashboard_wsgi(engine: Engine | None = None) -> Any:
     """The dashboard's Flask (WSGI) application."""
     settings = get_settings()
     return create_dashboard(
-        engine or _engine(), secret_key=session_secret(settings), sessions=session_policy(settings)
+        engine or _engine(),
+        secret_key=session_secret(settings),
+        sessions=session_policy(settings),
+        advice=advice_settings(settings),
     ).server
 
 

@@ -1,4 +1,4 @@
-"""The Dash app: eight pages behind an API-key login, filters kept in the URL.
+"""The Dash app: nine pages behind an API-key login, filters kept in the URL.
 
 Pages read the database only through `store` query functions, in callbacks (never at import).
 """
@@ -27,6 +27,7 @@ from dashboard.filters import (
     to_query,
 )
 from dashboard.pages import (
+    advice,
     hitrate,
     ingest_health,
     latency,
@@ -36,10 +37,11 @@ from dashboard.pages import (
     spend,
     statements,
 )
+from reports.advice import AdviceSettings
 from store.analytics import dimension_values
 from store.models import DIMENSIONS
 
-PAGES = (overview, hitrate, regressions, latency, spend, statements, prices, ingest_health)
+PAGES = (overview, hitrate, regressions, advice, latency, spend, statements, prices, ingest_health)
 
 
 def create_dashboard(
@@ -47,9 +49,11 @@ def create_dashboard(
     prefix: str = "/dashboard/",
     secret_key: str | None = None,
     sessions: auth.SessionPolicy | None = None,
+    advice: AdviceSettings | None = None,
 ) -> Dash:
     """The dashboard served under `prefix`; session cookies are signed with `secret_key` and
-    sessions last as `sessions` says (12 hours idle, 7 days at most, by default)."""
+    sessions last as `sessions` says (12 hours idle, 7 days at most, by default); the Advice
+    page shows findings that reach the `advice` thresholds (the advisor's defaults if none)."""
     app = Dash(
         __name__,
         requests_pathname_prefix=prefix,
@@ -60,7 +64,7 @@ def create_dashboard(
     auth.install(app.server, engine, prefix, secret_key or secrets.token_hex(32), sessions)
     # After the sign-in check: a request that is not signed in is a 401 whatever its body.
     errors.install(app.server, app.callback_map)
-    context = Context(engine)
+    context = Context(engine, advice or AdviceSettings())
     paths = {page.PATH: page for page in PAGES}
 
     app.layout = html.Div(

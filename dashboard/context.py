@@ -1,10 +1,11 @@
-"""What page callbacks need: the engine, the signed-in tenant, and the view's filters."""
+"""What page callbacks need: the engine, the signed-in tenant, the view's filters and the
+advisor's thresholds."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dash.exceptions import PreventUpdate
@@ -12,8 +13,10 @@ from sqlalchemy import Connection, Engine
 
 from dashboard.auth import current_tenant
 from dashboard.filters import filters_from, parse_query
+from reports.advice import AdviceSettings
 from store.analytics import Filters
 from store.tenancy import tenant_transaction
+from store.tenants import TenantRef
 
 
 @dataclass(frozen=True)
@@ -21,13 +24,21 @@ class Context:
     """Shared by every page of one dashboard app."""
 
     engine: Engine
+    # When the Advice page shows a finding (the server's advice_min_saving and
+    # advice_min_requests settings, as the API and CLI default to).
+    advice: AdviceSettings = field(default_factory=AdviceSettings)
 
     def tenant_id(self) -> int:
         """The signed-in tenant; a callback without one does nothing."""
+        return self.tenant().id
+
+    def tenant(self) -> TenantRef:
+        """The signed-in tenant as reports take it: its name picks its negotiated prices."""
         tenant = current_tenant()
         if tenant is None:
             raise PreventUpdate
-        return tenant[0]
+        # Read only, whatever else the session's key may do: the dashboard only reads.
+        return TenantRef(id=tenant[0], name=tenant[1], scopes=frozenset({"read"}))
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -24,9 +24,13 @@ from sqlalchemy import Engine, text
 from billing.pricebook import PriceBook
 from cachemeter.cli.demo import load_demo
 from cachemeter.config import Settings
-from cachemeter.server import create_app
+from cachemeter.server import advice_settings, create_app
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
+from reports.advice import advice
+from reports.formatting import money
+from store.tenancy import tenant_transaction
+from store.tenants import TenantRef
 from tests.browser import DOWNLOADS, wait
 from tests.factories import anthropic_record, ingested, prefix_money_records, tenant_with_key
 
@@ -544,6 +548,101 @@ def test_regressions_on_screen(
     _shot(browser, "regressions")
     table_rows[0].find_element("link text", "hit rate").click()
     wait(browser, lambda d: "/hit-rate" in d.current_url and f"app={rows[0].app}" in d.current_url)
+
+
+def test_advice_on_screen(
+    engine: Engine, live_server: str, browser: Any, seeded: dict[str, str]
+) -> None:
+    """The demo's code reviewer puts a timestamp at the top of its prompt the day before the
+    last: the Advice page lists the advisor's findings in its order, with its numbers to the
+    cent as `money` reads them, each with its recommendation and, unfolded, the why; an app
+    or a range with nothing to advise says so."""
+    _login(browser, live_server, seeded["key"])
+    week = _week()
+    tenant = TenantRef(id=_db(engine, "SELECT id FROM tenants WHERE name = 'acme'"), name="acme")
+    # The thresholds the server runs with (live_server: the default settings).
+    thresholds = advice_settings(Settings())
+
+    def report(app: str | None = None) -> list[dict[str, Any]]:
+        with tenant_transaction(engine, tenant.id) as conn:
+            found = advice(conn, tenant, week["start"], week["end"], app, thresholds)
+        return list(found["findings"])
+
+    def shown() -> list[dict[str, str]]:
+        # The finding rows only (each has a detail row beneath it), as header -> text.
+        rows = wait(
+            browser,
+            lambda d: (r := d.find_elements("css selector", "#ad-findings tr.ad-finding")) and r,
+        )
+        header = [th.text for th in browser.find_elements("css selector", "#ad-findings th")]
+        return [
+            dict(zip(header, (td.text for td in row.find_elements("tag name", "td")), strict=True))
+            for row in rows
+        ]
+
+    def expected(findings: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+        return [
+            (
+                str(rank),
+                f["app"],
+                money(Decimal(f["monthly_saving"]), f["currency"]),
+                f"{f['requests']:,}",
+            )
+            for rank, f in enumerate(findings, 1)
+        ]
+
+    findings = report()
+    ours = [f for f in findings if (f["kind"], f["app"]) == ("prefix_changes", "code-review")]
+    assert ours, "the demo's code reviewer changes its prompt's start"
+    savings = [Decimal(f["monthly_saving"]) for f in findings]
+    assert savings == sorted(savings, reverse=True)
+
+    browser.find_element("id", "nav-advice").click()
+    cells = shown()
+    assert [(c["#"], c["app"], c["saves a month"], c["requests"]) for c in cells] == expected(
+        findings
+    )
+    first = findings[0]
+    assert _text(browser, "ad-count") == str(len(findings))
+    assert _text(browser, "ad-top") == money(Decimal(first["monthly_saving"]), first["currency"])
+    rank = findings.index(ours[0])
+    assert cells[rank]["advice"] == "prefix keeps changing"
+    assert cells[rank]["provider / model"] == f"{ours[0]['provider']} / {ours[0]['model']}"
+    assert cells[rank]["cache key or prefix"] == f"key {ours[0]['prompt_cache_key']}"
+    # Beneath its row: the one-sentence recommendation, and the explanation folded away.
+    detail = browser.find_elements("css selector", "#ad-findings td.ad-detail")[rank]
+    assert detail.find_element("class name", "ad-recommendation").text == ours[0]["recommendation"]
+    why = detail.find_element("tag name", "details")
+    assert why.get_attribute("open") is None
+    why.find_element("tag name", "summary").click()
+    wait(browser, lambda d: ours[0]["explanation"] in why.text)
+    assert f"would hit: {ours[0]['evidence']['would_hit']:,}" in why.text
+    _shot(browser, "advice")
+
+    # The app filter narrows the report as the API's `app` does.
+    _choose(browser, "f-app", "code-review")
+    wait(browser, lambda d: "app=code-review" in d.current_url)
+    narrowed = report("code-review")
+    assert narrowed and {f["app"] for f in narrowed} == {"code-review"}
+    wait(
+        browser,
+        lambda d: (
+            len(d.find_elements("css selector", "#ad-findings tr.ad-finding")) == len(narrowed)
+        ),
+    )
+    assert [(c["#"], c["app"], c["saves a month"], c["requests"]) for c in shown()] == expected(
+        narrowed
+    )
+
+    # Nothing to advise: an app of the demo the advisor finds nothing in, and a range with no
+    # traffic at all.
+    quiet = next(a for a in ("doc-qa", "ticket-classifier", "analytics-agent") if not report(a))
+    for query in (f"?app={quiet}", "?start=2020-01-01&end=2020-01-31"):
+        browser.get(f"{live_server}/dashboard/advice{query}")
+        empty = _text(browser, "ad-findings", lambda t: t.startswith("No advice: "))
+        assert f"on at least {thresholds.min_requests:,} requests" in empty
+        assert _text(browser, "ad-count") == "0"
+        assert not browser.find_elements("css selector", "#ad-findings tr")
 
 
 def test_one_set_of_numbers_for_a_month(

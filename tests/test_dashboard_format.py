@@ -149,3 +149,39 @@ def test_the_percentile_chart_draws_the_busiest_models_and_merges_the_rest(
     assert names == [f"{m} p{q}" for m in ("m7", "m6", "m5", "m4", "m3", OTHER) for q in (50, 95)]
     # The log axis of the distribution is labelled in ms and s where it has ticks.
     assert "100 ms" in spread.layout.xaxis.ticktext and "1 s" in spread.layout.xaxis.ticktext
+
+
+def test_every_kind_of_advice_has_its_words() -> None:
+    from cache.advice import KINDS
+    from dashboard.pages.advice import KIND_LABELS, kind_text
+
+    assert set(KIND_LABELS) == set(KINDS)
+    # One the page does not know yet still reads as words, not as an identifier.
+    assert kind_text("some_new_kind") == "some new kind"
+
+
+def test_the_advice_thresholds_are_the_servers_settings(engine: Engine) -> None:
+    """CACHEMETER_ADVICE_MIN_SAVING and _MIN_REQUESTS reach the Advice page, as they are the
+    API's and the CLI's defaults."""
+    from fastapi.testclient import TestClient
+    from prometheus_client import CollectorRegistry
+
+    from cachemeter.config import Settings
+    from cachemeter.server import create_app
+    from tests.dashboard_requests import CALLBACK, CALLBACKS, request_for
+    from tests.factories import tenant_with_key
+
+    _, key = tenant_with_key(engine)
+    settings = Settings(secret_key="t", advice_min_saving=Decimal("2.5"), advice_min_requests=5)
+    app = create_app(settings, engine=engine, registry=CollectorRegistry())
+    [output] = [o for o in CALLBACKS if "ad-thresholds" in o]
+    with TestClient(app) as client:
+        assert client.post("/dashboard/login", data={"key": key}).status_code == 200
+        answer = client.post(CALLBACK, json=request_for(output)).json()["response"]
+    said = answer["ad-thresholds"]["children"]
+    assert "would save at least 2.50 a month (in its price's currency)" in said
+    assert "on at least 5 requests" in said
+    # No usage at all: the empty state, with the same thresholds.
+    empty = answer["ad-table"]["children"][0]["props"]
+    assert empty["id"] == "ad-findings"
+    assert empty["children"].startswith("No advice: nothing in this range and filter would")
