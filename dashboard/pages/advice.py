@@ -140,10 +140,10 @@ def view(body: dict[str, Any], f: Filters, settings: AdviceSettings) -> tuple[li
         card("ad-top", "Largest saving a month", top),
     ]
     thresholds = (
-        f"A finding is shown when it {_thresholds(settings)}. A month is 30 days at the pace"
-        " since the range's first request, at the prices in force at its end. Findings can"
-        " overlap (one prefix can both lose money and want the 1-hour TTL), so their savings"
-        " are not added up."
+        f"A finding is shown when it {_thresholds(settings)}. A month is the range's saving"
+        " scaled to 30 days (a change of only the last 24 hours, at that day's pace), at the"
+        " prices in force at the range's end. Findings can overlap (a key's prefix changes"
+        " and its TTL both cost it reads), so their savings are not added up."
     )
     ignored = [d for d in UNMATCHED if getattr(f, d)]
     extra: list[Any] = []
