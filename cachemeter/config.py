@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field
@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # older than that are refused; raw payloads are emptied after retention_raw_days.
     retention_months: int | None = Field(default=None, ge=0, le=1200)
     retention_raw_days: int | None = Field(default=None, ge=0)
+    # What of a payload each event keeps: its usage objects and ids ("usage", redacted of any
+    # text), or nothing ("off": nothing to redact, check or parse into JSONB per event).
+    raw_payloads: Literal["usage", "off"] = "usage"
     partitions_ahead: int = Field(default=2, ge=0, le=24)
     retention_interval_hours: float = Field(default=6, ge=0)
     # Called with a JSON body (Slack-compatible "text") when a regression opens or closes.

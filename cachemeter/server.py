@@ -171,6 +171,7 @@ def create_app(
             metrics,
             settings.retention_months,
             end_user_key=session_secret(settings).encode(),
+            keep_raw=settings.raw_payloads != "off",
         )
         lifecycle = None
         if settings.retention_interval_hours > 0:

@@ -96,8 +96,10 @@ def build_record(
     source: str,
     received_at: datetime,
     end_user_key: bytes | None = None,
+    keep_raw: bool = True,
 ) -> UsageRecord:
-    """Normalise a validated record; `received_at` stands in for a missing `occurred_at`."""
+    """Normalise a validated record; `received_at` stands in for a missing `occurred_at`;
+    `keep_raw`: keep the payload's usage objects and ids (redacted), else an empty object."""
     try:
         normalised = normalise_payload(record.payload, record.provider, record.model)
     except PayloadError as exc:
@@ -127,7 +129,7 @@ def build_record(
         prompt_cache_key=record.prompt_cache_key,
         prefix_hash=record.prefix_hash,
         tags=dict(record.tags),
-        raw=redact(record.payload),
+        raw=redact(record.payload) if keep_raw else {},
         reported_cost=record.reported_cost
         if record.reported_cost is not None
         else normalised.reported_cost,

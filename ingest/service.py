@@ -195,8 +195,11 @@ class Ingestor:
         metrics: IngestMetrics,
         retention_months: int | None = None,
         end_user_key: bytes | None = None,
+        keep_raw: bool = True,
     ) -> None:
         self.engine = engine
+        # Whether events keep their payload's usage objects (CACHEMETER_RAW_PAYLOADS).
+        self.keep_raw = keep_raw
         # The server's secret, under which end users are hashed (ingest.record.hash_end_user).
         self.end_user_key = end_user_key
         self.metrics = metrics
@@ -247,6 +250,7 @@ class Ingestor:
                     source=source,
                     received_at=received_at,
                     end_user_key=self.end_user_key,
+                    keep_raw=self.keep_raw,
                 )
                 if horizon is not None and record.occurred_at < horizon:
                     raise PayloadError(

@@ -85,6 +85,7 @@ def _ingestor(engine: Any, metrics: Any = None) -> Any:
         metrics or IngestMetrics(CollectorRegistry()),
         settings.retention_months,
         end_user_key=key,
+        keep_raw=settings.raw_payloads != "off",
     )
 
 
