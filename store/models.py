@@ -42,6 +42,21 @@ Money = Numeric(24, 12)
 Rate = Numeric(18, 9)
 TZ = DateTime(timezone=True)
 
+# The tables every ingested batch writes carry no foreign key to tenants (migration 0020): a
+# key's check is a lookup per inserted row, and their tenant always comes from an
+# authenticated key. Deleting a tenant deletes their rows first (store.tenants.delete_tenant).
+HOT_TABLES = (
+    "usage_keys",
+    "usage_events",
+    "usage_hourly",
+    "ttft_daily",
+    "reported_hourly",
+    "prefix_hourly",
+    "prefix_daily",
+    "prefix_state",
+    "ingest_outcomes_hourly",
+)
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
@@ -127,7 +142,7 @@ class UsageKey(Base):
 
     __tablename__ = "usage_keys"
 
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(Integer)  # no foreign key: see HOT_TABLES
     source: Mapped[str] = mapped_column(String(32))
     request_id: Mapped[str] = mapped_column(String(256))
     event_id: Mapped[int] = mapped_column(BigInteger)
@@ -154,7 +169,7 @@ class UsageEvent(Base):
         BigInteger, event_id_seq, server_default=event_id_seq.next_value()
     )
     occurred_at: Mapped[datetime] = mapped_column(TZ)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(Integer)  # no foreign key: see HOT_TABLES
     received_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     source: Mapped[str] = mapped_column(String(32))
     request_id: Mapped[str | None] = mapped_column(String(256))
@@ -394,9 +409,7 @@ class UsageHourly(RollupDimensions, Base):
     __tablename__ = "usage_hourly"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    tenant_id: Mapped[int] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
-    )
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # see HOT_TABLES
     hour: Mapped[datetime] = mapped_column(TZ)
     currency: Mapped[str | None] = mapped_column(String(3))
     requests: Mapped[int] = mapped_column(BigInteger)
@@ -456,9 +469,7 @@ class TtftDaily(RollupDimensions, Base):
     __tablename__ = "ttft_daily"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    tenant_id: Mapped[int] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
-    )
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # see HOT_TABLES
     day: Mapped[datetime] = mapped_column(TZ)
     cache_hit: Mapped[bool] = mapped_column(Boolean)
     bucket: Mapped[int] = mapped_column(Integer)
@@ -489,9 +500,7 @@ class ReportedHourly(Base):
     __tablename__ = "reported_hourly"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    tenant_id: Mapped[int] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
-    )
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # see HOT_TABLES
     hour: Mapped[datetime] = mapped_column(TZ)
     provider: Mapped[str] = mapped_column(String(64))
     model: Mapped[str | None] = mapped_column(String(256))
@@ -529,9 +538,7 @@ class PrefixHourly(Base):
     __tablename__ = "prefix_hourly"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    tenant_id: Mapped[int] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
-    )
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # see HOT_TABLES
     hour: Mapped[datetime] = mapped_column(TZ)
     app: Mapped[str | None] = mapped_column(String(128))
     prefix: Mapped[str] = mapped_column(String(256))
@@ -576,9 +583,7 @@ class PrefixDaily(Base):
     __tablename__ = "prefix_daily"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    tenant_id: Mapped[int] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
-    )
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # see HOT_TABLES
     day: Mapped[datetime] = mapped_column(TZ)
     app: Mapped[str | None] = mapped_column(String(128))
     prefix: Mapped[str] = mapped_column(String(256))
@@ -619,7 +624,7 @@ class PrefixState(Base):
 
     __tablename__ = "prefix_state"
 
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(Integer)  # no foreign key: see HOT_TABLES
     app: Mapped[str] = mapped_column(String(128))
     cache_key: Mapped[str] = mapped_column(String(256))
     prefix_hash: Mapped[str | None] = mapped_column(String(128))
@@ -752,7 +757,7 @@ class IngestOutcomeHourly(Base):
 
     __tablename__ = "ingest_outcomes_hourly"
 
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(Integer)  # no foreign key: see HOT_TABLES
     # The UTC hour the records arrived in (a rejected record may carry no time of its own).
     hour: Mapped[datetime] = mapped_column(TZ)
     source: Mapped[str] = mapped_column(String(32))

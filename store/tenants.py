@@ -8,10 +8,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, or_, select, update
+from sqlalchemy import ColumnElement, Connection, delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from store.models import ApiKey, Tenant
+from store.models import HOT_TABLES, ApiKey, Tenant
 
 KEY_PREFIX = "cm_"
 # ingest: push usage; read: reports, exports, dashboard; admin: keys, prices, re-pricing,
@@ -71,6 +71,28 @@ def find_tenant(conn: Connection, name: str) -> TenantRef | None:
     """The tenant called `name`, or None."""
     tenant_id = conn.execute(select(Tenant.id).where(Tenant.name == name)).scalar_one_or_none()
     return TenantRef(tenant_id, name) if tenant_id is not None else None
+
+
+def revoke_all_keys(conn: Connection, tenant_id: int, now: datetime) -> int:
+    """Revoke every live key of a tenant (the first step of deleting it); how many."""
+    result = conn.execute(
+        update(ApiKey)
+        .where(ApiKey.tenant_id == tenant_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)
+
+
+def delete_tenant(conn: Connection, tenant_id: int) -> dict[str, int]:
+    """Delete a tenant and all of their rows: those of the tables ingest writes, which have no
+    foreign key (store.models.HOT_TABLES), then the tenant, whose other rows cascade. Per hot
+    table, how many rows went. Run as the owner (row-level security binds the app role)."""
+    counts = {}
+    for table in HOT_TABLES:
+        result = conn.execute(text(f"DELETE FROM {table} WHERE tenant_id = :t"), {"t": tenant_id})
+        counts[table] = int(result.rowcount)
+    conn.execute(delete(Tenant).where(Tenant.id == tenant_id))
+    return counts
 
 
 def create_key(

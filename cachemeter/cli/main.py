@@ -269,6 +269,25 @@ def cmd_ingest_litellm(args: argparse.Namespace) -> int:
     return 2 if totals["rejected"] else 0
 
 
+def cmd_tenants(args: argparse.Namespace) -> int:
+    """`tenants delete NAME --confirm NAME`: a tenant and every row of theirs."""
+    from store.tenants import delete_tenant, find_tenant, revoke_all_keys
+
+    if args.confirm != args.name:
+        raise CliError(f"--confirm: repeat the tenant's name ({args.name!r}) to delete it")
+    with database() as engine:
+        with engine.begin() as conn:
+            tenant = find_tenant(conn, args.name)
+            if tenant is None:
+                raise CliError(f"no tenant named {args.name!r}")
+            # First, and committed: no new batch of theirs authenticates from here on.
+            revoked = revoke_all_keys(conn, tenant.id, datetime.now(UTC))
+        with engine.begin() as conn:
+            counts = delete_tenant(conn, tenant.id)
+    print(json.dumps({"tenant": args.name, "keys_revoked": revoked, "rows_deleted": counts}))
+    return 0
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from store.tenants import (
         create_key,
@@ -536,6 +555,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = ksub.add_parser("revoke", help="revoke a key by its first 10 characters")
     revoke.add_argument("prefix")
     keys.set_defaults(func=cmd_keys)
+
+    tenants = sub.add_parser("tenants", help="manage tenants")
+    tsub = tenants.add_subparsers(dest="tenants_command", required=True)
+    drop = tsub.add_parser("delete", help="delete a tenant and every row of theirs, for good")
+    drop.add_argument("name")
+    drop.add_argument("--confirm", required=True, metavar="NAME", help="the name again")
+    tenants.set_defaults(func=cmd_tenants)
 
     demo = sub.add_parser("demo", help="load synthetic demo traffic into the database")
     demo.add_argument("--tenant", default="default")
