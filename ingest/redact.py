@@ -6,6 +6,7 @@ an allow-list (not a block-list) keeps new text fields out by default.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,21 +39,26 @@ _BODY_KEYS = frozenset({"response", "message", "metadata", "ResponseMetadata"})
 
 
 def _only_numbers(value: Any) -> Any:
+    # What this keeps, a JSONB column can hold: no NUL in any text, no NaN or infinity (so
+    # store.limits need not walk a redacted payload again).
     if isinstance(value, Mapping):
         return {k: _only_numbers(v) for k, v in value.items() if "\x00" not in str(k)}
     if isinstance(value, list):
         return [_only_numbers(v) for v in value]
     if isinstance(value, str) and (len(value) > 64 or "\x00" in value):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 
 def redact(payload: Any) -> Any:
-    """The payload without content: ids, model, and usage objects only."""
+    """The payload without content: ids, model, and usage objects only; never a NUL in its
+    text nor a NaN or infinite number (a JSONB column holds what it returns)."""
     if isinstance(payload, list):
         return [redact(item) for item in payload]
     if not isinstance(payload, Mapping):
-        return payload
+        return _only_numbers(payload)
     kept: dict[str, Any] = {}
     for key, value in payload.items():
         if "\x00" in str(key):
@@ -65,5 +71,5 @@ def redact(payload: Any) -> Any:
             kept[key] = _only_numbers(value)
         elif not isinstance(value, Mapping | list | str):
             # Numbers and booleans at the top of a bare usage object are counts, not text.
-            kept[key] = value
+            kept[key] = _only_numbers(value)
     return kept

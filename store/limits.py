@@ -9,7 +9,7 @@ its own record, naming the field, instead of failing the whole batch in the data
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -134,11 +134,12 @@ def _checks(table: Table) -> dict[str, Check]:
     return {c.name: check for c in table.columns if (check := _check_of(c.type)) is not None}
 
 
-def check_row(table: Table, row: Mapping[str, Any]) -> None:
-    """Raise ColumnLimit for the first value of `row` its column in `table` cannot hold."""
+def check_row(table: Table, row: Mapping[str, Any], held: Collection[str] = ()) -> None:
+    """Raise ColumnLimit for the first value of `row` its column in `table` cannot hold;
+    `held`: columns whose values the caller made holdable already (not walked again)."""
     checks = _checks(table)
     for name, value in row.items():
-        if value is None:
+        if value is None or name in held:
             continue
         check = checks.get(name)
         if check is not None and (reason := check(value)) is not None:
