@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 
 from dashboard.filters import filters_from
 from dashboard.pages import hitrate, latency, overview, spend
+from reports.advice import advice
 from reports.budgets import budget_status
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
@@ -182,6 +183,9 @@ def callbacks(
         ),
         "report: cache economics": run(
             lambda c, f: cache_economics(c, TenantRef(tenant_id, "dashboard-bench"), f.start, f.end)
+        ),
+        "report: advice": run(
+            lambda c, f: advice(c, TenantRef(tenant_id, "dashboard-bench"), f.start, f.end)
         ),
         "report: regressions": run(lambda c, f: regressions(c, tenant_id, f.start, f.end)),
         "report: budgets": run(lambda c, f: budget_status(c, tenant_id, datetime.now(UTC))),
