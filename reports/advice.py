@@ -25,10 +25,11 @@ from cache.advice import (
     ttl_seconds,
 )
 from reports.formatting import money
-from store.advice import keyless_prefixes, models_used, request_groups
+from store.advice import advice_sums, models_used
 from store.economics import prefix_groups
 from store.prices import load_price_book
 
+_GROUP_FIELDS = tuple(RequestGroup.__dataclass_fields__)
 # The advisor's thresholds, for the API, CLI and dashboard (which read through this layer).
 AdviceSettings = Settings
 
@@ -95,12 +96,21 @@ def advice(
     pairs = models_used(conn, tenant.id, start, end, app)
     limits = {(p, m): (minimum_tokens(p, m), ttl_seconds(p)) for p, m in pairs}
     prices = _Prices(load_price_book(conn), end, tenant.name)
-    groups = [
-        RequestGroup(**r._mapping) for r in request_groups(conn, tenant.id, start, end, app, limits)
-    ]
+    group_rows, keyless_rows = advice_sums(conn, tenant.id, start, end, app, limits)
+    groups = [RequestGroup(**{k: getattr(r, k) for k in _GROUP_FIELDS}) for r in group_rows]
     keyless = [
-        KeylessPrefix(**r._mapping)
-        for r in keyless_prefixes(conn, tenant.id, start, end, app, limits)
+        KeylessPrefix(
+            app=r.app,
+            provider=r.provider,
+            model=r.model,
+            prefix=r.prefix,
+            requests=r.requests,
+            warm=r.prefix_warm,
+            warm_misses=r.warm_misses,
+            warm_hits=r.warm_hits,
+            smallest_read=r.smallest_read,
+        )
+        for r in keyless_rows
     ]
     prefixes = [
         PrefixGroup(

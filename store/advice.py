@@ -4,7 +4,7 @@ prefix sent without a cache key (cache.advice reads the sums; its docstring defi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -71,20 +71,24 @@ _SHORT = "rd = 0 AND input_tokens >= minimum / 2.0 AND input_tokens < minimum"
 _FOLLOWS = "prefix_hash IS NOT NULL AND previous_prefix IS NOT NULL"
 
 
-def request_groups(
+def advice_sums(
     conn: Connection,
     tenant_id: int,
     start: datetime,
     end: datetime,
     app: str | None,
     limits: Limits,
-) -> Sequence[Any]:
-    """Per (app, provider, model, prompt cache key) of [start, end): the sums of
-    cache.advice.RequestGroup."""
+) -> tuple[list[Any], list[Any]]:
+    """Over [start, end): the sums of cache.advice.RequestGroup per (app, provider, model,
+    prompt cache key), and those of cache.advice.KeylessPrefix per (app, provider, model,
+    prefix hash) of requests sent without a cache key. One pass over the events: their
+    per-request facts (two window sorts) are computed once for both."""
     facts, params = _facts(limits)
+    warm = "prefix_gap <= ttl AND input_tokens >= minimum"
     statement = text(
         f"""
-        SELECT app, provider, model, prompt_cache_key, count(*) AS requests,
+        SELECT app, provider, model, prompt_cache_key, prefix_hash AS prefix,
+            GROUPING(prefix_hash) = 0 AS by_prefix, count(*) AS requests,
             sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
             min(rd) FILTER (WHERE rd > 0) AS smallest_read,
             count(*) FILTER (WHERE {_PLAIN}) AS plain,
@@ -101,42 +105,25 @@ def request_groups(
             count(*) FILTER (WHERE {_NEW_MISS} AND {_RECENT}) AS recent_new_prefix_misses,
             count(*) FILTER (WHERE rd = 0 AND input_tokens >= minimum AND gap > ttl
                 AND gap <= 3600 AND {_SAME_PREFIX}) AS expired_within_hour,
-            count(*) FILTER (WHERE gap <= ttl AND input_tokens >= minimum) AS warm
-        FROM ({facts}) f
-        GROUP BY app, provider, model, prompt_cache_key
-        ORDER BY app, provider, model, prompt_cache_key
-        """
-    )
-    return conn.execute(
-        statement, {**params, "tenant_id": tenant_id, "start": start, "end": end, "app": app}
-    ).all()
-
-
-def keyless_prefixes(
-    conn: Connection,
-    tenant_id: int,
-    start: datetime,
-    end: datetime,
-    app: str | None,
-    limits: Limits,
-) -> Sequence[Any]:
-    """Per (app, provider, model, prefix hash) of requests sent without a prompt cache key:
-    the sums of cache.advice.KeylessPrefix."""
-    facts, params = _facts(limits)
-    warm = "prefix_gap <= ttl AND input_tokens >= minimum"
-    statement = text(
-        f"""
-        SELECT app, provider, model, prefix_hash AS prefix, count(*) AS requests,
-            count(*) FILTER (WHERE {warm}) AS warm,
+            count(*) FILTER (WHERE gap <= ttl AND input_tokens >= minimum) AS warm,
+            count(*) FILTER (WHERE {warm}) AS prefix_warm,
             count(*) FILTER (WHERE {warm} AND rd = 0) AS warm_misses,
-            count(*) FILTER (WHERE {warm} AND rd > 0) AS warm_hits,
-            min(rd) FILTER (WHERE rd > 0) AS smallest_read
+            count(*) FILTER (WHERE {warm} AND rd > 0) AS warm_hits
         FROM ({facts}) f
-        WHERE prompt_cache_key IS NULL AND prefix_hash IS NOT NULL
-        GROUP BY app, provider, model, prefix_hash
-        ORDER BY app, provider, model, prefix_hash
+        GROUP BY GROUPING SETS (
+            (app, provider, model, prompt_cache_key),
+            (app, provider, model, prompt_cache_key, prefix_hash)
+        )
+        ORDER BY app, provider, model, prompt_cache_key, prefix_hash
         """
     )
-    return conn.execute(
+    # The two sorts hold every event of the range: in memory where they fit, not on disk.
+    conn.execute(text("SELECT set_config('work_mem', '64MB', true)"))
+    rows = conn.execute(
         statement, {**params, "tenant_id": tenant_id, "start": start, "end": end, "app": app}
     ).all()
+    groups = [r for r in rows if not r.by_prefix]
+    keyless = [
+        r for r in rows if r.by_prefix and r.prompt_cache_key is None and r.prefix is not None
+    ]
+    return groups, keyless
