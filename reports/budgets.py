@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from billing.charge import money_text
 from billing.fx import RateNotFound
-from reports.statement import StatementError, month_range
+from reports.statement import missing_rate, month_range
 from store.budgets import budgets, spend
 from store.fx import load_fx
 
@@ -41,7 +41,7 @@ def budget_status(
             try:
                 total += fx.convert(amount, currency, budget.currency, now)
             except RateNotFound as exc:
-                raise StatementError(f"{exc} (add one with `cachemeter fx add`)") from None
+                raise missing_rate(exc) from None
         projected = total / Decimal(str(elapsed)) if elapsed > 0 else Decimal(0)
         threshold = budget.amount * budget.threshold_pct / 100
         status = (

@@ -28,7 +28,7 @@ from billing.price import PriceNotFound
 from billing.pricebook import PriceBook
 from billing.usage import Usage
 from reports.focus import ChargeLine
-from reports.statement import StatementError, month_range
+from reports.statement import StatementError, missing_rate, month_range
 from store.focus import (
     PERIODS,
     currencies,
@@ -101,7 +101,7 @@ class _Frame:
         try:
             return self.fx.convert(amount, currency, self.period_starts[segment], kind)
         except RateNotFound as exc:
-            raise StatementError(f"{exc} (add one with `cachemeter fx add`)") from None
+            raise missing_rate(exc) from None
 
     def charge_period(self, period: datetime, segment: int) -> tuple[datetime, datetime]:
         # The charge period, cut where an FX rate period starts or ends inside it.
@@ -288,7 +288,7 @@ def focus_export(
             try:
                 fx.rate(source, currency, at)
             except RateNotFound as exc:
-                raise StatementError(f"{exc} (add one with `cachemeter fx add`)") from None
+                raise missing_rate(exc) from None
     summary = ExportSummary(month=month, currency=currency)
 
     def lines() -> Iterator[ChargeLine]:

@@ -83,6 +83,11 @@ class Line:
         }
 
 
+def missing_rate(exc: RateNotFound) -> StatementError:
+    """The report error of a conversion without a rate, saying how to add one."""
+    return StatementError(f"{exc} (add one with `cachemeter fx add`)")
+
+
 def _convert(
     amount: Decimal | None, currency: str | None, at: datetime, kind: str, fx: RunningConversion
 ) -> Decimal:
@@ -91,7 +96,7 @@ def _convert(
     try:
         return fx.convert(amount, currency, at, kind)
     except RateNotFound as exc:
-        raise StatementError(f"{exc} (add one with `cachemeter fx add`)") from None
+        raise missing_rate(exc) from None
 
 
 def statement(
