@@ -60,13 +60,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal, get_args
 
 from billing.charge import MONEY_QUANTUM, MTOK
 from billing.economics import WhatIfCounts, what_if_priced
 from billing.price import Rates
 from cache.misses import LIKELY_TTL_SECONDS, minimum_cacheable
 
-KINDS = (
+Kind = Literal[
     "add_cache_control",
     "use_prompt_cache_key",
     "prefix_changes",
@@ -75,7 +76,8 @@ KINDS = (
     "ttl_too_short",
     "losing_prefix",
     "model_does_not_cache",
-)
+]
+KINDS: tuple[str, ...] = get_args(Kind)
 MONTH_DAYS = 30
 DEFAULT_TTL = 300
 DEFAULT_MINIMUM = 1024
@@ -104,7 +106,7 @@ class PriceView:
 
 @dataclass(frozen=True, slots=True)
 class RequestGroup:
-    """Sums over a group's requests in the range (store.advice.request_groups)."""
+    """Sums over a group's requests in the range (store.advice.advice_sums)."""
 
     app: str | None
     provider: str
@@ -138,7 +140,8 @@ class RequestGroup:
 
 @dataclass(frozen=True, slots=True)
 class KeylessPrefix:
-    """Sums over a prefix's requests sent without a prompt cache key (store.advice)."""
+    """Sums over a prefix's requests sent without a prompt cache key
+    (store.advice.advice_sums)."""
 
     app: str | None
     provider: str

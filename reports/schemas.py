@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from cache.advice import Kind
+
 Money = str
 Time = str
 
@@ -323,22 +325,10 @@ class IngestOutcomes(BaseModel):
     recent_conflicts: list[RecentConflict] = Field(description="newest first")
 
 
-AdviceKind = Literal[
-    "add_cache_control",
-    "use_prompt_cache_key",
-    "prefix_changes",
-    "below_minimum",
-    "use_1h_ttl",
-    "ttl_too_short",
-    "losing_prefix",
-    "model_does_not_cache",
-]
-
-
 class AdviceFinding(BaseModel):
     """One piece of cache advice: what to change, the evidence, and what it is worth."""
 
-    kind: AdviceKind
+    kind: Kind
     app: str | None
     provider: str
     model: str | None
