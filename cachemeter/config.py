@@ -12,6 +12,7 @@ import platformdirs
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reports.advice import AdviceSettings
 from store.embedded import embedded_url, start_embedded, to_sqlalchemy_url
 
 
@@ -75,6 +76,16 @@ class Settings(BaseSettings):
     # currency) and rests on this many requests.
     advice_min_saving: Decimal = Field(default=Decimal(1), ge=0, le=10**9, allow_inf_nan=False)
     advice_min_requests: int = Field(default=20, ge=1, le=10**9)
+
+
+def advice_settings(
+    settings: Settings, min_saving: Decimal | None = None, min_requests: int | None = None
+) -> AdviceSettings:
+    """When the advisor shows a finding: the settings', or a request's own thresholds."""
+    return AdviceSettings(
+        min_saving=settings.advice_min_saving if min_saving is None else min_saving,
+        min_requests=settings.advice_min_requests if min_requests is None else min_requests,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -38,7 +38,7 @@ from cachemeter.api.middleware import (
 )
 from cachemeter.api.openapi import add_error_responses, drop_null_from_parameters
 from cachemeter.api.schemas import Health, Ready
-from cachemeter.config import Settings, database_url, get_settings
+from cachemeter.config import Settings, advice_settings, database_url, get_settings
 from cachemeter.workers.regressions import Event, Monitor
 from cachemeter.workers.retention import LifecycleWorker
 from cachemeter.workers.webhook import Webhook, message
@@ -46,7 +46,6 @@ from dashboard.app import create_dashboard
 from dashboard.auth import SessionPolicy
 from ingest.metrics import IngestMetrics, LabelBounds
 from ingest.service import Ingestor
-from reports.advice import AdviceSettings
 from reports.regressions import open_costs
 from store.analytics import recent_providers
 from store.db import DATABASE_DOWN, make_engine
@@ -80,13 +79,6 @@ def session_policy(settings: Settings) -> SessionPolicy:
             lifetime=timedelta(days=settings.session_lifetime_days),
         ),
         force_secure=settings.session_cookie_secure,
-    )
-
-
-def advice_settings(settings: Settings) -> AdviceSettings:
-    """When the dashboard's Advice page shows a finding (the API and CLI default to the same)."""
-    return AdviceSettings(
-        min_saving=settings.advice_min_saving, min_requests=settings.advice_min_requests
     )
 
 

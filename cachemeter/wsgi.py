@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 
 from cachemeter.api.middleware import RefuseNul, SecurityHeaders, readiness
-from cachemeter.config import database_url, get_settings
-from cachemeter.server import advice_settings, session_policy, session_secret
+from cachemeter.config import advice_settings, database_url, get_settings
+from cachemeter.server import session_policy, session_secret
 from dashboard.app import create_dashboard
 from store.db import make_engine
 

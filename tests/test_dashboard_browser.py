@@ -23,8 +23,8 @@ from sqlalchemy import Engine, text
 
 from billing.pricebook import PriceBook
 from cachemeter.cli.demo import load_demo
-from cachemeter.config import Settings
-from cachemeter.server import advice_settings, create_app
+from cachemeter.config import Settings, advice_settings
+from cachemeter.server import create_app
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingestor
 from reports.advice import advice

@@ -16,7 +16,8 @@ from cachemeter.api.deps import AdminTenant, ReadTenant, TenantConn
 from cachemeter.api.opaque import opaque_id
 from cachemeter.api.params import End, Month, OpaqueId, Start, time_range
 from cachemeter.api.strict import StrictRoute
-from reports.advice import AdviceSettings, advice
+from cachemeter.config import advice_settings
+from reports.advice import advice
 from reports.economics import cache_economics
 from reports.reconciliation import reconciliation
 from reports.regressions import regression_view, regressions
@@ -154,11 +155,7 @@ def get_advice(
     month at the prices in force at `end`, each with its evidence and how the saving was
     computed."""
     start_at, end_at = time_range(start, end)
-    settings = request.app.state.settings
-    thresholds = AdviceSettings(
-        min_saving=settings.advice_min_saving if min_saving is None else min_saving,
-        min_requests=settings.advice_min_requests if min_requests is None else min_requests,
-    )
+    thresholds = advice_settings(request.app.state.settings, min_saving, min_requests)
     return advice(conn, tenant, start_at, end_at, app, thresholds)
 
 

@@ -136,20 +136,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _advice(conn: Any, tenant: Any, args: argparse.Namespace) -> int:
-    from cachemeter.config import get_settings
-    from reports.advice import AdviceSettings, advice, advice_text
+    from cachemeter.config import advice_settings, get_settings
+    from reports.advice import advice, advice_text
 
     end = parse_time(args.end, "--end") if args.end else datetime.now(UTC)
     start = parse_time(args.start, "--start") if args.start else end - timedelta(days=30)
     if start >= end:
         raise CliError("--start must be before --end")
-    settings = get_settings()
-    thresholds = AdviceSettings(
-        min_saving=settings.advice_min_saving if args.min_saving is None else args.min_saving,
-        min_requests=settings.advice_min_requests
-        if args.min_requests is None
-        else args.min_requests,
-    )
+    thresholds = advice_settings(get_settings(), args.min_saving, args.min_requests)
     body = advice(conn, tenant, start, end, args.app, thresholds)
     print(json.dumps(body, indent=2) if args.format == "json" else advice_text(body))
     return 0
