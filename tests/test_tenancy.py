@@ -163,7 +163,8 @@ def _seed_two_tenants(client: TestClient, engine: Engine) -> tuple[str, str]:
             team="bravo-secret-team",
             environment="bravo-env",
             prompt_cache_key="bravo-secret-prefix",
-            reported_cost="1.5",
+            # No timestamp holds it (seconds stop at 59): "1.5" matched "…:51.5…".
+            reported_cost="97.531",
         )
         for i in range(9)
     ]
@@ -183,7 +184,7 @@ def test_tenant_a_learns_nothing_of_tenant_b_through_any_endpoint(
     client: TestClient, engine: Engine
 ) -> None:
     a_key, _ = _seed_two_tenants(client, engine)
-    secrets = ("bravo", "claude-opus-4-5", "1.5")
+    secrets = ("bravo", "claude-opus-4-5", "97.531")
     urls = [
         f"/v1/reports/summary?{RANGE}&group_by={g}&format={f}"
         for g in ("provider", "model", "app", "team", "environment", "day")
