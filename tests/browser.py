@@ -60,11 +60,25 @@ def chromium() -> Iterator[Any]:
 
 def wait(driver: Any, condition: Any, timeout: float = 30) -> Any:
     """Wait until `condition(driver)` is truthy and return it."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
+
+    def look(d: Any) -> Any:
+        try:
+            return condition(d)
+        except WebDriverException as error:
+            # Chromium reports an element whose page is being replaced (a form post navigating
+            # away) as this generic error rather than as a stale element: the same "look again".
+            if "does not belong to the document" in str(error.msg):
+                return False
+            raise
 
     # Dash re-renders components: an element found a moment ago may be replaced before it is
     # read, which only means "look again".
     return WebDriverWait(
         driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    ).until(condition)
+    ).until(look)
