@@ -33,6 +33,7 @@ _BEDROCK_SCOPE = re.compile(r"^(?:(global|us|eu|apac|jp|au|ca|us-gov|regional)\.
 _BEDROCK_SUFFIX = re.compile(r"(?:-\d{8})?(?:-v\d+(?::\d+)?|-\d+:\d+)?$")
 
 
+@functools.lru_cache(maxsize=4096)  # asked of every record; pure, like canonical_model
 def canonical_provider(name: str) -> str:
     """One id per provider: genai-prices' id where it has the provider, else lower-case name."""
     key = name.strip().lower()
@@ -69,6 +70,7 @@ _BARE_PREFIXES = (("qwen", "alibaba"), ("qwq", "alibaba"), ("sonar", "perplexity
 _OPEN_WEIGHTS = re.compile(r"(?:^|[-_.])\d+(?:\.\d+)?b(?:$|[-_.])|:")
 
 
+@functools.lru_cache(maxsize=4096)  # asked of every record; pure, like canonical_model
 def provider_for_model(model: str) -> str | None:
     """The provider a bare model name implies, if any (used when the sender names none)."""
     key = model.strip().lower()

@@ -16,7 +16,7 @@ from typing import Any
 
 from billing.aliases import canonical_provider, provider_for_model
 from ingest.errors import PayloadError
-from ingest.fields import dig
+from ingest.fields import dig, is_object
 from ingest.shapes import (
     anthropic,
     bedrock,
@@ -89,7 +89,7 @@ def _chat_normaliser(
 
 
 def _has_usage(item: Any) -> bool:
-    if not isinstance(item, Mapping):
+    if not is_object(item):
         return False
     return any(
         dig(item, path) is not None
@@ -108,7 +108,7 @@ def _has_usage(item: Any) -> bool:
 def _from_list(events: Sequence[Any], hint: str | None) -> Normalised:
     if not events:
         raise PayloadError("payload", "an empty list carries no usage")
-    if any(isinstance(e, Mapping) and e.get("type") in _ANTHROPIC_EVENTS for e in events):
+    if any(is_object(e) and e.get("type") in _ANTHROPIC_EVENTS for e in events):
         return anthropic.normalise_events(events)
     # Stream chunks: usage arrives on the last chunk that carries it, cumulative where repeated.
     for index in range(len(events) - 1, -1, -1):
@@ -150,7 +150,7 @@ def _from_object(payload: Mapping[str, Any], hint: str | None) -> Normalised:
     if dig(payload, ("metadata", "usage")) is not None:
         return bedrock.normalise(payload)
     usage = payload.get("usage", payload)
-    if not isinstance(usage, Mapping):
+    if not is_object(usage):
         raise PayloadError("usage", f"must be an object, got {type(usage).__name__}")
     if canonical.is_canonical(usage):
         return canonical.normalise(usage)
@@ -199,7 +199,7 @@ def normalise_payload(
 ) -> Normalised:
     """Read any supported payload; the sender's `provider` and `model` win over the payload's."""
     hint = canonical_provider(provider) if provider else None
-    if isinstance(payload, Mapping):
+    if is_object(payload):
         result = _from_object(payload, hint)
     elif isinstance(payload, list):
         result = _from_list(payload, hint)
@@ -233,12 +233,12 @@ def _served_by(payload: Any, result: Normalised) -> str | None:
         if rid.startswith(prefix):
             return provider
     first = payload[0] if isinstance(payload, list) and payload else payload
-    if isinstance(first, Mapping) and "x_groq" in first:
+    if is_object(first) and "x_groq" in first:
         return "groq"
     last = payload[-1] if isinstance(payload, list) and payload else payload
-    if isinstance(last, Mapping) and "amazon-bedrock-invocationMetrics" in last:
+    if is_object(last) and "amazon-bedrock-invocationMetrics" in last:
         return "aws"
-    if isinstance(last, Mapping) and isinstance(last.get("time_info"), Mapping):
+    if is_object(last) and is_object(last.get("time_info")):
         return "cerebras"
     if result.model and _BEDROCK_MODEL_ID.match(result.model):
         return "aws"

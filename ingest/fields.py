@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
 
 from billing.usage import MAX_TOKENS
 from ingest.errors import PayloadError
@@ -14,10 +14,18 @@ MAX_MONEY = Decimal(10) ** 9
 Path = tuple[str, ...]
 
 
+def is_object(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """True for a JSON object (a mapping)."""
+    # Decoded JSON objects are dicts: the exact-type test first spares the abstract base
+    # class's instance check, which shape detection would otherwise make dozens of times a
+    # record.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def dig(obj: Any, path: Path) -> Any:
     """The value at `path` inside nested mappings, or None where any step is missing or null."""
     for key in path:
-        if not isinstance(obj, Mapping):
+        if type(obj) is not dict and not isinstance(obj, Mapping):
             return None
         obj = obj.get(key)
         if obj is None:
@@ -28,7 +36,7 @@ def dig(obj: Any, path: Path) -> Any:
 def mapping(obj: Any, path: Path, label: str) -> Mapping[str, Any] | None:
     """A nested object, None when absent; anything else than an object is an error."""
     value = dig(obj, path)
-    if value is None or isinstance(value, Mapping):
+    if value is None or is_object(value):
         return value
     raise PayloadError(label, f"must be an object, got {type(value).__name__}")
 
@@ -38,6 +46,8 @@ def count(obj: Any, path: Path, label: str | None = None) -> int | None:
     value = dig(obj, path)
     if value is None:
         return None
+    if type(value) is int and 0 <= value <= MAX_TOKENS:
+        return value  # the common case, before the checks that word each error
     name = label or ".".join(path)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(name, f"must be a non-negative integer, got {value!r}")

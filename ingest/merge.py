@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from billing.usage import TOKEN_FIELDS, InvalidUsage, Usage, steps_from_json
+from ingest.fields import is_object
 from ingest.record import UsageRecord
 
 # The source whose duplicates are merged: spans of one call from several instrumentors. Other
@@ -32,7 +33,7 @@ def merge_usage(base: Usage, other: Usage) -> Usage:
 
 def completeness(raw: Any) -> int:
     """How much a report says of its usage: its usage and token attributes."""
-    if not isinstance(raw, Mapping):
+    if not is_object(raw):
         return 0
     return sum(1 for key in raw if isinstance(key, str) and ("usage" in key or "token" in key))
 

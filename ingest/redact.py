@@ -10,6 +10,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ingest.fields import is_object
+
 # Objects kept whole: they hold counts and costs only.
 _USAGE_KEYS = frozenset({"usage", "usageMetadata", "usage_metadata", "metrics", "x_groq"})
 # Scalars kept for audit and re-normalisation.
@@ -41,7 +43,7 @@ _BODY_KEYS = frozenset({"response", "message", "metadata", "ResponseMetadata"})
 def _only_numbers(value: Any) -> Any:
     # What this keeps, a JSONB column can hold: no NUL in any text, no NaN or infinity (so
     # store.limits need not walk a redacted payload again).
-    if isinstance(value, Mapping):
+    if is_object(value):
         return {k: _only_numbers(v) for k, v in value.items() if "\x00" not in str(k)}
     if isinstance(value, list):
         return [_only_numbers(v) for v in value]
@@ -57,7 +59,7 @@ def redact(payload: Any) -> Any:
     text nor a NaN or infinite number (a JSONB column holds what it returns)."""
     if isinstance(payload, list):
         return [redact(item) for item in payload]
-    if not isinstance(payload, Mapping):
+    if not is_object(payload):
         return _only_numbers(payload)
     kept: dict[str, Any] = {}
     for key, value in payload.items():
@@ -65,7 +67,7 @@ def redact(payload: Any) -> Any:
             continue
         if key in _USAGE_KEYS:
             kept[key] = _only_numbers(value)
-        elif key in _BODY_KEYS and isinstance(value, Mapping):
+        elif key in _BODY_KEYS and is_object(value):
             kept[key] = redact(value)
         elif key in _SCALAR_KEYS and not isinstance(value, Mapping | list):
             kept[key] = _only_numbers(value)

@@ -27,7 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from ingest.errors import PayloadError
-from ingest.fields import count, mapping, text
+from ingest.fields import count, is_object, mapping, text
 from ingest.shapes.base import Normalised, make_usage
 
 _FIELDS = (
@@ -72,7 +72,7 @@ def _sum_iterations(iterations: list[Any], prefix: str) -> Normalised:
     models: list[str | None] = []
     for index, step in enumerate(iterations):
         label = f"{prefix}.iterations[{index}]"
-        if not isinstance(step, Mapping):
+        if not is_object(step):
             raise PayloadError(label, "must be an object")
         steps.append(_read_step(step, label).usage)
         # An advisor (or fallback) step names the model it ran on; the others ran on the
@@ -172,9 +172,9 @@ def _merge(merged: dict[str, Any], later: Mapping[str, Any]) -> None:
     field leaves an earlier count standing (nested objects, such as the TTL split, alike)."""
     for key, value in later.items():
         earlier = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(earlier, dict):
+        if is_object(value) and isinstance(earlier, dict):
             _merge(earlier, value)
-        elif isinstance(value, Mapping):
+        elif is_object(value):
             merged[key] = {}
             _merge(merged[key], value)
         elif value is not None and not (value == 0 and earlier not in (None, 0)):
@@ -210,7 +210,7 @@ def normalise_events(events: Sequence[Any]) -> Normalised:
     missed: int | None = None
     seen = False
     for index, event in enumerate(events):
-        if not isinstance(event, Mapping):
+        if not is_object(event):
             raise PayloadError(f"[{index}]", "each stream event must be an object")
         kind = event.get("type")
         metrics = mapping(

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ingest.errors import PayloadError
-from ingest.fields import count, mapping, text
+from ingest.fields import count, is_object, mapping, text
 from ingest.shapes.base import Normalised, make_usage
 
 
 def is_usage(obj: Mapping[str, Any]) -> bool:
     """True for a Cohere v2 usage object (it has `billed_units`)."""
-    return isinstance(obj.get("billed_units"), Mapping)
+    return is_object(obj.get("billed_units"))
 
 
 def normalise(payload: Mapping[str, Any]) -> Normalised:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from ingest.errors import PayloadError
-from ingest.fields import count, mapping, same_tokens, text
+from ingest.fields import count, is_object, mapping, same_tokens, text
 from ingest.shapes.base import Normalised, make_usage
 from ingest.shapes.openai_chat import CACHED, GENERIC, ChatVariant
 from ingest.shapes.openai_chat import normalise as chat
@@ -37,9 +37,9 @@ def is_native(payload: Mapping[str, Any]) -> bool:
     """True for a native DashScope response: `input_tokens` beside `prompt_tokens_details`."""
     usage = payload.get("usage")
     return (
-        isinstance(usage, Mapping)
+        is_object(usage)
         and "input_tokens" in usage
-        and isinstance(usage.get("prompt_tokens_details"), Mapping)
+        and is_object(usage.get("prompt_tokens_details"))
         and "input_tokens_details" not in usage
         # Anthropic's cache fields (a gateway may add an OpenAI-style copy beside them).
         and not any(k in usage for k in ("cache_read_input_tokens", "cache_creation_input_tokens"))

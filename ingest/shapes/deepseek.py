@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ingest.fields import count
+from ingest.fields import count, is_object
 from ingest.shapes.base import Normalised
 from ingest.shapes.openai_chat import CACHED, ChatVariant
 from ingest.shapes.openai_chat import normalise as chat
@@ -22,7 +22,7 @@ VARIANT = ChatVariant(
 def normalise(payload: Mapping[str, Any]) -> Normalised:
     """A DeepSeek chat completion or its usage object."""
     usage = payload.get("usage", payload)
-    if isinstance(usage, Mapping) and usage.get("prompt_tokens") is None:
+    if is_object(usage) and usage.get("prompt_tokens") is None:
         hit = count(usage, ("prompt_cache_hit_tokens",))
         miss = count(usage, ("prompt_cache_miss_tokens",))
         if hit is not None and miss is not None:

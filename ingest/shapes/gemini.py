@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ingest.errors import PayloadError
-from ingest.fields import count, text
+from ingest.fields import count, is_object, text
 from ingest.shapes.base import Normalised, make_usage
 
 
@@ -48,7 +48,7 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
     else:
         prefix = "usageMetadata" if payload.get("usageMetadata") is not None else "usage_metadata"
         found = payload.get(prefix)
-        if not isinstance(found, Mapping):
+        if not is_object(found):
             raise PayloadError("usageMetadata", "missing: this Gemini payload carries no usage")
         usage = found
     prompt = _get(usage, "promptTokenCount", "prompt_token_count", prefix) or 0
@@ -76,7 +76,7 @@ def stream_searches(chunks: Sequence[Any]) -> dict[str, int]:
     """The searches of a stream: its chunks' grounding, whichever chunk carries it."""
     found: dict[str, int] = {}
     for chunk in chunks:
-        if isinstance(chunk, Mapping):
+        if is_object(chunk):
             for tool, n in _searches(chunk).items():
                 found[tool] = max(found.get(tool, 0), n)
     return found
@@ -86,11 +86,11 @@ def _searches(payload: Mapping[str, Any]) -> dict[str, int]:
     candidates = payload.get("candidates")
     queries = 0
     for candidate in candidates if isinstance(candidates, list) else ():
-        if not isinstance(candidate, Mapping):
+        if not is_object(candidate):
             continue
         # The REST API's camelCase, or the Python SDK's model_dump() snake_case.
         grounding = candidate.get("groundingMetadata") or candidate.get("grounding_metadata")
-        if isinstance(grounding, Mapping):
+        if is_object(grounding):
             found = grounding.get("webSearchQueries") or grounding.get("web_search_queries")
             queries += len(found) if isinstance(found, list) else 0
     if not queries:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ingest.errors import PayloadError
-from ingest.fields import count, dig, text
+from ingest.fields import count, dig, is_object, text
 from ingest.shapes.base import Normalised, make_usage
 
 _USAGE_NAMES = frozenset(("total_input_tokens", "total_output_tokens", "total_thought_tokens"))
@@ -26,7 +26,7 @@ _USAGE_PATHS = (("usage",), ("interaction", "usage"), ("metadata", "usage"))
 
 def is_usage(obj: Any) -> bool:
     """True for an Interactions API usage object."""
-    return isinstance(obj, Mapping) and not _USAGE_NAMES.isdisjoint(obj.keys())
+    return is_object(obj) and not _USAGE_NAMES.isdisjoint(obj.keys())
 
 
 def usage_path(payload: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -45,7 +45,7 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
     usage: Mapping[str, Any] = dig(payload, path) if path else payload
     prefix = ".".join(path) or "usage"
     interaction = payload.get("interaction")
-    body = interaction if isinstance(interaction, Mapping) else payload
+    body = interaction if is_object(interaction) else payload
     thoughts = count(usage, ("total_thought_tokens",), f"{prefix}.total_thought_tokens") or 0
     inputs = count(usage, ("total_input_tokens",), f"{prefix}.total_input_tokens")
     tool_use = count(usage, ("total_tool_use_tokens",), f"{prefix}.total_tool_use_tokens") or 0

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from ingest.errors import PayloadError
-from ingest.fields import count, mapping, money, text
+from ingest.fields import count, is_object, mapping, money, text
 from ingest.shapes.base import Normalised, make_usage
 
 
@@ -113,11 +113,11 @@ def _tool_calls(output: Any) -> dict[str, int]:
     """Hosted-tool calls among a response's output items, by tool."""
     calls: dict[str, int] = {}
     for item in output if isinstance(output, list) else ():
-        kind = item.get("type") if isinstance(item, Mapping) else None
+        kind = item.get("type") if is_object(item) else None
         if not isinstance(kind, str) or kind not in _TOOL_ITEMS:
             continue
         action = item.get("action")
-        if isinstance(action, Mapping) and action.get("type") not in (None, "search"):
+        if is_object(action) and action.get("type") not in (None, "search"):
             continue
         tool = _TOOL_ITEMS[kind]
         calls[tool] = calls.get(tool, 0) + 1

@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from ingest.errors import PayloadError
-from ingest.fields import count, money, same_tokens, text
+from ingest.fields import count, is_object, money, same_tokens, text
 from ingest.shapes.base import Normalised, make_usage
 
 INPUT = (
@@ -220,7 +220,7 @@ _LF_REASONING = ("output_reasoning", "output_reasoning_tokens", "reasoning_token
 
 def _json_object(attributes: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
     value = attributes.get(name)
-    if value is None or isinstance(value, Mapping):
+    if value is None or is_object(value):
         return value
     if not isinstance(value, str):
         raise PayloadError(name, "must be a JSON object")
@@ -228,7 +228,7 @@ def _json_object(attributes: Mapping[str, Any], name: str) -> Mapping[str, Any] 
         parsed = json.loads(value)
     except json.JSONDecodeError:
         raise PayloadError(name, "must be a JSON object") from None
-    if parsed is not None and not isinstance(parsed, Mapping):
+    if parsed is not None and not is_object(parsed):
         raise PayloadError(name, "must be a JSON object")
     return parsed
 

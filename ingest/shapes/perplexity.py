@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ingest.errors import PayloadError
-from ingest.fields import count, dig, mapping, money, text
+from ingest.fields import count, dig, is_object, mapping, money, text
 from ingest.shapes.base import Normalised, make_usage
 
 _MARKS = ("citation_tokens", "num_search_queries", "search_context_size")
@@ -27,7 +27,7 @@ def is_usage(usage: Mapping[str, Any]) -> bool:
     """True for a usage object only Perplexity writes (its extra counts or its cost breakdown)."""
     cost = usage.get("cost")
     return any(k in usage for k in _MARKS) or (
-        isinstance(cost, Mapping) and "total_cost" in cost and "request_cost" in cost
+        is_object(cost) and "total_cost" in cost and "request_cost" in cost
     )
 
 
@@ -60,7 +60,7 @@ def normalise(payload: Mapping[str, Any]) -> Normalised:
         response_id=text(body, ("id",)),
         provider="perplexity",
         reported_cost=money(cost, ("total_cost",), "usage.cost.total_cost")
-        if isinstance(cost, Mapping)
+        if is_object(cost)
         else None,
         tool_requests={name: n for name, n in extra.items() if n},
         service_tier=f"search_context:{size.lower()}" if size else None,
