@@ -208,6 +208,7 @@ class IngestMetrics:
         sums: dict[tuple[Counter, tuple[str, ...]], float] = defaultdict(float)
         money: dict[tuple[Counter, tuple[str, ...]], Decimal] = defaultdict(Decimal)
         dims_of: dict[tuple[str | None, ...], tuple[str, ...]] = {}
+        ttfts: dict[tuple[str, ...], list[float]] = defaultdict(list)
         for priced in batch:
             record, usage, charge = priced.record, priced.record.usage, priced.charge
             raw = tuple(getattr(record, d) for d in DIMENSIONS)
@@ -241,7 +242,11 @@ class IngestMetrics:
                 cause = priced.miss_hint if priced.miss_hint in MISS_CAUSES else "unknown"
                 sums[self.misses, (dims[0], dims[2], cause)] += 1
             if record.ttft_ms is not None:
-                self.ttft.labels(dims[0], dims[1], hit).observe(record.ttft_ms / 1000)
+                ttfts[dims[0], dims[1], hit].append(record.ttft_ms / 1000)
+        for labels, seconds in ttfts.items():
+            histogram = self.ttft.labels(*labels)
+            for elapsed in seconds:
+                histogram.observe(elapsed)
         for (counter, labels), amount in sums.items():
             counter.labels(*labels).inc(amount)
         # Prometheus counters are floats: fine for rates; the books stay in Decimal.
