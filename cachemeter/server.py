@@ -39,6 +39,7 @@ from cachemeter.api.middleware import (
 from cachemeter.api.openapi import add_error_responses, drop_null_from_parameters
 from cachemeter.api.schemas import Health, Ready
 from cachemeter.config import Settings, advice_settings, database_url, get_settings
+from cachemeter.heap import settle_heap
 from cachemeter.workers.regressions import Event, Monitor
 from cachemeter.workers.retention import LifecycleWorker
 from cachemeter.workers.webhook import Webhook, message
@@ -188,6 +189,7 @@ def create_app(
             advice=advice_settings(settings),
         )
         app.mount("/dashboard", WSGIMiddleware(dash_app.server))  # type: ignore[arg-type]
+        settle_heap()
         try:
             yield
         finally:
