@@ -36,15 +36,18 @@ class Usage:
     reasoning_tokens: int = 0
 
     def __post_init__(self) -> None:
-        for name in TOKEN_FIELDS:
-            value = getattr(self, name)
-            # bool is an int subclass; True as a token count is a sender bug, not 1 token.
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise InvalidUsage(name, f"must be an integer, got {value!r}")
-            if value < 0:
-                raise InvalidUsage(name, f"must not be negative, got {value}")
-            if value > MAX_TOKENS:
-                raise InvalidUsage(name, f"must be at most {MAX_TOKENS:,}, got {value:,}")
+        counts = (
+            self.input_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.cache_write_1h_tokens,
+            self.output_tokens,
+            self.reasoning_tokens,
+        )
+        # Every record makes one: all six exact ints in range is the common case, checked in
+        # three steps; otherwise each field is checked for the error that names it.
+        if {type(v) for v in counts} != {int} or min(counts) < 0 or max(counts) > MAX_TOKENS:
+            self._check_each()
         if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
             raise InvalidUsage(
                 "cache_read_tokens",
@@ -57,6 +60,17 @@ class Usage:
                 f"1-hour writes ({self.cache_write_1h_tokens}) exceed all cache writes"
                 f" ({self.cache_write_tokens})",
             )
+
+    def _check_each(self) -> None:
+        for name in TOKEN_FIELDS:
+            value = getattr(self, name)
+            # bool is an int subclass; True as a token count is a sender bug, not 1 token.
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidUsage(name, f"must be an integer, got {value!r}")
+            if value < 0:
+                raise InvalidUsage(name, f"must not be negative, got {value}")
+            if value > MAX_TOKENS:
+                raise InvalidUsage(name, f"must be at most {MAX_TOKENS:,}, got {value:,}")
 
     @property
     def uncached_input_tokens(self) -> int:

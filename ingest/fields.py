@@ -19,13 +19,18 @@ def is_object(value: Any) -> TypeGuard[Mapping[str, Any]]:
     # Decoded JSON objects are dicts: the exact-type test first spares the abstract base
     # class's instance check, which shape detection would otherwise make dozens of times a
     # record.
-    return type(value) is dict or isinstance(value, Mapping)
+    kind = type(value)
+    return kind is dict or (kind not in _NOT_OBJECTS and isinstance(value, Mapping))
+
+
+# The other types decoded JSON holds: never mappings, so no abstract-class check either.
+_NOT_OBJECTS = frozenset((list, str, int, float, bool, type(None)))
 
 
 def dig(obj: Any, path: Path) -> Any:
     """The value at `path` inside nested mappings, or None where any step is missing or null."""
     for key in path:
-        if type(obj) is not dict and not isinstance(obj, Mapping):
+        if type(obj) is not dict and not is_object(obj):
             return None
         obj = obj.get(key)
         if obj is None:

@@ -43,6 +43,8 @@ _BODY_KEYS = frozenset({"response", "message", "metadata", "ResponseMetadata"})
 def _only_numbers(value: Any) -> Any:
     # What this keeps, a JSONB column can hold: no NUL in any text, no NaN or infinity (so
     # store.limits need not walk a redacted payload again).
+    if type(value) is int:
+        return value  # most of a usage object: counts
     if is_object(value):
         return {k: _only_numbers(v) for k, v in value.items() if "\x00" not in str(k)}
     if isinstance(value, list):

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from billing import PriceBook
 from billing.pricecache import PriceCache, PriceResolver
-from billing.usage import steps_json
+from billing.usage import MAX_TOKENS, Usage, steps_json
 from ingest.caches import CacheIn, build_cache
 from ingest.conflicts import Conflict, find_conflict
 from ingest.envelope import RecordIn, describe_validation_error
@@ -44,8 +44,10 @@ from store.tenants import TenantRef
 from store.write.batch import StoredEvent, store_batch
 from store.write.merge import replace_events, stored_events
 
-# Columns whose values are holdable by construction: ingest.redact makes `raw` so.
-HELD = frozenset({"raw"})
+# Columns whose values are holdable by construction: ingest.redact makes `raw` so, and a
+# Usage holds no count above MAX_TOKENS, far inside a bigint (token_fields are its counts).
+HELD = frozenset({"raw", *token_fields(Usage(0))})
+assert MAX_TOKENS < 2**63
 
 
 @dataclass
