@@ -183,9 +183,12 @@ def record_sync(
 
 def catalogue_state(conn: Connection) -> tuple[int, int, int]:
     """Changes whenever prices are added or a sync is made: (count, max id, last sync id)."""
-    count, max_id = catalogue_version(conn)
-    sync_id = conn.execute(select(func.coalesce(func.max(GenaiPriceSync.id), 0))).scalar_one()
-    return count, max_id, int(sync_id)
+    # One statement: every batch asks, a single record's POST included.
+    last_sync = select(func.coalesce(func.max(GenaiPriceSync.id), 0)).scalar_subquery()
+    row = conn.execute(
+        select(func.count(PriceRow.id), func.coalesce(func.max(PriceRow.id), 0), last_sync)
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def load_price_book(conn: Connection) -> PriceBook:

@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.engine import Dialect
 
-from store.models import CHARGE_MONEY, DIMENSIONS, TTFT_EDGES_MS, Base, PrefixHourly
+from store.models import CHARGE_MONEY, DIMENSIONS, TTFT_EDGES_MS, PrefixHourly
 from store.whatif import PREFIX_SUMS, WHATIF, classified_sql
 from store.write.events import STAGING
 
@@ -285,18 +284,51 @@ def _add_statements(source: str, sign: str | None) -> tuple[TextClause, ...]:
     return tuple(text(rollup.add_sql(source, sign)) for rollup in ROLLUPS)
 
 
+@cache
+def _prefix_hourly_with_whatif(dialect: Dialect) -> TextClause:
+    """prefix_hourly's sums of the staged rows and the batch's what-if classes (one array per
+    key and class, :w_…) in one upsert: each of the batch's prefix hours is written once."""
+    rollup = next(r for r in ROLLUPS if r.table == "prefix_hourly")
+    table = PrefixHourly.__table__
+    keys = [name for name, _ in rollup.keys]
+    sums = [name for name, _ in rollup.sums(_Sums(None))]
+    arrays = ", ".join(
+        f"CAST(:w_{name} AS {table.c[name].type.compile(dialect=dialect)}[])"
+        for name in (*keys, *WHATIF)
+    )
+    classes = ", ".join(f"w.{name}" if name in WHATIF else "0" for name in sums)
+    groups = ", ".join(str(i) for i in range(1, len(keys) + 2))
+    updates = ", ".join(f"{name} = prefix_hourly.{name} + excluded.{name}" for name in sums)
+    return text(
+        f"INSERT INTO prefix_hourly ({rollup.columns()})"
+        f" SELECT tenant_id, {', '.join(keys)}, {', '.join(f'sum({n})' for n in sums)} FROM ("
+        f"{rollup.select(STAGING, None)}"
+        f" UNION ALL SELECT CAST(:tenant_id AS integer), {', '.join(f'w.{k}' for k in keys)},"
+        f" {classes} FROM unnest({arrays}) AS w({', '.join((*keys, *WHATIF))})"
+        f") AS batch ({rollup.columns()}) GROUP BY {groups} ORDER BY {groups}"
+        f" ON CONFLICT (tenant_id, {', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
 def add_staged(
     conn: Connection,
     tenant_id: int,
     whatif: Mapping[tuple[Any, ...], Mapping[str, int]] | None = None,
 ) -> None:
     """Add the rows just stored from the staging table (store.write.events.STAGING) to every
-    rollup; `whatif` (store.write.whatif.whatif_sums of those rows) goes into prefix_hourly."""
-    for statement in _add_statements(STAGING, None):
-        conn.execute(statement)
+    rollup; `whatif` (store.write.whatif.whatif_sums of those rows) goes into prefix_hourly
+    with them."""
+    for rollup, statement in zip(ROLLUPS, _add_statements(STAGING, None), strict=True):
+        if not (whatif and rollup.table == "prefix_hourly"):
+            conn.execute(statement)
     if whatif:
-        sums = {key: {**empty_prefix_hourly(), **classes} for key, classes in whatif.items()}
-        _upsert(conn, PrefixHourly, PREFIX_HOURLY_KEYS, sums, tenant_id)
+        params: dict[str, Any] = {"tenant_id": tenant_id}
+        items = list(whatif.items())
+        for position, name in enumerate(PREFIX_HOURLY_KEYS):
+            params[f"w_{name}"] = [key[position] for key, _ in items]
+        for name in WHATIF:
+            params[f"w_{name}"] = [classes[name] for _, classes in items]
+        conn.execute(_prefix_hourly_with_whatif(conn.dialect), params)
 
 
 _DELTA = "rollup_delta"
@@ -326,52 +358,6 @@ def apply_delta(
                     copy.write_row([*(row.get(c) for c in ROLLUP_COLUMNS), sign])
     for statement in _add_statements(_DELTA, "sign"):
         conn.execute(statement)
-
-
-@cache
-def _upsert_sql(
-    dialect: Dialect, model: type[Base], keys: tuple[str, ...], counts: tuple[str, ...]
-) -> TextClause:
-    """INSERT ... SELECT FROM unnest(one array per column) ... ON CONFLICT add: one fixed
-    statement per table, compiled once, whatever the number of keys in a batch."""
-    table = model.__table__
-    table_name = model.__tablename__
-    arrays = ", ".join(
-        f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])"
-        for name in (*keys, *counts)
-    )
-    updates = ", ".join(f"{c} = {table_name}.{c} + excluded.{c}" for c in counts)
-    return text(
-        f"INSERT INTO {table_name} (tenant_id, {', '.join((*keys, *counts))})"
-        f" SELECT :tenant_id, * FROM unnest({arrays})"
-        f" ON CONFLICT (tenant_id, {', '.join(keys)}) DO UPDATE SET {updates}"
-    )
-
-
-def _upsert(
-    conn: Connection,
-    model: type[Base],
-    keys: tuple[str, ...],
-    sums: dict[tuple[Any, ...], dict[str, Any]],
-    tenant_id: int,
-) -> None:
-    # Sorted so concurrent batches lock rollup rows in one order (unnest keeps array order).
-    ordered = sorted(sums.items(), key=lambda kv: tuple(str(k) for k in kv[0]))
-    counts = tuple(ordered[0][1])
-    params: dict[str, Any] = {"tenant_id": tenant_id}
-    for position, name in enumerate(keys):
-        params[name] = [key[position] for key, _ in ordered]
-    for name in counts:
-        params[name] = [column_sums[name] for _, column_sums in ordered]
-    conn.execute(_upsert_sql(conn.dialect, model, keys, counts), params)
-
-
-def empty_prefix_hourly() -> dict[str, Any]:
-    """A prefix_hourly row's sums, all zero."""
-    return {
-        **dict.fromkeys(PREFIX_HOURLY_COUNTS, 0),
-        **{c: Decimal(0) for c in PREFIX_HOURLY_MONEY},
-    }
 
 
 _RANGE = "occurred_at >= :start AND occurred_at < :end {tenant}"
