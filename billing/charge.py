@@ -54,7 +54,13 @@ class Charge:
         return self.cache_write_5m + self.cache_write_1h - self.writes_at_input
 
 
+# What _money gives for no tokens at any rate: most requests have parts they did not use.
+_NO_MONEY = Decimal(0).quantize(MONEY_QUANTUM)
+
+
 def _money(tokens: int, rate: Decimal) -> Decimal:
+    if tokens == 0:
+        return _NO_MONEY
     return (tokens * rate / MTOK).quantize(MONEY_QUANTUM)
 
 
