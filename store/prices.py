@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, true, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, text, true, update
 
 from billing import CatalogueEntry, PriceBook, Rates, Tier
 from billing.aliases import canonical_provider
@@ -126,14 +126,6 @@ def load_catalogue(conn: Connection) -> list[CatalogueEntry]:
     ]
 
 
-def catalogue_version(conn: Connection) -> tuple[int, int]:
-    """Changes whenever a price is added or removed: (count, max id)."""
-    row = conn.execute(
-        select(func.count(PriceRow.id), func.coalesce(func.max(PriceRow.id), 0))
-    ).one()
-    return int(row[0]), int(row[1])
-
-
 def list_prices(conn: Connection) -> list[dict[str, Any]]:
     """Stored prices for display, by provider and model, newest effective date first."""
     rows = conn.execute(
@@ -182,13 +174,19 @@ def record_sync(
 
 
 def catalogue_state(conn: Connection) -> tuple[int, int, int]:
-    """Changes whenever prices are added or a sync is made: (count, max id, last sync id)."""
-    # One statement: every batch asks, a single record's POST included.
-    last_sync = select(func.coalesce(func.max(GenaiPriceSync.id), 0)).scalar_subquery()
-    row = conn.execute(
-        select(func.count(PriceRow.id), func.coalesce(func.max(PriceRow.id), 0), last_sync)
-    ).one()
+    """Changes whenever a price is added, removed or corrected in place (`prices update`), or a
+    sync is made: (count, a fingerprint of every price row, last sync id)."""
+    # One statement, since every batch asks (a single record's POST too); the catalogue is a
+    # few hundred rows, so hashing each is cheap, and a correction changes its row's hash
+    # where a count and a largest id would not.
+    row = conn.execute(_CATALOGUE_STATE).one()
     return int(row[0]), int(row[1]), int(row[2])
+
+
+_CATALOGUE_STATE = text(
+    "SELECT count(*), coalesce(sum(hashtext(p::text)), 0),"
+    " (SELECT coalesce(max(id), 0) FROM genai_price_syncs) FROM prices p"
+)
 
 
 def load_price_book(conn: Connection) -> PriceBook:
