@@ -175,17 +175,18 @@ def record_sync(
 
 def catalogue_state(conn: Connection) -> tuple[int, int, int]:
     """Changes whenever a price is added, removed or corrected in place (`prices update`), or a
-    sync is made: (count, a fingerprint of every price row, last sync id)."""
-    # One statement, since every batch asks (a single record's POST too); the catalogue is a
-    # few hundred rows, so hashing each is cheap, and a correction changes its row's hash
-    # where a count and a largest id would not.
+    sync is made: (count, a fingerprint of every price row's version, last sync id)."""
+    # One statement, since every batch asks (a single record's POST too). A correction writes
+    # a new version of its row, with a new xmin (the transaction that wrote it), where a count
+    # and a largest id stay the same; xmin, unlike the row's text, reads the same whatever the
+    # session's time zone, so every pooled connection agrees.
     row = conn.execute(_CATALOGUE_STATE).one()
     return int(row[0]), int(row[1]), int(row[2])
 
 
 _CATALOGUE_STATE = text(
-    "SELECT count(*), coalesce(sum(hashtext(p::text)), 0),"
-    " (SELECT coalesce(max(id), 0) FROM genai_price_syncs) FROM prices p"
+    "SELECT count(*), coalesce(sum(hashtext(id || ':' || xmin)), 0),"
+    " (SELECT coalesce(max(id), 0) FROM genai_price_syncs) FROM prices"
 )
 
 

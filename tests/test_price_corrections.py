@@ -41,9 +41,13 @@ def test_a_corrected_price_prices_the_next_batch(engine: Engine) -> None:
         assert result.accepted == 1, result.as_dict()
 
     push("before")
+    # Nothing changed: the book is kept, not rebuilt for every batch.
+    book = ingestor.prices()
+    assert ingestor.prices() is book
     with engine.begin() as conn:
         update_price(conn, price_id, {"input_mtok": Decimal("1.5")}, "contract corrected")
     push("after")
+    assert ingestor.prices() is not book
     with engine.connect() as conn:
         costs = conn.execute(
             text("SELECT request_id, cost FROM usage_events ORDER BY request_id")
