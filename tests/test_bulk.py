@@ -105,3 +105,44 @@ def test_bulk_equals_genai_prices_calc_price() -> None:
             genai_request_timestamp=datetime.fromtimestamp(ts, UTC),
         ).total_price
     assert bulk.cost == {"USD": genai}
+
+
+def test_bulk_equals_per_record_on_the_corpus() -> None:
+    """Every recorded payload of tests/corpus, normalised as ingest does, priced per record by
+    the Decimal engine and by the integer bulk pricer: the same totals per currency, and the
+    same records unpriced, alone and summed."""
+    import json
+    from pathlib import Path
+
+    from ingest.detect import normalise_payload
+
+    corpus = Path(__file__).resolve().parent / "corpus"
+    rows: list[Row] = []
+    for path in sorted(corpus.rglob("*.json")):
+        case = json.loads(path.read_text())
+        normalised = normalise_payload(case["payload"], case.get("provider"), case.get("model"))
+        u = normalised.usage
+        rows.append(
+            (
+                normalised.provider or "unknown",
+                normalised.model,
+                START,
+                u.input_tokens,
+                u.cache_read_tokens,
+                u.cache_write_tokens,
+                u.cache_write_1h_tokens,
+                u.output_tokens,
+            )
+        )
+    assert len(rows) > 100
+    book = PriceBook()
+    # Each record alone (no sum can hide a record priced differently), then all of them.
+    for row in rows:
+        expected, unpriced = _per_record(book, [row])
+        bulk = BulkPricer(book).totals([row])
+        assert (bulk.cost, bulk.unpriced) == (expected, unpriced), row
+    expected, unpriced = _per_record(book, rows)
+    bulk = BulkPricer(book).totals(rows)
+    assert bulk.cost == expected
+    assert bulk.unpriced == unpriced
+    assert sum(expected.values()) > 0 and unpriced < len(rows)
