@@ -14,7 +14,7 @@ from typing import Any
 from billing.aliases import canonical_model
 from billing.usage import Step, Usage
 from ingest.detect import normalise_payload
-from ingest.envelope import RecordIn
+from ingest.envelope import ValidRecord
 from ingest.errors import PayloadError
 from ingest.redact import redact
 
@@ -90,7 +90,7 @@ def hash_end_user(tenant: str, end_user: str, key: bytes | None = None) -> str:
 
 
 def build_record(
-    record: RecordIn,
+    record: ValidRecord,
     *,
     tenant: str,
     source: str,
