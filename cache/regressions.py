@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cache.misses import BELOW_MINIMUM, NOT_COMPARED, PREFIX_CHANGED, TTL_EXPIRED
 
@@ -220,3 +221,14 @@ def assess(
     if baseline is not None and recent is not None and hit_rate_regressed(baseline, recent, config):
         return "open"
     return None
+
+
+def merged_periods(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The union of [start, end) periods as disjoint periods in time order (empty ones dropped)."""
+    out: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(s for s in spans if s[0] < s[1]):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out

@@ -16,6 +16,7 @@ from cache.regressions import (
     assess,
     hit_rate_regressed,
     likely_cause,
+    merged_periods,
     pick_span,
     provider_cause,
     spread,
@@ -90,22 +91,23 @@ def _leave_out(
 ) -> None:
     """Take out of the baseline rows (in place) the traffic of each key's regression periods, so
     a past outage never lowers the rate a key is judged against; an acknowledged regression's
-    rate is the new normal, so its key's baseline starts at the acknowledgement instead."""
+    rate is the new normal, so its key's baseline starts at the acknowledgement instead. A
+    key's periods are merged first: traffic inside two of them is taken out once."""
+    periods: dict[Key, list[tuple[datetime, datetime]]] = {}
     for regression in history:
         if regression.scope != scope or regression.kind != "hit_rate":
             continue
         key = (regression.app, regression.provider, regression.model, regression.cache_key)
-        row = base.get(key)
-        if row is None:
-            continue
-        start, end = _excluded(regression, span)
-        if start >= end:
-            continue
-        taken = windows(conn, tenant_id, start, end, scope).get(key)
-        if taken is not None:
-            for column in ("requests", "hits", "priced_input", *CAUSE_COLUMNS):
-                row[column] = max(0, int(row[column]) - int(taken[column]))
-            row["savings"] = row["savings"] - taken["savings"]
+        if key in base:
+            periods.setdefault(key, []).append(_excluded(regression, span))
+    for key, spans in periods.items():
+        row = base[key]
+        for start, end in merged_periods(spans):
+            taken = windows(conn, tenant_id, start, end, scope).get(key)
+            if taken is not None:
+                for column in ("requests", "hits", "priced_input", *CAUSE_COLUMNS):
+                    row[column] = max(0, int(row[column]) - int(taken[column]))
+                row["savings"] = row["savings"] - taken["savings"]
 
 
 def _excluded(regression: Any, span: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
