@@ -11,7 +11,8 @@ seen only in the last 24 hours of a group is priced at that day's pace instead. 
 million tokens: `in` input, `rd` cache read, `wr` 5-minute cache write, `wr1h` 1-hour write.
 
 Terms. A request's *group* is its (app, provider, model, prompt cache key or none); its
-*previous* request is the group's latest earlier one in the range; it is *warm* when that came
+*previous* request is the group's latest earlier one, in the range or at most an hour (or the
+longest TTL) before its start (store.advice.lookback); it is *warm* when that came
 at most the provider's likely TTL before (cache.misses.LIKELY_TTL_SECONDS, 5 minutes where
 unknown). `m` is the model's minimum cacheable prompt (cache.misses.minimum_cacheable; 1,024
 where unknown). `c` is the group's smallest cache read in the range, else `m`.

@@ -5,13 +5,22 @@ prefix sent without a cache key (cache.advice reads the sums; its docstring defi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 # A model's limits: (minimum cacheable prompt, likely TTL in seconds), by (provider, model).
 Limits = Mapping[tuple[str, str | None], tuple[int, int]]
+# The longest gap a rule looks at without a TTL: ttl_too_short's "within the hour".
+WITHIN_THE_HOUR = 3600
+
+
+def lookback(limits: Limits) -> timedelta:
+    """How far before a range its first requests' previous ones are looked for: as far as any
+    rule reads a gap (the hour, or a longer TTL), so a request just after the range's start
+    is warm or cold as it was, not one without a previous request."""
+    return timedelta(seconds=max([WITHIN_THE_HOUR, *(ttl for _, ttl in limits.values())]))
 
 
 def models_used(
@@ -53,7 +62,7 @@ def _facts(limits: Limits) -> tuple[str, dict[str, Any]]:
         JOIN unnest(CAST(:providers AS text[]), CAST(:models AS text[]),
                 CAST(:minimums AS int[]), CAST(:ttls AS int[])) AS l(provider, model, minimum, ttl)
             ON l.provider = e.provider AND l.model IS NOT DISTINCT FROM e.model
-        WHERE e.tenant_id = :tenant_id AND e.occurred_at >= :start AND e.occurred_at < :end
+        WHERE e.tenant_id = :tenant_id AND e.occurred_at >= :since AND e.occurred_at < :end
             AND (CAST(:app AS text) IS NULL OR e.app = :app)
         WINDOW g AS (PARTITION BY {group} ORDER BY e.occurred_at, e.id),
             p AS (PARTITION BY {group}, e.prefix_hash ORDER BY e.occurred_at, e.id)
@@ -110,6 +119,8 @@ def advice_sums(
             count(*) FILTER (WHERE {warm} AND rd = 0) AS warm_misses,
             count(*) FILTER (WHERE {warm} AND rd > 0) AS warm_hits
         FROM ({facts}) f
+        -- The requests before the range were read only as previous ones.
+        WHERE occurred_at >= :start
         GROUP BY GROUPING SETS (
             (app, provider, model, prompt_cache_key),
             (app, provider, model, prompt_cache_key, prefix_hash)
@@ -120,7 +131,15 @@ def advice_sums(
     # The two sorts hold every event of the range: in memory where they fit, not on disk.
     conn.execute(text("SELECT set_config('work_mem', '64MB', true)"))
     rows = conn.execute(
-        statement, {**params, "tenant_id": tenant_id, "start": start, "end": end, "app": app}
+        statement,
+        {
+            **params,
+            "tenant_id": tenant_id,
+            "since": start - lookback(limits),
+            "start": start,
+            "end": end,
+            "app": app,
+        },
     ).all()
     groups = [r for r in rows if not r.by_prefix]
     keyless = [

@@ -552,6 +552,25 @@ def test_add_cache_control_with_the_defaults(
     assert finding["recommendation"] and finding["explanation"]
 
 
+def test_the_first_requests_of_a_range_have_their_previous_one(
+    client: TestClient, auth: dict[str, str], priced: None
+) -> None:
+    """A range starting at request 1 of `support_records`: request 0, 60 s before the start,
+    is still request 1's previous one, so request 1 is warm. In the range: requests 1..24;
+    H = 20 as over the whole day (requests 1-5, 7-11, 13, 14-16, 18-21, 23-24) and W = 4
+    (6, 17 and 22 cold, 12 a new prefix): 20 x 1,024 x 2.70 - 4 x 1,024 x 0.75 = 55,296 -
+    3,072 = 52,224 -> 0.052224 USD. The range is 09:01 to midnight, 53,940 s: x 2,592,000 /
+    53,940 = 2.5095... -> 2.51 a month. (Looking only inside the range, request 1 would have
+    had no previous request: H = 19, W = 5.)"""
+    ingest(client, auth, support_records())
+    start = DAY.replace(hour=9, minute=1)
+    finding = only(advice(client, auth, start=start), "add_cache_control")
+    assert finding["requests"] == 24
+    evidence = finding["evidence"]
+    assert (evidence["would_hit"], evidence["would_write"]) == (20, 4)
+    money(finding, "0.052224", "2.51")
+
+
 def test_use_prompt_cache_key(client: TestClient, auth: dict[str, str], priced: None) -> None:
     ingest(client, auth, search_records())
     body = advice(client, auth)
