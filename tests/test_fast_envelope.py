@@ -10,7 +10,10 @@ every ISO form, numbers that are bools, strings or not finite, unknown fields).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
+from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +33,24 @@ from store.tenants import ensure_tenant
 CORPUS = Path(__file__).parent / "corpus"
 
 # Characters each rule turns on: whitespace pydantic strips (and Python's wider set), NUL,
-# letters of more than one UTF-8 byte (lengths are code points).
+# letters of more than one UTF-8 byte (lengths are code points), lone surrogates (a Python
+# string may hold them, UTF-8 may not).
 _CHARS = st.sampled_from(
-    ["a", "Z", " ", "\t", "\n", "\u3000", "\u00a0", "\x1c", "\x00", "é", "\U0001d538"]
+    [
+        "a",
+        "Z",
+        " ",
+        "\t",
+        "\n",
+        "\u3000",
+        "\u00a0",
+        "\x1c",
+        "\x00",
+        "é",
+        "\U0001d538",
+        "\ud800",
+        "\udfff",
+    ]
 )
 
 
@@ -48,12 +66,25 @@ def _text(limit: int) -> st.SearchStrategy[str]:
     )
 
 
+class _Text(str):
+    """A str subclass, as a Python-built record (a collector's) may carry."""
+
+
+class _Provider(StrEnum):
+    OPENAI = "openai"
+
+
+# Values other collectors' Python-built records may carry where text belongs.
 _NOT_TEXT: st.SearchStrategy[Any] = st.one_of(
     st.integers(-5, 5),
     st.booleans(),
     st.floats(allow_nan=True, allow_infinity=True),
     st.just([]),
     st.just({}),
+    st.just(b"bytes"),
+    st.just(_Text("sub")),
+    st.just(_Provider.OPENAI),
+    st.just(datetime(2026, 11, 30, tzinfo=UTC)),
 )
 _MOMENTS = st.sampled_from(
     [
@@ -78,16 +109,37 @@ _MOMENTS = st.sampled_from(
         "",
     ]
 )
+
+
+class _Millis(IntEnum):
+    SOME = 300
+
+
+class _RaisingMapping(Mapping[str, str]):
+    """A mapping that fails when read: the fast path must decline it, not raise."""
+
+    def __getitem__(self, key: str) -> str:
+        raise RuntimeError("unreadable")
+
+    def __iter__(self) -> Iterator[str]:
+        raise RuntimeError("unreadable")
+
+    def __len__(self) -> int:
+        return 1
+
+
 _MILLIS = st.one_of(
     st.sampled_from([0, 0.0, -0.0, -1, 1, 86_400_000, 86_400_001, 86_400_000.5, 10**30]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.booleans(),
-    st.sampled_from(["300", "x", None]),
+    st.sampled_from(["300", "x", None, Decimal("300.5"), Decimal("NaN"), _Millis.SOME, 2**64]),
 )
 _TAGS: st.SearchStrategy[Any] = st.one_of(
     st.dictionaries(_text(64), _text(256), max_size=3),
     st.integers(30, 34).map(lambda n: {f"k{i}": "v" for i in range(n)}),
-    st.sampled_from([None, [], {"k": 1}, {"k": None}]),
+    st.sampled_from([None, [], {"k": 1}, {"k": None}, {1: "v"}, {"k": b"v"}]),
+    st.sampled_from([{_Text("k"): "v"}, {"k": _Text("v")}, {"k": _Provider.OPENAI}]),
+    st.just(_RaisingMapping()),
 )
 _PAYLOAD: st.SearchStrategy[Any] = st.sampled_from(
     [{"prompt_tokens": 1}, [{"usage": {}}], [], 3, "x", None]
@@ -95,15 +147,15 @@ _PAYLOAD: st.SearchStrategy[Any] = st.sampled_from(
 _FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "provider": st.one_of(_text(64), _NOT_TEXT),
     "model": st.one_of(_text(256), _NOT_TEXT),
-    "request_id": _text(256),
-    "occurred_at": st.one_of(_MOMENTS, _NOT_TEXT),
+    "request_id": st.one_of(_text(256), _NOT_TEXT),
+    "occurred_at": st.one_of(_MOMENTS, _MOMENTS.map(_Text), _NOT_TEXT),
     "ttft_ms": _MILLIS,
     "latency_ms": _MILLIS,
     "app": st.one_of(_text(128), _NOT_TEXT),
-    "team": _text(128),
-    "environment": _text(128),
-    "end_user": _text(256),
-    "prompt_cache_key": _text(256),
+    "team": st.one_of(_text(128), _NOT_TEXT),
+    "environment": st.one_of(_text(128), _NOT_TEXT),
+    "end_user": st.one_of(_text(256), _NOT_TEXT),
+    "prompt_cache_key": st.one_of(_text(256), _NOT_TEXT),
     "prefix_hash": st.one_of(_text(128), _NOT_TEXT),
     "reported_cost": st.sampled_from([None, 0, 1.5, "0.1", 10**10]),
     "tags": _TAGS,
@@ -135,6 +187,10 @@ def _same_as_record_in(raw: dict[str, Any]) -> bool:
     for name in RecordIn.model_fields:
         mine, theirs = getattr(fast, name), getattr(slow, name)
         assert (type(mine), mine) == (type(theirs), theirs), (name, raw)
+    # Inside the tags too: the same keys and values, each an exact str.
+    assert [(type(k), k, type(v), v) for k, v in fast.tags.items()] == [
+        (type(k), k, type(v), v) for k, v in slow.tags.items()
+    ], raw
     assert fast.payload is slow.payload
     return True
 
@@ -171,6 +227,12 @@ def test_the_fast_path_takes_the_common_record_and_declines_what_needs_convertin
         {"ttft_ms": True},
         {"reported_cost": 0.25},
         {"occurred_at": "2026-11-30t10:00:00z"},
+        # RecordIn refuses these (a lone surrogate is no UTF-8: a LiteLLM spend log's JSON
+        # may carry one) or makes a str of them.
+        {"app": "app-\ud83d"},
+        {"tags": {"tier": "\udc00"}},
+        {"provider": _Provider.OPENAI},
+        {"tags": {_Text("tier"): "gold"}},
     ):
         assert fast_record({**common, **change}) is None, change
 
