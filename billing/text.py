@@ -1,8 +1,25 @@
-"""Strings that end up in PostgreSQL text columns, which cannot hold NUL characters."""
+"""Strings that end up in PostgreSQL text columns, which hold neither NUL characters nor lone
+surrogates (a Python string may carry one, from a JSON `\\ud83d` escape, but UTF-8 cannot)."""
 
 from __future__ import annotations
 
+import re
+
 from pydantic import AfterValidator
+
+# What a text column cannot hold: NUL, and surrogates (paired ones never occur in a Python
+# string: they are one character).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_reason(value: str) -> str | None:
+    """Why a text column cannot hold `value`, or None when it can."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    # An ASCII string (most of them; CPython knows at no cost) holds no surrogate.
+    if not value.isascii() and UNSTORABLE.search(value):
+        return "must not contain lone surrogates (not valid Unicode text)"
+    return None
 
 
 def _no_nul(value: str) -> str:

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from billing.text import unstorable_reason
 from ingest.fields import is_object
 
 # Objects kept whole: they hold counts and costs only.
@@ -40,16 +41,20 @@ _SCALAR_KEYS = frozenset(
 _BODY_KEYS = frozenset({"response", "message", "metadata", "ResponseMetadata"})
 
 
+def _storable(text: str) -> bool:
+    return unstorable_reason(text) is None
+
+
 def _only_numbers(value: Any) -> Any:
-    # What this keeps, a JSONB column can hold: no NUL in any text, no NaN or infinity (so
-    # store.limits need not walk a redacted payload again).
+    # What this keeps, a JSONB column can hold: no NUL or lone surrogate in any text, no NaN
+    # or infinity (so store.limits need not walk a redacted payload again).
     if type(value) is int:
         return value  # most of a usage object: counts
     if is_object(value):
-        return {k: _only_numbers(v) for k, v in value.items() if "\x00" not in str(k)}
+        return {k: _only_numbers(v) for k, v in value.items() if _storable(str(k))}
     if isinstance(value, list):
         return [_only_numbers(v) for v in value]
-    if isinstance(value, str) and (len(value) > 64 or "\x00" in value):
+    if isinstance(value, str) and (len(value) > 64 or not _storable(value)):
         return None
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -57,15 +62,15 @@ def _only_numbers(value: Any) -> Any:
 
 
 def redact(payload: Any) -> Any:
-    """The payload without content: ids, model, and usage objects only; never a NUL in its
-    text nor a NaN or infinite number (a JSONB column holds what it returns)."""
+    """The payload without content: ids, model, and usage objects only; never a NUL or lone
+    surrogate in its text nor a NaN or infinite number (a JSONB column holds what it returns)."""
     if isinstance(payload, list):
         return [redact(item) for item in payload]
     if not is_object(payload):
         return _only_numbers(payload)
     kept: dict[str, Any] = {}
     for key, value in payload.items():
-        if "\x00" in str(key):
+        if not _storable(str(key)):
             continue
         if key in _USAGE_KEYS:
             kept[key] = _only_numbers(value)

@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, DateTime, Integer, Numeric, SmallInteger, Str
 from sqlalchemy.dialects.postgresql import JSONB
 
 from billing.moments import OutOfRange, in_utc
+from billing.text import unstorable_reason
 from store.models import CacheObject, PriceRow, UsageEvent
 
 Check = Callable[[Any], str | None]
@@ -36,8 +37,11 @@ def _text(length: int | None) -> Check:
     def check(value: Any) -> str | None:
         if not isinstance(value, str):
             return None
-        if "\x00" in value:
-            return "must not contain NUL characters"
+        # ASCII, the common case, holds no surrogate (billing.text): one call fewer a value.
+        if "\x00" in value or not value.isascii():
+            reason = unstorable_reason(value)
+            if reason is not None:
+                return reason
         if length is not None and len(value) > length:
             return f"{len(value)} characters once normalised; the limit is {length}"
         return None
@@ -85,7 +89,7 @@ def _moment(value: Any) -> str | None:
 
 
 def _json(value: Any) -> str | None:
-    """JSONB holds no NUL in text and no NaN or infinity."""
+    """JSONB holds no NUL or lone surrogate in text and no NaN or infinity."""
     stack = [value]
     while stack:
         node = stack.pop()
@@ -98,8 +102,8 @@ def _json(value: Any) -> str | None:
         elif kind is int or kind is bool or node is None:
             continue
         elif isinstance(node, str):
-            if "\x00" in node:
-                return "must not contain NUL characters"
+            if (reason := unstorable_reason(node)) is not None:
+                return reason
         elif isinstance(node, float):
             if not math.isfinite(node):
                 return "must not contain NaN or infinite numbers"
