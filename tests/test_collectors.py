@@ -13,7 +13,7 @@ import uvicorn
 from sqlalchemy import Engine, func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cachemeter.cli.collect import collect
@@ -25,6 +25,8 @@ from store.tenants import ensure_tenant
 
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)
 FAILING: set[str] = set()
+# Page token -> the raw body the fake answers instead (a provider misbehaving).
+BROKEN: dict[str, bytes] = {}
 PAGE = 2
 
 
@@ -36,10 +38,12 @@ def _hours(start: datetime, end: datetime) -> list[datetime]:
     return hours
 
 
-def _page(hours: list[datetime], request: Request, make: Any) -> JSONResponse:
+def _page(hours: list[datetime], request: Request, make: Any) -> Response:
     token = request.query_params.get("page", "page_0")
     if token in FAILING:
         return JSONResponse({"error": {"message": "overloaded"}}, status_code=503)
+    if token in BROKEN:
+        return Response(BROKEN[token], media_type="application/json")
     index = int(token.split("_")[1])
     chunk = hours[index * PAGE : (index + 1) * PAGE]
     more = (index + 1) * PAGE < len(hours)
@@ -52,7 +56,7 @@ def _page(hours: list[datetime], request: Request, make: Any) -> JSONResponse:
     )
 
 
-async def openai_usage(request: Request) -> JSONResponse:
+async def openai_usage(request: Request) -> Response:
     assert request.headers["authorization"] == "Bearer admin-o"
     start = datetime.fromtimestamp(int(request.query_params["start_time"]), UTC)
     end = datetime.fromtimestamp(int(request.query_params["end_time"]), UTC)
@@ -81,7 +85,7 @@ async def openai_usage(request: Request) -> JSONResponse:
     )
 
 
-async def anthropic_usage(request: Request) -> JSONResponse:
+async def anthropic_usage(request: Request) -> Response:
     assert request.headers["x-api-key"] == "admin-a" and request.headers["anthropic-version"]
     start = datetime.fromisoformat(request.query_params["starting_at"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(request.query_params["ending_at"].replace("Z", "+00:00"))
@@ -131,6 +135,7 @@ def fake() -> Iterator[str]:
     server.should_exit = True
     thread.join(timeout=10)
     FAILING.clear()
+    BROKEN.clear()
 
 
 def _rows(engine: Engine, provider: str) -> int:
@@ -198,6 +203,30 @@ def test_interrupted_run_repeats_without_duplicates(engine: Engine, fake: str) -
         since=datetime(2026, 11, 20, 6, tzinfo=UTC),
     )
     assert _rows(engine, "openai") == 6
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b'{"data": [', "not valid JSON"),
+        # A lone surrogate, which the standard json module would have read.
+        (b'{"data": [], "model": "gpt-\\ud800", "has_more": false}', "not valid JSON"),
+        (b"[]", "list, not an object"),
+    ],
+)
+def test_a_broken_page_is_a_named_error_and_the_pages_before_it_stay(
+    engine: Engine, fake: str, body: bytes, says: str
+) -> None:
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, "acme")
+    BROKEN["page_1"] = body
+    since = datetime(2026, 11, 20, 6, tzinfo=UTC)
+    with pytest.raises(PayloadError, match=says) as caught:
+        collect(engine, tenant.id, OPENAI, base_url=fake, key="admin-o", now=NOW, since=since)
+    assert caught.value.field.startswith("openai")
+    assert _rows(engine, "openai") == 2  # the first page committed; the cursor did not move
+    with engine.connect() as conn:
+        assert cursor(conn, tenant.id, "openai:1h") is None
 
 
 def test_anthropic_cache_split_and_compare(

@@ -21,6 +21,7 @@ import httpx
 
 from ingest.errors import PayloadError
 from ingest.fields import count, text
+from ingest.json_body import parse_json
 
 BUCKETS = {"1m": timedelta(minutes=1), "1h": timedelta(hours=1), "1d": timedelta(days=1)}
 
@@ -177,7 +178,11 @@ def pages(
                         f"usage API answered {response.status_code}: {response.text[:200]}",
                     )
             time.sleep(backoff * 2**attempt)
-        body = response.json()
+        # The strict reader every body goes through: a page that is not RFC 8259 JSON (or
+        # carries a lone surrogate, which no text column holds) is a named error, not a crash.
+        body = parse_json(response.content, field=api.name)
+        if not isinstance(body, dict):
+            raise PayloadError(api.name, f"usage API answered {type(body).__name__}, not an object")
         yield api.parse(body)
         if not body.get("has_more") or not body.get("next_page"):
             return
