@@ -130,3 +130,22 @@ def test_langfuse_usage_details_in_its_own_keys_and_as_a_provider_object() -> No
     bad = {**own, "langfuse.observation.usage_details": "[1, 2]"}
     with pytest.raises(PayloadError, match=r"langfuse\.observation\.usage_details: must be a JSON"):
         normalise_payload(bad)
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        "[" * 100_000,  # the standard json module recursed until RecursionError
+        '{"input": NaN}',
+        '{"input": 1e400}',
+        '{"input": 1, "model": "\\ud800"}',  # a lone surrogate, which no text column holds
+        "{",
+    ],
+)
+def test_langfuse_usage_details_are_read_strictly(details: str) -> None:
+    span = {
+        "langfuse.observation.model.name": "claude-sonnet-4-5",
+        "langfuse.observation.usage_details": details,
+    }
+    with pytest.raises(PayloadError, match=r"langfuse\.observation\.usage_details: must be a JSON"):
+        normalise_payload(span)

@@ -30,7 +30,6 @@ a part of the input), the model in `langfuse.observation.model.name` and the cha
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
@@ -38,6 +37,7 @@ from typing import Any
 
 from ingest.errors import PayloadError
 from ingest.fields import count, is_object, money, same_tokens, text
+from ingest.json_body import parse_json
 from ingest.shapes.base import Normalised, make_usage
 
 INPUT = (
@@ -224,10 +224,12 @@ def _json_object(attributes: Mapping[str, Any], name: str) -> Mapping[str, Any] 
         return value
     if not isinstance(value, str):
         raise PayloadError(name, "must be a JSON object")
+    # The strict reader every body goes through: bounded nesting (the standard module
+    # recurses until it overflows), no NaN, infinity or lone surrogate.
     try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        raise PayloadError(name, "must be a JSON object") from None
+        parsed = parse_json(value, field=name)
+    except PayloadError as exc:
+        raise PayloadError(name, f"must be a JSON object ({exc.reason})") from None
     if parsed is not None and not is_object(parsed):
         raise PayloadError(name, "must be a JSON object")
     return parsed
