@@ -479,6 +479,32 @@ def test_spend_logs_from_postgres_and_csv(
         )
     assert main(["ingest-litellm", str(export), "--tenant", "acme"]) == 0
     assert json.loads(capsys.readouterr().out)["accepted"] == 1
+    # A row LiteLLM never wrote (its counts are not numbers) is refused alone, naming it; a
+    # row whose metadata nests past the stack is read without it.
+    odd = tmp_path / "odd.csv"
+    with odd.open("w", newline="") as out:
+        writer = csv.DictWriter(
+            out, fieldnames=["request_id", "model", "prompt_tokens", "metadata"]
+        )
+        writer.writeheader()
+        writer.writerow({"request_id": "bad", "model": "gpt-5.1", "prompt_tokens": "lots"})
+        writer.writerow(
+            {
+                "request_id": "deep",
+                "model": "gpt-5.1",
+                "prompt_tokens": "7",
+                "metadata": "[" * 10**5,
+            }
+        )
+    assert main(["ingest-litellm", str(odd), "--tenant", "acme"]) == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) | {"skipped_cache_hits": 0} == {
+        "accepted": 1,
+        "duplicates": 0,
+        "rejected": 1,
+        "skipped_cache_hits": 0,
+    }
+    assert "rejected bad: not a spend log: invalid literal for int()" in captured.err
     assert (
         main(
             ["ingest-litellm", "--dsn", "postgresql://nobody@127.0.0.1:1/none", "--tenant", "acme"]

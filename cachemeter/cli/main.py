@@ -249,8 +249,16 @@ def cmd_ingest_litellm(args: argparse.Namespace) -> int:
             batch.clear()
 
         try:
-            for row in rows:
-                record = record_from_log(row)
+            for number, row in enumerate(rows, start=1):
+                try:
+                    record = record_from_log(row)
+                except (ValueError, TypeError, RecursionError) as exc:
+                    # A row LiteLLM never wrote (counts that are not numbers, say): refused
+                    # alone, like an ingest rejection; the rest are imported.
+                    totals["rejected"] += 1
+                    name = row.get("request_id") or row.get("id") or f"row {number}"
+                    print(f"rejected {name}: not a spend log: {exc}", file=sys.stderr)
+                    continue
                 if record is None:
                     totals["skipped_cache_hits"] += 1
                     continue
