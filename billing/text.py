@@ -22,6 +22,12 @@ def unstorable_reason(value: str) -> str | None:
     return None
 
 
+def storable(value: str) -> str:
+    """`value` with what a text column cannot hold replaced by U+FFFD: for text cachemeter
+    writes about what it was sent (an error naming a field), never for the data itself."""
+    return UNSTORABLE.sub("\ufffd", value)
+
+
 def _no_nul(value: str) -> str:
     # Refused at validation, with the field's name, rather than failing the whole request
     # when the database refuses it.

@@ -8,10 +8,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from billing.aliases import canonical_model
+from billing.charge import MONEY_QUANTUM
 from billing.usage import Step, Usage
 from ingest.detect import normalise_payload
 from ingest.envelope import ValidRecord
@@ -89,6 +90,24 @@ def hash_end_user(tenant: str, end_user: str, key: bytes | None = None) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def to_money_scale(amount: Decimal | None) -> Decimal | None:
+    """A reported amount at the stored scale (12 places), rounded as the database rounds (half
+    away from zero): `1e-1100000000` is 0, where the database refuses its exponent. An amount
+    too large for any column is left for the column check to refuse."""
+    if amount is None or not amount.is_finite() or amount.adjusted() >= _WIDE.prec - 13:
+        return amount
+    return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP, context=_WIDE)
+
+
+_WIDE = Context(prec=60)
+
+
+def to_the_nanosecond(ms: float | None) -> float | None:
+    """A duration in milliseconds kept to the nanosecond: finer is noise, and a rollup squares
+    it (the TTFT fit), where 1e-200 would underflow a double in the database."""
+    return None if ms is None else round(ms, 6)
+
+
 def build_record(
     record: ValidRecord,
     *,
@@ -120,8 +139,10 @@ def build_record(
         occurred_at=occurred_at,
         source=source,
         request_id=record.request_id or normalised.response_id,
-        ttft_ms=record.ttft_ms,
-        latency_ms=record.latency_ms if record.latency_ms is not None else normalised.latency_ms,
+        ttft_ms=to_the_nanosecond(record.ttft_ms),
+        latency_ms=to_the_nanosecond(
+            record.latency_ms if record.latency_ms is not None else normalised.latency_ms
+        ),
         app=record.app,
         team=record.team,
         environment=record.environment,
@@ -130,9 +151,9 @@ def build_record(
         prefix_hash=record.prefix_hash,
         tags=dict(record.tags),
         raw=redact(record.payload) if keep_raw else {},
-        reported_cost=record.reported_cost
-        if record.reported_cost is not None
-        else normalised.reported_cost,
+        reported_cost=to_money_scale(
+            record.reported_cost if record.reported_cost is not None else normalised.reported_cost
+        ),
         service_tier=normalised.service_tier,
         inference_geo=normalised.inference_geo,
         speed=normalised.speed,

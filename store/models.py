@@ -39,6 +39,9 @@ NAMING = {
 
 # Money: 12 decimal places hold any per-token product of a 6-decimal per-MTok rate exactly.
 Money = Numeric(24, 12)
+# A rollup's sum of many events' Money: 10^26, which no number of events below 10^12 each can
+# reach in one rollup row (Money would overflow at the 1,000th event of 10^9; migration 0021).
+Total = Numeric(38, 12)
 Rate = Numeric(18, 9)
 TZ = DateTime(timezone=True)
 
@@ -421,17 +424,17 @@ class UsageHourly(RollupDimensions, Base):
     cache_write_1h_tokens: Mapped[int] = mapped_column(BigInteger)
     uncached_input_tokens: Mapped[int] = mapped_column(BigInteger)
     output_tokens: Mapped[int] = mapped_column(BigInteger)
-    cost_uncached_input: Mapped[Decimal] = mapped_column(Money)
-    cost_cache_read: Mapped[Decimal] = mapped_column(Money)
-    cost_cache_write_5m: Mapped[Decimal] = mapped_column(Money)
-    cost_cache_write_1h: Mapped[Decimal] = mapped_column(Money)
-    cost_output: Mapped[Decimal] = mapped_column(Money)
+    cost_uncached_input: Mapped[Decimal] = mapped_column(Total)
+    cost_cache_read: Mapped[Decimal] = mapped_column(Total)
+    cost_cache_write_5m: Mapped[Decimal] = mapped_column(Total)
+    cost_cache_write_1h: Mapped[Decimal] = mapped_column(Total)
+    cost_output: Mapped[Decimal] = mapped_column(Total)
     # Server-tool fees (migration 0012).
-    cost_tool_fees: Mapped[Decimal] = mapped_column(Money, server_default="0")
-    cost: Mapped[Decimal] = mapped_column(Money)
-    nocache_cost: Mapped[Decimal] = mapped_column(Money)
-    savings: Mapped[Decimal] = mapped_column(Money)
-    write_premium: Mapped[Decimal] = mapped_column(Money)
+    cost_tool_fees: Mapped[Decimal] = mapped_column(Total, server_default="0")
+    cost: Mapped[Decimal] = mapped_column(Total)
+    nocache_cost: Mapped[Decimal] = mapped_column(Total)
+    savings: Mapped[Decimal] = mapped_column(Total)
+    write_premium: Mapped[Decimal] = mapped_column(Total)
     miss_below_minimum: Mapped[int] = mapped_column(BigInteger)
     miss_first_write: Mapped[int] = mapped_column(BigInteger)
     miss_prefix_changed: Mapped[int] = mapped_column(BigInteger)
@@ -506,15 +509,15 @@ class ReportedHourly(Base):
     model: Mapped[str | None] = mapped_column(String(256))
     events: Mapped[int] = mapped_column(BigInteger)
     unpriced: Mapped[int] = mapped_column(BigInteger)
-    reported: Mapped[Decimal] = mapped_column(Money)
-    computed: Mapped[Decimal] = mapped_column(Money)
+    reported: Mapped[Decimal] = mapped_column(Total)
+    computed: Mapped[Decimal] = mapped_column(Total)
     input_tokens: Mapped[int] = mapped_column(BigInteger)
     cache_read_tokens: Mapped[int] = mapped_column(BigInteger)
     cache_write_tokens: Mapped[int] = mapped_column(BigInteger)
     cache_write_1h_tokens: Mapped[int] = mapped_column(BigInteger)
-    cost_cache_read: Mapped[Decimal] = mapped_column(Money)
-    cost_cache_write_5m: Mapped[Decimal] = mapped_column(Money)
-    cost_cache_write_1h: Mapped[Decimal] = mapped_column(Money)
+    cost_cache_read: Mapped[Decimal] = mapped_column(Total)
+    cost_cache_write_5m: Mapped[Decimal] = mapped_column(Total)
+    cost_cache_write_1h: Mapped[Decimal] = mapped_column(Total)
 
     __table_args__ = (
         PrimaryKeyConstraint("tenant_id", "id"),
@@ -555,9 +558,9 @@ class PrefixHourly(Base):
     whatif_hit_requests: Mapped[int] = mapped_column(BigInteger)
     whatif_hit_tokens: Mapped[int] = mapped_column(BigInteger)
     whatif_rewrite_tokens: Mapped[int] = mapped_column(BigInteger)
-    cost: Mapped[Decimal] = mapped_column(Money)
-    savings: Mapped[Decimal] = mapped_column(Money)
-    write_premium: Mapped[Decimal] = mapped_column(Money)
+    cost: Mapped[Decimal] = mapped_column(Total)
+    savings: Mapped[Decimal] = mapped_column(Total)
+    write_premium: Mapped[Decimal] = mapped_column(Total)
 
     __table_args__ = (
         PrimaryKeyConstraint("tenant_id", "id"),
@@ -597,8 +600,8 @@ class PrefixDaily(Base):
     # Money per currency (migration 0018); savings = nocache_cost - cost. NULL currency: the
     # unpriced requests, whose money is 0.
     currency: Mapped[str | None] = mapped_column(String(3))
-    cost: Mapped[Decimal] = mapped_column(Money)
-    nocache_cost: Mapped[Decimal] = mapped_column(Money)
+    cost: Mapped[Decimal] = mapped_column(Total)
+    nocache_cost: Mapped[Decimal] = mapped_column(Total)
 
     __table_args__ = (
         # Tenant first in every key: the distribution column if sharded (README).

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
+from billing.text import storable
 from store.analytics import truncate
 from store.hours import hour_of
 from store.models import IngestOutcomeHourly
@@ -85,13 +86,15 @@ def record_outcomes(
             "hour": hour_of(seen_at),
             "source": source,
             "outcome": g.outcome,
-            "reason": g.reason[:200],
+            "reason": storable(g.reason[:200]),
             "count": g.count,
             "seen_at": seen_at,
             "cap": cap,
             "other": OTHER,
-            "sample_request_id": None if g.sample_request_id is None else g.sample_request_id[:256],
-            "sample": None if g.sample is None else g.sample[:MAX_SAMPLE_ERROR],
+            "sample_request_id": None
+            if g.sample_request_id is None
+            else storable(g.sample_request_id[:256]),
+            "sample": None if g.sample is None else storable(g.sample[:MAX_SAMPLE_ERROR]),
         }
         for g in sorted(groups, key=lambda g: (g.outcome, g.reason))
         if g.count > 0

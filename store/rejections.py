@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
+from billing.text import storable
 from store.models import IngestRejection, UsageEvent
 
 # Reason classes kept per (tenant, source); a sender inventing new ones (field names of its
@@ -77,8 +78,8 @@ def record_rejections(
             "reason": g.reason,
             "count": g.count,
             "seen_at": seen_at,
-            "sample_field": g.sample_field[:256],
-            "sample_error": g.sample_error[:MAX_SAMPLE_ERROR],
+            "sample_field": storable(g.sample_field[:256]),
+            "sample_error": storable(g.sample_error[:MAX_SAMPLE_ERROR]),
             "cap": cap,
             "other": OTHER,
         }
