@@ -25,6 +25,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     target = Path(args.output)
     if not target.parent.is_dir():
         raise CliError(f"--output: no folder {str(target.parent)!r}")
+    # The finished file is moved into place: over a folder, a device or a link that would
+    # replace it, not write through it.
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise CliError(f"--output: {str(target)!r} exists and is not a regular file")
     with database() as engine, engine.connect() as conn:
         tenant = find_tenant(conn, args.tenant)
         if tenant is None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 import sys
+import zlib
+from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from billing.catalogue import PriceSpec
 from ingest.envelope import describe_validation_error
@@ -16,6 +21,27 @@ from ingest.json_body import parse_json
 
 class CliError(Exception):
     """A problem the user can fix; the CLI prints it on one line and exits 2."""
+
+
+def input_error(exc: BaseException) -> str | None:
+    """One line naming what was wrong with a command's input when `exc` is such a mistake (a
+    file that is not UTF-8 text, a corrupt or truncated gzip, a CSV field past the limit, a
+    file that cannot be opened, a number past any range, a value a column refuses); None for
+    anything else (a bug: its traceback is wanted)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the input is not UTF-8 text (byte {exc.start}: {exc.reason})"
+    if isinstance(exc, EOFError | gzip.BadGzipFile | zlib.error):
+        return f"the input is a truncated or corrupt gzip file ({exc})"
+    if isinstance(exc, csv.Error):
+        return f"the input is not CSV this command reads: {exc}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"cannot use {exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, OverflowError | InvalidOperation):
+        return f"a number is out of range or not a number: {exc}"
+    if isinstance(exc, DataError | IntegrityError):
+        first = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        return f"the database refused a value: {first}"
+    return None
 
 
 def _read_text(source: str) -> str:

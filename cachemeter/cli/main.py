@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cachemeter.cli import exports, finance, prices
-from cachemeter.cli.inputs import CliError, read_json, read_price_specs
+from cachemeter.cli.inputs import CliError, input_error, read_json, read_price_specs
 from cachemeter.cli.runtime import database, parse_time
 
 MAX_BATCH = 1000
@@ -134,6 +134,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from cachemeter.config import get_settings
     from store.tenants import ensure_tenant
 
+    if args.rejects:
+        # Before anything is imported: a rejects file that cannot be written is a mistake
+        # to hear of first, not after the records are stored.
+        rejects = Path(args.rejects)
+        if rejects.is_dir() or not rejects.parent.is_dir():
+            raise CliError(
+                f"--rejects: cannot write {args.rejects!r} (a folder, or no such folder)"
+            )
     reports = []
     with database() as engine:
         with engine.begin() as conn:
@@ -216,6 +224,11 @@ def _litellm_file_rows(path: str) -> Iterator[dict[str, Any]]:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+# What a spend log row counts with: LiteLLM_SpendLogs' token columns, or its metadata (which
+# carries the provider's usage object).
+_SPEND_LOG_COUNTS = frozenset({"prompt_tokens", "completion_tokens", "metadata"})
+
+
 def cmd_ingest_litellm(args: argparse.Namespace) -> int:
     from cachemeter_client.litellm import record_from_log
     from store.litellm_logs import spend_log_rows
@@ -250,13 +263,23 @@ def cmd_ingest_litellm(args: argparse.Namespace) -> int:
 
         try:
             for number, row in enumerate(rows, start=1):
+                name = row.get("request_id") or row.get("id") or f"row {number}"
+                if not _SPEND_LOG_COUNTS & row.keys():
+                    # Every spend log has its counts (LiteLLM_SpendLogs' columns, or the
+                    # logging payload's usage in metadata): a row without is another file.
+                    totals["rejected"] += 1
+                    print(
+                        f"rejected {name}: not a spend log: none of the columns"
+                        f" {', '.join(sorted(_SPEND_LOG_COUNTS))}",
+                        file=sys.stderr,
+                    )
+                    continue
                 try:
                     record = record_from_log(row)
                 except (ValueError, TypeError, RecursionError) as exc:
                     # A row LiteLLM never wrote (counts that are not numbers, say): refused
                     # alone, like an ingest rejection; the rest are imported.
                     totals["rejected"] += 1
-                    name = row.get("request_id") or row.get("id") or f"row {number}"
                     print(f"rejected {name}: not a spend log: {exc}", file=sys.stderr)
                     continue
                 if record is None:
@@ -591,6 +614,16 @@ def _run(argv: Sequence[str] | None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise  # main() ends quietly
+    except Exception as exc:
+        # What a command's input caused (a file that is not text, a corrupt gzip, a number
+        # past any range, a value a column refuses) is a mistake to name, not a traceback.
+        reason = input_error(exc)
+        if reason is None:
+            raise
+        print(f"cachemeter: error: {reason}", file=sys.stderr)
+        return 2
     return code
 
 
