@@ -153,13 +153,27 @@ def spans_of(request: ExportTraceServiceRequest) -> Iterator[Span]:
                 )
 
 
+def media_type(content_type: str) -> str:
+    """A Content-Type's media type, without parameters, lower-cased (RFC 9110: media types are
+    case-insensitive): `Application/JSON; charset=utf-8` is `application/json`."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
+
+
+def is_json(content_type: str) -> bool:
+    """Whether an export (and so its answer) is OTLP/JSON."""
+    return media_type(content_type) == "application/json"
+
+
 def decode(body: bytes, content_type: str, encoding: str | None) -> list[Span]:
     """Every span of an export, whatever its encoding."""
     data = decompress(body, encoding)
     request = ExportTraceServiceRequest()
-    if content_type.startswith("application/json"):
+    if is_json(content_type):
         return list(spans_of(parse_otlp_json(data, request)))
-    if content_type.startswith(("application/x-protobuf", "application/protobuf")):
+    if media_type(content_type) in PROTOBUF_TYPES:
         try:
             request.ParseFromString(data)
         except DecodeError:

@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 
 from ingest.errors import PayloadError
-from ingest.otlp import decompress, parse_otlp_json
+from ingest.otlp import PROTOBUF_TYPES, decompress, is_json, media_type, parse_otlp_json
 
 
 @dataclass(frozen=True)
@@ -39,18 +39,13 @@ METRICS = Signal(
 )
 
 
-def is_json(content_type: str) -> bool:
-    """Whether the export (and so its answer) is OTLP/JSON."""
-    return content_type.startswith("application/json")
-
-
 def check_export(signal: Signal, body: bytes, content_type: str, encoding: str | None) -> None:
     """Refuse (PayloadError) a body that is not an OTLP export of `signal`; ignore its content."""
     data = decompress(body, encoding)
     if is_json(content_type):
         parse_otlp_json(data, signal.request())
         return
-    if content_type.startswith(("application/x-protobuf", "application/protobuf")):
+    if media_type(content_type) in PROTOBUF_TYPES:
         try:
             signal.request().ParseFromString(data)
         except DecodeError:

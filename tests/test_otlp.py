@@ -6,6 +6,7 @@ import gzip
 import json
 
 import httpx
+import pytest
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -14,6 +15,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from ingest.errors import PayloadError
+from ingest.otlp import decode
 from store.models import UsageEvent
 from tests.factories import tenant_with_key
 from tests.usage_fixtures import load_fixture
@@ -172,3 +175,13 @@ def test_otlp_json_gzip_and_errors(engine: Engine, live_url: str) -> None:
         ).status_code
         == 401
     )
+
+
+def test_the_media_type_is_read_case_insensitively_and_exactly() -> None:
+    # RFC 9110: media types are case-insensitive, parameters follow a ";".
+    for content_type in ("Application/JSON; charset=utf-8", "APPLICATION/JSON", "application/json"):
+        assert decode(b"{}", content_type, None) == []
+    assert decode(b"", "Application/X-Protobuf", None) == []
+    for content_type in ("application/jsonx", "text/plain", ""):
+        with pytest.raises(PayloadError, match="Content-Type"):
+            decode(b"{}", content_type, None)

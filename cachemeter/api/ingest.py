@@ -16,7 +16,7 @@ from cachemeter.api.strict import StrictRoute, read_json
 from ingest.caches import CacheIn
 from ingest.envelope import BatchIn, RecordIn
 from ingest.errors import PayloadError
-from ingest.otlp import decode, to_record
+from ingest.otlp import decode, is_json, to_record
 from ingest.service import Ingestor
 from store.tenants import TenantRef
 
@@ -211,7 +211,7 @@ async def _receive_traces(request: Request, tenant: TenantRef) -> Response:
         )
         errors.extend(r.error for r in result.rejected)
     message = "; ".join(errors[:3])
-    if content_type.startswith("application/json"):
+    if is_json(content_type):
         partial = {"rejectedSpans": str(len(errors)), "errorMessage": message}
         return JSONResponse({"partialSuccess": partial} if errors else {})
     response = ExportTraceServiceResponse()

@@ -15,7 +15,8 @@ from cachemeter.api.ingest import otlp_body
 from cachemeter.api.schemas import LogsExportResponse, MetricsExportResponse
 from cachemeter.api.strict import StrictRoute
 from ingest.errors import PayloadError
-from ingest.otlp_signals import LOGS, METRICS, Signal, check_export, empty_response, is_json
+from ingest.otlp import is_json
+from ingest.otlp_signals import LOGS, METRICS, Signal, check_export, empty_response
 
 router = APIRouter(tags=["ingest"], route_class=StrictRoute)
 
