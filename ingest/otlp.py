@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import gzip
-import io
 import math
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,11 +19,11 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from ingest.content_encoding import decompress
 from ingest.errors import PayloadError
 from ingest.json_body import parse_json
 from ingest.shapes import otel
 
-MAX_DECOMPRESSED = 64 * 1024 * 1024
 M = TypeVar("M", bound=Message)
 
 
@@ -41,25 +38,6 @@ class Span:
     resource: dict[str, Any]
     # The instrumentation scope that emitted it (who instrumented the call).
     scope: str = ""
-
-
-def decompress(body: bytes, encoding: str | None) -> bytes:
-    """The body without its Content-Encoding (gzip or deflate), bounded in size."""
-    if not encoding or encoding == "identity":
-        return body
-    try:
-        if encoding == "gzip":
-            with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
-                data = stream.read(MAX_DECOMPRESSED + 1)
-        elif encoding == "deflate":
-            data = zlib.decompressobj().decompress(body, MAX_DECOMPRESSED + 1)
-        else:
-            raise PayloadError("Content-Encoding", f"unsupported {encoding!r} (use gzip or none)")
-    except (OSError, zlib.error, EOFError):
-        raise PayloadError("body", f"not valid {encoding} data") from None
-    if len(data) > MAX_DECOMPRESSED:
-        raise PayloadError("body", "more than 64 MiB once decompressed")
-    return data
 
 
 # OTLP/JSON nests a few levels more than a usage object (resource, scope, span, attribute,

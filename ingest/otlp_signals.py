@@ -19,8 +19,9 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
+from ingest.content_encoding import decompress
 from ingest.errors import PayloadError
-from ingest.otlp import PROTOBUF_TYPES, decompress, is_json, media_type, parse_otlp_json
+from ingest.otlp import PROTOBUF_TYPES, is_json, media_type, parse_otlp_json
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ sweep of the API on 2026-12-04)."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import zlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -109,3 +112,30 @@ def test_sums_are_numeric_38_12(engine: Engine) -> None:
             )
         ).all()
     assert types == [(38, 12)]
+
+
+def test_a_compressed_push_body_is_read_within_the_body_limit(
+    client: TestClient, engine: Engine, auth: dict[str, str]
+) -> None:
+    body = json.dumps({"records": [anthropic_record(request_id="zipped")]}).encode()
+    for encoding, data in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body))):
+        response = client.post(
+            "/v1/usage",
+            content=data,
+            headers={**auth, "Content-Type": "application/json", "Content-Encoding": encoding},
+        )
+        assert response.status_code == 200, response.text
+    with engine.connect() as conn:
+        assert conn.execute(select(UsageEvent.request_id)).scalars().all() == ["zipped"]
+
+    def post(data: bytes, encoding: str) -> Any:
+        headers = {**auth, "Content-Type": "application/json", "Content-Encoding": encoding}
+        return client.post("/v1/usage", content=data, headers=headers)
+
+    refused = post(body, "br")
+    assert refused.status_code == 415 and "Content-Encoding" in refused.text
+    lying = post(body, "gzip")  # not gzip at all
+    assert lying.status_code == 400 and "not valid gzip data" in lying.text
+    # 20 MiB of spaces in 20 KiB: past the 16 MiB body limit once decompressed.
+    bomb = post(gzip.compress(b" " * (20 * 2**20) + body), "gzip")
+    assert bomb.status_code == 400 and "once decompressed" in bomb.text

@@ -15,6 +15,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from ingest.content_encoding import MAX_DECOMPRESSED, decompress
 from ingest.errors import PayloadError
 from ingest.fields import MAX_JSON_DEPTH
 from ingest.json_body import NotJSON, parse_json
@@ -23,8 +24,17 @@ from ingest.json_body import NotJSON, parse_json
 async def read_json(request: Request, max_depth: int | None = MAX_JSON_DEPTH) -> Any:
     """The request's body as strict JSON: 400 when it is not JSON, 422 when nested deeper than
     `max_depth` (None: a batch, whose items are checked one by one)."""
+    encoding = request.headers.get("content-encoding")
     try:
-        return parse_json(await request.body(), max_depth=max_depth)
+        # A compressed body is held to the same limit once decompressed as a plain one.
+        settings = getattr(request.app.state, "settings", None)
+        limit = settings.max_body_bytes if settings is not None else MAX_DECOMPRESSED
+        body = decompress(await request.body(), encoding, limit)
+    except PayloadError as exc:
+        status = 415 if exc.field == "Content-Encoding" else 400
+        raise HTTPException(status, str(exc)) from None
+    try:
+        return parse_json(body, max_depth=max_depth)
     except NotJSON as exc:
         raise HTTPException(400, str(exc)) from None
     except PayloadError as exc:
