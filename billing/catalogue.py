@@ -14,6 +14,8 @@ from billing.pricebook import CatalogueEntry
 from billing.text import NoNul
 
 Rate = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=9, allow_inf_nan=False)]
+# Percent off the list price (negative: a markup).
+DiscountPct = Annotated[Decimal, Field(gt=-1000, lt=100, decimal_places=4, allow_inf_nan=False)]
 
 
 class TierSpec(BaseModel):
@@ -46,7 +48,7 @@ class PriceSpec(BaseModel):
     cache_read_mtok: Rate | None = None
     cache_write_mtok: Rate | None = None
     cache_write_1h_mtok: Rate | None = None
-    discount_pct: Annotated[Decimal, Field(gt=-1000, lt=100, decimal_places=4)] | None = None
+    discount_pct: DiscountPct | None = None
     storage_mtok_hour: Rate | None = None
     tiers: list[TierSpec] = Field(default_factory=list, max_length=8)
     # A time without a zone in a price file means UTC, like every time in cachemeter.

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cachemeter.cli.main import main
-from store.models import UsageEvent
+from store.models import PriceRow, UsageEvent
 from tests.factories import anthropic_record
 
 
@@ -103,3 +103,41 @@ def test_ingest_litellm_refuses_a_file_that_is_no_spend_log(
     assert json.loads(captured.out)["accepted"] == 0
     assert "rejected row 1: not a spend log: none of the columns" in captured.err
     assert _events(engine) == 0
+
+
+def test_prices_update_checks_what_prices_add_checks(
+    cli_db: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add = ["prices", "add", "--provider", "acme-ai", "--model", "m1", "--input", "2"]
+    assert main([*add, "--output", "8"]) == 0
+    assert (
+        main(["prices", "add", "--provider", "acme-ai", "--model", "*", "--discount-pct", "10"])
+        == 0
+    )
+    capsys.readouterr()
+    with engine.connect() as conn:
+        rate_id, discount_id = conn.execute(select(PriceRow.id).order_by(PriceRow.id)).scalars()
+    for flag, value, says in (
+        ("--input", "NaN", "--input: "),
+        ("--input", "Infinity", "--input: "),
+        ("--input", "1e400", "--input: "),
+        ("--input", "-1", "--input: Input should be greater than or equal to 0"),
+        ("--input", "0.0000000000001", "--input: Decimal input should have no more than 9 decimal"),
+        (
+            "--output",
+            "1000000000000",
+            "--output: Decimal input should have no more than 9 digits before the decimal point",
+        ),
+    ):
+        _fails(capsys, ["prices", "update", str(rate_id), flag, value, "--reason", "r"], says)
+    _fails(
+        capsys,
+        ["prices", "update", str(discount_id), "--discount-pct", "500", "--reason", "r"],
+        "--discount-pct: Input should be less than 100",
+    )
+    _fails(capsys, ["prices", "update", str(rate_id), "--input", "3", "--reason", " "], "--reason")
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(PriceRow.input_mtok).where(PriceRow.id == rate_id)).scalar_one()
+            == 2
+        )

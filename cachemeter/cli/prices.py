@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from billing.catalogue import DiscountPct, Rate
 from cachemeter.cli.inputs import CliError, read_json, read_price_specs
 from cachemeter.cli.runtime import database, parse_time
 
@@ -93,15 +96,21 @@ def _update(args: argparse.Namespace) -> int:
     ):
         value = getattr(args, flag)
         if value is not None:
-            if value < 0 and column != "discount_pct":
-                raise CliError(f"--{flag.replace('_', '-')} must not be negative")
-            changes[column] = value
+            # The rules `prices add` applies (billing.catalogue): finite, within range, at most
+            # 9 decimal places for a rate.
+            adapter = _DISCOUNT if column == "discount_pct" else _RATE
+            try:
+                changes[column] = adapter.validate_python(value)
+            except ValidationError as exc:
+                raise CliError(f"--{flag.replace('_', '-')}: {exc.errors()[0]['msg']}") from None
     if args.effective_to:
         changes["effective_to"] = parse_time(args.effective_to, "--effective-to")
     if not changes:
         raise CliError(
             "nothing to update: give a rate, --discount-pct, --storage or --effective-to"
         )
+    if not args.reason.strip():
+        raise CliError("--reason: say why the price is corrected (it is kept in its note)")
     note = f"corrected {datetime.now(UTC).isoformat(timespec='seconds')}: {args.reason}"
     with database() as engine, engine.begin() as conn:
         try:
@@ -281,6 +290,10 @@ def cmd_fx(args: argparse.Namespace) -> int:
                 add_rate(conn, rate)
     print(f"stored {len(rates)} rate(s)", file=sys.stderr)
     return 0
+
+
+_RATE: TypeAdapter[Decimal] = TypeAdapter(Rate)
+_DISCOUNT: TypeAdapter[Decimal] = TypeAdapter(DiscountPct)
 
 
 def _decimal(value: str) -> Decimal:
