@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from billing.charge import MONEY_QUANTUM, MTOK
+from billing.charge import MTOK, to_money
 from billing.price import Rates
 
 
@@ -105,7 +105,7 @@ def what_if_priced(counts: WhatIfCounts, rates: Rates) -> WhatIf:
         counts.hit_tokens * (rates.cache_read - rates.cache_write)
         + counts.rewrite_tokens * (rates.cache_write_1h - rates.cache_write)
     ) / MTOK
-    return WhatIf(delta=delta.quantize(MONEY_QUANTUM), requests_that_would_hit=counts.hit_requests)
+    return WhatIf(delta=to_money(delta), requests_that_would_hit=counts.hit_requests)
 
 
 def what_if_one_hour(requests: Sequence[PrefixRequest], rates: Rates) -> WhatIf:
@@ -137,4 +137,4 @@ def regression_cost_per_day(
         return None
     expected = baseline.savings * recent.input_tokens / baseline.input_tokens
     lost = max(Decimal(0), expected - recent.savings)
-    return (lost * MINUTES_A_DAY / recent_minutes).quantize(MONEY_QUANTUM)
+    return to_money(lost * MINUTES_A_DAY / recent_minutes)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from billing.charge import MONEY_QUANTUM
+from billing.charge import to_money
 
 
 class RateNotFound(LookupError):
@@ -69,10 +69,10 @@ class FxTable:
             return amount
         direct = self._direct(source, target, at)
         if direct is not None:
-            return (amount * direct).quantize(MONEY_QUANTUM)
+            return to_money(amount * direct)
         inverse = self._direct(target, source, at)
         if inverse is not None:
-            return (amount / inverse).quantize(MONEY_QUANTUM)
+            return to_money(amount / inverse)
         if "USD" not in (source, target):
             return self.convert(self.convert(amount, source, "USD", at), "USD", target, at)
         raise RateNotFound(f"no {source}->{target} rate in force at {at.isoformat()}")
@@ -103,6 +103,6 @@ class RunningConversion:
         key = (source, at, kind)
         summed, converted = self._sums.get(key, (Decimal(0), Decimal(0)))
         summed += amount
-        after = self._fx.convert(summed, source, self._target, at).quantize(MONEY_QUANTUM)
+        after = to_money(self._fx.convert(summed, source, self._target, at))
         self._sums[key] = (summed, after)
         return after - converted

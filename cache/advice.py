@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, get_args
 
-from billing.charge import MONEY_QUANTUM, MTOK
+from billing.charge import MTOK, to_money
 from billing.economics import WhatIfCounts, what_if_priced
 from billing.price import Rates
 from cache.misses import LIKELY_TTL_SECONDS, minimum_cacheable
@@ -213,7 +213,7 @@ def is_claude(model: str | None) -> bool:
 
 
 def _money(tokens_times_rate: Decimal) -> Decimal:
-    return (tokens_times_rate / MTOK).quantize(MONEY_QUANTUM)
+    return to_money(tokens_times_rate / MTOK)
 
 
 def _minutes(seconds: int) -> str:

@@ -10,23 +10,44 @@ import zlib
 from ingest.errors import PayloadError
 
 MAX_DECOMPRESSED = 64 * 1024 * 1024
+# RFC 9110 §8.4.1.3: x-gzip is gzip.
+_GZIP = ("gzip", "x-gzip")
+
+
+class TooLarge(PayloadError):
+    """A body larger than its limit once decompressed (HTTP 413, like a plain one)."""
 
 
 def decompress(body: bytes, encoding: str | None, limit: int = MAX_DECOMPRESSED) -> bytes:
-    """The body without its Content-Encoding (gzip or deflate), at most `limit` bytes."""
+    """The body without its Content-Encoding (gzip or deflate), at most `limit` bytes; a
+    stream that is truncated or followed by anything else is refused."""
     coding = (encoding or "").strip().lower()
     if coding in ("", "identity"):
         return body
     try:
-        if coding == "gzip":
-            with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
-                data = stream.read(limit + 1)
+        if coding in _GZIP:
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as unzipped:
+                data = unzipped.read(limit + 1)
+            whole = True  # GzipFile raises on a truncated stream and reads every member
         elif coding == "deflate":
-            data = zlib.decompressobj().decompress(body, limit + 1)
+            inflated = zlib.decompressobj()
+            data = inflated.decompress(body, limit + 1)
+            whole = inflated.eof and not inflated.unused_data
         else:
-            raise PayloadError("Content-Encoding", f"unsupported {encoding!r} (use gzip or none)")
+            raise PayloadError(
+                "Content-Encoding", f"unsupported {encoding!r} (use gzip, deflate or none)"
+            )
     except (OSError, zlib.error, EOFError):
         raise PayloadError("body", f"not valid {coding} data") from None
     if len(data) > limit:
-        raise PayloadError("body", f"more than {limit:,} bytes once decompressed")
+        raise TooLarge("body", f"more than {limit:,} bytes once decompressed")
+    if not whole:
+        raise PayloadError("body", f"not valid {coding} data (truncated, or followed by more)")
     return data
+
+
+def status_of(error: PayloadError) -> int:
+    """The HTTP status of a body refused while decompressing or reading it."""
+    if isinstance(error, TooLarge):
+        return 413
+    return 415 if error.field == "Content-Encoding" else 400

@@ -24,6 +24,7 @@ _KINDS = (
     ("must be a non-negative integer", "not_an_integer"),
     ("must be an integer", "not_an_integer"),
     ("NUL", "nul_character"),
+    ("lone surrogates", "lone_surrogate"),
     ("characters", "too_long"),
     ("must be at most", "too_large"),
     ("must be a JSON object", "not_an_object"),

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from billing.aliases import canonical_provider, provider_for_model
-from billing.charge import MONEY_QUANTUM, price_usage
+from billing.charge import price_usage, to_money
 from billing.fx import RateNotFound, RunningConversion
 from billing.price import PriceNotFound
 from billing.pricebook import PriceBook
@@ -123,7 +123,7 @@ def _nocache_by_part(row: Any, cost: dict[str, Decimal]) -> dict[str, Decimal]:
         given = Decimal(0)
         cached = [p for p in CACHED if tokens[p]]
         for p in cached[:-1]:
-            shares[p] = (left * tokens[p] / total).quantize(MONEY_QUANTUM)
+            shares[p] = to_money(left * tokens[p] / total)
             given += shares[p]
         shares[cached[-1]] = left - given
     elif left:
@@ -223,7 +223,7 @@ def _storage_lines(
             provider=row.provider,
             model=row.model,
             part="storage",
-            quantity=Decimal(row.mtok_hours).quantize(MONEY_QUANTUM),
+            quantity=to_money(Decimal(row.mtok_hours)),
             billed_cost=billed,
             list_cost=billed,
             currency=frame.currency,

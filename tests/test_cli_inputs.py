@@ -89,8 +89,10 @@ def test_numbers_and_values_past_any_range(cli_db: str, capsys: pytest.CaptureFi
     _fails(
         capsys,
         ["keys", "create", "--tenant", "acme", "--name", "n" * 300],
-        "the database refused a value",
+        "the database refused a value: value too long",
     )
+    # Bytes that are not UTF-8 in an argument reach Python as lone surrogates.
+    _fails(capsys, ["keys", "create", "--tenant", "\udcff"], "not UTF-8 text")
 
 
 def test_ingest_litellm_refuses_a_file_that_is_no_spend_log(
@@ -102,6 +104,10 @@ def test_ingest_litellm_refuses_a_file_that_is_no_spend_log(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["accepted"] == 0
     assert "rejected row 1: not a spend log: none of the columns" in captured.err
+    export = tmp_path / "export.json"
+    export.write_text('[1, "x"]')
+    assert main(["ingest-litellm", str(export), "--tenant", "acme"]) == 2
+    assert capsys.readouterr().err.count("not a spend log: not an object") == 2
     assert _events(engine) == 0
 
 

@@ -89,6 +89,10 @@ def test_a_record_carrying_a_lone_surrogate_is_refused_alone(engine: Engine) -> 
     assert result.accepted == 1
     assert [(r.index, r.field) for r in result.rejected] == [(1, "model"), (2, "request_id")]
     assert all("lone surrogates" in r.error for r in result.rejected)
+    assert {r.reason for r in result.rejected} == {
+        "model:lone_surrogate",
+        "request_id:lone_surrogate",
+    }
 
 
 _text = st.text(

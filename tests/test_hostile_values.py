@@ -14,6 +14,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 
+from billing.charge import to_money
 from store.models import ReportedHourly, UsageEvent
 from store.rollups import rebuild
 from tests.factories import anthropic_record
@@ -87,6 +88,22 @@ def test_an_hour_s_sums_may_pass_what_one_event_may_hold(
     with engine.begin() as conn:
         rebuild(conn, at, at + timedelta(hours=1))
         assert conn.execute(select(ReportedHourly.reported)).scalar_one() == live
+    # And the reports that read such sums answer.
+    day = {"start": "2026-11-20T00:00:00Z", "end": "2026-11-21T00:00:00Z"}
+    for route, params in (
+        ("reconciliation", day),
+        ("summary", day),
+        ("statement", {"month": "2026-11"}),
+    ):
+        response = client.get(f"/v1/reports/{route}", params=params, headers=auth)
+        assert response.status_code == 200, (route, response.text)
+
+
+def test_money_sums_past_the_default_decimal_context_are_quantised() -> None:
+    # A rollup may hold 10^26: the default 28-digit context cannot give it 12 places.
+    assert to_money(Decimal("12345678901234567890.1234567890125")) == Decimal(
+        "12345678901234567890.123456789012"
+    )
 
 
 def test_a_rejection_naming_a_field_with_a_nul_is_kept(
@@ -136,6 +153,12 @@ def test_a_compressed_push_body_is_read_within_the_body_limit(
     assert refused.status_code == 415 and "Content-Encoding" in refused.text
     lying = post(body, "gzip")  # not gzip at all
     assert lying.status_code == 400 and "not valid gzip data" in lying.text
-    # 20 MiB of spaces in 20 KiB: past the 16 MiB body limit once decompressed.
+    # Cut short, or followed by more: refused, not read as far as it goes.
+    for cut in (zlib.compress(body)[:-6], zlib.compress(body) + b"tail"):
+        broken = post(cut, "deflate")
+        assert broken.status_code == 400 and "truncated, or followed by more" in broken.text
+    # 20 MiB of spaces in 20 KiB: past the 16 MiB body limit once decompressed, 413 as the
+    # same body sent plain would be.
     bomb = post(gzip.compress(b" " * (20 * 2**20) + body), "gzip")
-    assert bomb.status_code == 400 and "once decompressed" in bomb.text
+    assert bomb.status_code == 413 and "once decompressed" in bomb.text
+    assert post(gzip.compress(body), "x-gzip").status_code == 200  # RFC 9110: gzip

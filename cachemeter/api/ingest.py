@@ -14,6 +14,7 @@ from cachemeter.api.deps import BasicIngestTenant, IngestTenant
 from cachemeter.api.schemas import CachesResult, IngestResult, TraceExportResponse
 from cachemeter.api.strict import StrictRoute, read_json
 from ingest.caches import CacheIn
+from ingest.content_encoding import status_of
 from ingest.envelope import BatchIn, RecordIn
 from ingest.errors import PayloadError
 from ingest.otlp import decode, is_json, to_record
@@ -196,7 +197,7 @@ async def _receive_traces(request: Request, tenant: TenantRef) -> Response:
     try:
         spans = decode(await request.body(), content_type, request.headers.get("content-encoding"))
     except PayloadError as exc:
-        raise HTTPException(400, str(exc)) from None
+        raise HTTPException(status_of(exc), str(exc)) from None
     records = [r for r in (to_record(s) for s in spans) if r is not None]
     ingestor: Ingestor = request.app.state.ingestor
     limit = request.app.state.settings.max_batch

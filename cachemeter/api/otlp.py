@@ -14,6 +14,7 @@ from cachemeter.api.deps import IngestTenant
 from cachemeter.api.ingest import otlp_body
 from cachemeter.api.schemas import LogsExportResponse, MetricsExportResponse
 from cachemeter.api.strict import StrictRoute
+from ingest.content_encoding import status_of
 from ingest.errors import PayloadError
 from ingest.otlp import is_json
 from ingest.otlp_signals import LOGS, METRICS, Signal, check_export, empty_response
@@ -39,7 +40,7 @@ async def _answer(request: Request, signal: Signal) -> Response:
             check_export, signal, body, content_type, request.headers.get("content-encoding")
         )
     except PayloadError as exc:
-        raise HTTPException(400, str(exc)) from None
+        raise HTTPException(status_of(exc), str(exc)) from None
     if is_json(content_type):
         return JSONResponse({})
     return Response(empty_response(signal), media_type="application/x-protobuf")

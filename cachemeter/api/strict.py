@@ -15,7 +15,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from ingest.content_encoding import MAX_DECOMPRESSED, decompress
+from ingest.content_encoding import MAX_DECOMPRESSED, decompress, status_of
 from ingest.errors import PayloadError
 from ingest.fields import MAX_JSON_DEPTH
 from ingest.json_body import NotJSON, parse_json
@@ -31,8 +31,7 @@ async def read_json(request: Request, max_depth: int | None = MAX_JSON_DEPTH) ->
         limit = settings.max_body_bytes if settings is not None else MAX_DECOMPRESSED
         body = decompress(await request.body(), encoding, limit)
     except PayloadError as exc:
-        status = 415 if exc.field == "Content-Encoding" else 400
-        raise HTTPException(status, str(exc)) from None
+        raise HTTPException(status_of(exc), str(exc)) from None
     try:
         return parse_json(body, max_depth=max_depth)
     except NotJSON as exc:

@@ -10,8 +10,9 @@ from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from psycopg import errors
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from billing.catalogue import PriceSpec
 from ingest.envelope import describe_validation_error
@@ -29,7 +30,10 @@ def input_error(exc: BaseException) -> str | None:
     file that cannot be opened, a number past any range, a value a column refuses); None for
     anything else (a bug: its traceback is wanted)."""
     if isinstance(exc, UnicodeDecodeError):
-        return f"the input is not UTF-8 text (byte {exc.start}: {exc.reason})"
+        return f"the input is not UTF-8 text ({exc.reason})"
+    if isinstance(exc, UnicodeEncodeError):
+        # An argument's bytes that are not UTF-8 arrive as lone surrogates.
+        return f"an argument or input is not UTF-8 text ({exc.reason})"
     if isinstance(exc, EOFError | gzip.BadGzipFile | zlib.error):
         return f"the input is a truncated or corrupt gzip file ({exc})"
     if isinstance(exc, csv.Error):
@@ -38,10 +42,20 @@ def input_error(exc: BaseException) -> str | None:
         return f"cannot use {exc.filename}: {exc.strerror or exc}"
     if isinstance(exc, OverflowError | InvalidOperation):
         return f"a number is out of range or not a number: {exc}"
-    if isinstance(exc, DataError | IntegrityError):
-        first = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-        return f"the database refused a value: {first}"
+    # Only the refusals a given value causes (too long, out of range, against a check): a
+    # division by zero or a unique-key race is a bug, whose traceback is wanted.
+    if isinstance(exc, DBAPIError) and isinstance(exc.orig, _REFUSED_VALUES):
+        return f"the database refused a value: {str(exc.orig).splitlines()[0]}"
     return None
+
+
+_REFUSED_VALUES = (
+    errors.StringDataRightTruncation,
+    errors.NumericValueOutOfRange,
+    errors.InvalidTextRepresentation,
+    errors.DatetimeFieldOverflow,
+    errors.CheckViolation,
+)
 
 
 def _read_text(source: str) -> str:

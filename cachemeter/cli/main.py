@@ -138,9 +138,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         # Before anything is imported: a rejects file that cannot be written is a mistake
         # to hear of first, not after the records are stored.
         rejects = Path(args.rejects)
-        if rejects.is_dir() or not rejects.parent.is_dir():
+        writable = (
+            rejects.is_file() and os.access(rejects, os.W_OK)
+            if rejects.exists()
+            else rejects.parent.is_dir() and os.access(rejects.parent, os.W_OK)
+        )
+        if not writable:
             raise CliError(
-                f"--rejects: cannot write {args.rejects!r} (a folder, or no such folder)"
+                f"--rejects: cannot write {args.rejects!r} (a folder, not writable, or no such"
+                " folder)"
             )
     reports = []
     with database() as engine:
@@ -263,6 +269,10 @@ def cmd_ingest_litellm(args: argparse.Namespace) -> int:
 
         try:
             for number, row in enumerate(rows, start=1):
+                if not isinstance(row, dict):
+                    totals["rejected"] += 1
+                    print(f"rejected row {number}: not a spend log: not an object", file=sys.stderr)
+                    continue
                 name = row.get("request_id") or row.get("id") or f"row {number}"
                 if not _SPEND_LOG_COUNTS & row.keys():
                     # Every spend log has its counts (LiteLLM_SpendLogs' columns, or the

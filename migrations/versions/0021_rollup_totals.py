@@ -58,5 +58,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Fails, naming the row, where a sum no longer fits: nothing is truncated.
+    # Fails (numeric field overflow) where a sum no longer fits, so nothing is truncated;
+    # narrowing rewrites the tables.
     _alter(24)
