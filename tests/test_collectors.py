@@ -212,6 +212,8 @@ def test_interrupted_run_repeats_without_duplicates(engine: Engine, fake: str) -
         # A lone surrogate, which the standard json module would have read.
         (b'{"data": [], "model": "gpt-\\ud800", "has_more": false}', "not valid JSON"),
         (b"[]", "list, not an object"),
+        (b'{"data": [1], "has_more": false}', "not in its documented shape"),
+        (b'{"data": [{"results": []}], "has_more": false}', "not in its documented shape"),
     ],
 )
 def test_a_broken_page_is_a_named_error_and_the_pages_before_it_stay(

@@ -183,7 +183,15 @@ def pages(
         body = parse_json(response.content, field=api.name)
         if not isinstance(body, dict):
             raise PayloadError(api.name, f"usage API answered {type(body).__name__}, not an object")
-        yield api.parse(body)
+        try:
+            buckets = api.parse(body)
+        except (KeyError, TypeError, ValueError) as exc:  # PayloadError is a ValueError
+            if isinstance(exc, PayloadError):
+                raise
+            raise PayloadError(
+                api.name, f"usage API page not in its documented shape: {exc!r}"
+            ) from None
+        yield buckets
         if not body.get("has_more") or not body.get("next_page"):
             return
         params = {**params, "page": body["next_page"]}
