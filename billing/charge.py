@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Context, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from billing.price import Price, Rates
 from billing.usage import Usage
@@ -14,12 +14,12 @@ MTOK = Decimal(1_000_000)
 MONEY_QUANTUM = Decimal("1e-12")
 # Sums of many requests' money (a rollup holds up to 10^26) need more than the default
 # context's 28 digits to be quantised to 12 places: past 10^16 it raises InvalidOperation.
-_WIDE = Context(prec=60)
+WIDE = Context(prec=60)
 
 
-def to_money(amount: Decimal) -> Decimal:
-    """`amount` (a sum, however large) at the stored 12 places, half-even."""
-    return amount.quantize(MONEY_QUANTUM, context=_WIDE)
+def to_money(amount: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+    """`amount` (a sum, however large) at the stored 12 places, half-even unless told."""
+    return amount.quantize(MONEY_QUANTUM, rounding=rounding, context=WIDE)
 
 
 @dataclass(frozen=True, slots=True)

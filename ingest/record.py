@@ -8,11 +8,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from billing.aliases import canonical_model
-from billing.charge import MONEY_QUANTUM
+from billing.charge import WIDE, to_money
 from billing.usage import Step, Usage
 from ingest.detect import normalise_payload
 from ingest.envelope import ValidRecord
@@ -94,12 +94,9 @@ def to_money_scale(amount: Decimal | None) -> Decimal | None:
     """A reported amount at the stored scale (12 places), rounded as the database rounds (half
     away from zero): `1e-1100000000` is 0, where the database refuses its exponent. An amount
     too large for any column is left for the column check to refuse."""
-    if amount is None or not amount.is_finite() or amount.adjusted() >= _WIDE.prec - 13:
+    if amount is None or not amount.is_finite() or amount.adjusted() >= WIDE.prec - 13:
         return amount
-    return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP, context=_WIDE)
-
-
-_WIDE = Context(prec=60)
+    return to_money(amount, ROUND_HALF_UP)
 
 
 def to_the_nanosecond(ms: float | None) -> float | None:
