@@ -267,30 +267,26 @@ def cmd_ingest_litellm(args: argparse.Namespace) -> int:
                 )
             batch.clear()
 
+        def reject(name: str, why: str) -> None:
+            # A row LiteLLM never wrote is refused alone, like an ingest rejection.
+            totals["rejected"] += 1
+            print(f"rejected {name}: not a spend log: {why}", file=sys.stderr)
+
         try:
             for number, row in enumerate(rows, start=1):
                 if not isinstance(row, dict):
-                    totals["rejected"] += 1
-                    print(f"rejected row {number}: not a spend log: not an object", file=sys.stderr)
+                    reject(f"row {number}", "not an object")
                     continue
                 name = row.get("request_id") or row.get("id") or f"row {number}"
+                # Every spend log has its counts (LiteLLM_SpendLogs' columns, or the logging
+                # payload's usage in metadata): a row without is another file.
                 if not _SPEND_LOG_COUNTS & row.keys():
-                    # Every spend log has its counts (LiteLLM_SpendLogs' columns, or the
-                    # logging payload's usage in metadata): a row without is another file.
-                    totals["rejected"] += 1
-                    print(
-                        f"rejected {name}: not a spend log: none of the columns"
-                        f" {', '.join(sorted(_SPEND_LOG_COUNTS))}",
-                        file=sys.stderr,
-                    )
+                    reject(name, f"none of the columns {', '.join(sorted(_SPEND_LOG_COUNTS))}")
                     continue
                 try:
                     record = record_from_log(row)
-                except (ValueError, TypeError, RecursionError) as exc:
-                    # A row LiteLLM never wrote (counts that are not numbers, say): refused
-                    # alone, like an ingest rejection; the rest are imported.
-                    totals["rejected"] += 1
-                    print(f"rejected {name}: not a spend log: {exc}", file=sys.stderr)
+                except (ValueError, TypeError, RecursionError) as exc:  # counts not numbers, say
+                    reject(name, str(exc))
                     continue
                 if record is None:
                     totals["skipped_cache_hits"] += 1

@@ -185,9 +185,9 @@ def pages(
             raise PayloadError(api.name, f"usage API answered {type(body).__name__}, not an object")
         try:
             buckets = api.parse(body)
-        except (KeyError, TypeError, ValueError) as exc:  # PayloadError is a ValueError
-            if isinstance(exc, PayloadError):
-                raise
+        except PayloadError:
+            raise  # already names what is wrong
+        except (KeyError, TypeError, ValueError) as exc:
             raise PayloadError(
                 api.name, f"usage API page not in its documented shape: {exc!r}"
             ) from None
